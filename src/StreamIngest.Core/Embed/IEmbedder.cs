@@ -1,0 +1,15 @@
+namespace StreamIngest.Embed;
+
+/// <summary>
+/// The embedding port: texts in, unit-length vectors out, in the same order. Local (ONNX) or remote
+/// (Azure OpenAI / OpenAI-compatible) implementations batch as suits them.
+/// </summary>
+public interface IEmbedder
+{
+    /// <summary>Name of the model, recorded with stored vectors so a model change is noticed.</summary>
+    string Model { get; }
+
+    int Dimensions { get; }
+
+    Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken);
+}

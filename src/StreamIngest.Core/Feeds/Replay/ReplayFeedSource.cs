@@ -1,0 +1,205 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using StreamIngest.Feeds.Parsing;
+using StreamIngest.Model;
+using StreamIngest.Store;
+
+namespace StreamIngest.Feeds.Replay;
+
+/// <summary>
+/// Replays a recorded wire file as a feed: demos, backtests and tests. Lines are read as raw bytes (so
+/// invalid UTF-8 is caught, not replaced), parsed by <see cref="WireLineParser"/>, re-timed and paced.
+/// Bad lines are dead-lettered with their line number and reason and never stop the replay.
+/// </summary>
+public sealed class ReplayFeedSource(ReplayOptions options, IDeadLetterStore deadLetters, TimeProvider timeProvider) : IFeedSource
+{
+    public string Name => "replay";
+
+    public long LinesRead { get; private set; }
+
+    public long Rejected { get; private set; }
+
+    public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = options.Path;
+        var endpoint = "file://" + System.IO.Path.GetFullPath(path);
+        TimeSpan shift = TimeSpan.Zero;
+        DateTimeOffset? first = null;
+        var start = timeProvider.GetUtcNow();
+        if (options.Timestamps == ReplayTimestamps.ShiftToNow || options.Speed > 0)
+        {
+            var (min, max) = await ScanTimeRangeAsync(path, cancellationToken).ConfigureAwait(false);
+            first = min;
+            shift = options.Timestamps == ReplayTimestamps.ShiftToNow && max is { } newest ? start - newest : TimeSpan.Zero;
+        }
+
+        var parser = new WireLineParser(options.Format);
+        await foreach (var (lineNo, line, tooLong) in ReadLinesAsync(path, options.MaxLineBytes, cancellationToken).ConfigureAwait(false))
+        {
+            LinesRead++;
+            var now = timeProvider.GetUtcNow();
+            var location = $"{System.IO.Path.GetFileName(path)}:{lineNo.ToString(CultureInfo.InvariantCulture)}";
+            if (tooLong)
+            {
+                await RejectAsync($"line exceeds {options.MaxLineBytes} bytes", Encoding.UTF8.GetString(line.Span), location, now, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var outcome = parser.Parse(line.Span, new ParseContext("replay", endpoint, now));
+            if (outcome.Error is not null)
+            {
+                await RejectAsync(outcome.Error, Encoding.UTF8.GetString(line.Span), location, now, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            foreach (var e in outcome.Events)
+            {
+                if (e.Post is { } post)
+                {
+                    if (options.Speed > 0)
+                    {
+                        var due = start + (first is { } f ? (post.CreatedAt - f) / options.Speed : TimeSpan.Zero);
+                        var wait = due - timeProvider.GetUtcNow();
+                        if (wait > TimeSpan.Zero)
+                        {
+                            await Task.Delay(wait, timeProvider, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        if (options.Timestamps == ReplayTimestamps.ShiftToNow)
+                        {
+                            post.CreatedAt = due;
+                        }
+                    }
+                    else
+                    {
+                        post.CreatedAt += shift;
+                    }
+
+                    post.ReceivedAt = timeProvider.GetUtcNow();
+                }
+
+                // A replay never moves a live source's resume position.
+                yield return e with { Cursor = null };
+            }
+        }
+    }
+
+    private async Task RejectAsync(string reason, string raw, string location, DateTimeOffset at, CancellationToken ct)
+    {
+        Rejected++;
+        await deadLetters.WriteAsync(DeadLetter.Create(Name, reason, raw, location, at), ct).ConfigureAwait(false);
+    }
+
+    private async Task<(DateTimeOffset? Min, DateTimeOffset? Max)> ScanTimeRangeAsync(string path, CancellationToken ct)
+    {
+        DateTimeOffset? min = null, max = null;
+        var parser = new WireLineParser(options.Format);
+        var context = new ParseContext("replay", path, timeProvider.GetUtcNow());
+        await foreach (var (_, line, tooLong) in ReadLinesAsync(path, options.MaxLineBytes, ct).ConfigureAwait(false))
+        {
+            if (tooLong)
+            {
+                continue;
+            }
+
+            foreach (var e in parser.Parse(line.Span, context).Events)
+            {
+                if (e.Post is { } p)
+                {
+                    min = min is null || p.CreatedAt < min ? p.CreatedAt : min;
+                    max = max is null || p.CreatedAt > max ? p.CreatedAt : max;
+                }
+            }
+        }
+
+        return (min, max);
+    }
+
+    /// <summary>Splits a file into lines of raw bytes; a line over the limit is reported (truncated) and skipped to its end.</summary>
+    internal static async IAsyncEnumerable<(long LineNo, ReadOnlyMemory<byte> Line, bool TooLong)> ReadLinesAsync(
+        string path, int maxLineBytes, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, useAsync: true);
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        var line = new ArrayBufferWriter<byte>(4096);
+        var lineNo = 0L;
+        var tooLong = false;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer.AsMemory(), ct).ConfigureAwait(false)) > 0)
+            {
+                var span = buffer.AsMemory(0, read);
+                while (span.Length > 0)
+                {
+                    var nl = span.Span.IndexOf((byte)'\n');
+                    var chunk = nl < 0 ? span : span[..nl];
+                    if (!tooLong)
+                    {
+                        var room = maxLineBytes - line.WrittenCount;
+                        if (chunk.Length > room)
+                        {
+                            line.Write(chunk.Span[..Math.Max(0, Math.Min(room, 4096))]);
+                            tooLong = true;
+                        }
+                        else
+                        {
+                            line.Write(chunk.Span);
+                        }
+                    }
+
+                    if (nl < 0)
+                    {
+                        break;
+                    }
+
+                    span = span[(nl + 1)..];
+                    lineNo++;
+                    var item = Trim(line.WrittenMemory);
+                    if (item.Length > 0 || tooLong)
+                    {
+                        yield return (lineNo, item.ToArray(), tooLong);
+                    }
+
+                    line.ResetWrittenCount();
+                    tooLong = false;
+                }
+            }
+
+            var last = Trim(line.WrittenMemory);
+            if (last.Length > 0 || tooLong)
+            {
+                yield return (lineNo + 1, last.ToArray(), tooLong);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static ReadOnlyMemory<byte> Trim(ReadOnlyMemory<byte> line)
+    {
+        var s = line.Span;
+        var end = s.Length;
+        while (end > 0 && (s[end - 1] == (byte)'\r' || s[end - 1] == (byte)' ' || s[end - 1] == (byte)'\t'))
+        {
+            end--;
+        }
+
+        var start = 0;
+        if (end >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+        {
+            start = 3; // UTF-8 byte order mark
+        }
+
+        while (start < end && (s[start] == (byte)' ' || s[start] == (byte)'\t'))
+        {
+            start++;
+        }
+
+        return line[start..end];
+    }
+}

@@ -1,0 +1,36 @@
+using System.ComponentModel.DataAnnotations;
+using StreamIngest.Feeds.Parsing;
+
+namespace StreamIngest.Feeds.Replay;
+
+public enum ReplayTimestamps
+{
+    /// <summary>Posts keep the times in the file.</summary>
+    Original,
+
+    /// <summary>All times move by one offset so the replay looks live: the newest post is "now" (or, when paced, each post is stamped when it is emitted).</summary>
+    ShiftToNow,
+}
+
+public sealed class ReplayOptions
+{
+    public const string Section = "Feeds:Replay";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Wire file to replay (normalised post JSONL, X API v2 pages/stream messages, or Jetstream JSONL).</summary>
+    [Required]
+    public string Path { get; set; } = "samples/demo.jsonl";
+
+    public WireFormat Format { get; set; } = WireFormat.Auto;
+
+    public ReplayTimestamps Timestamps { get; set; } = ReplayTimestamps.ShiftToNow;
+
+    /// <summary>Pacing: 1 = real time, 10 = ten times faster, 0 = as fast as possible.</summary>
+    [Range(0, 1_000_000)]
+    public double Speed { get; set; }
+
+    /// <summary>Lines longer than this are dead-lettered unread.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxLineBytes { get; set; } = 1024 * 1024;
+}

@@ -1,0 +1,111 @@
+using System.Diagnostics.Metrics;
+
+namespace StreamIngest.Pipeline;
+
+/// <summary>
+/// Counters and the freshness distribution of the pipeline, exported through one <see cref="Meter"/>
+/// and kept in memory for the status line, <c>/v1/stats</c> and the benchmarks.
+/// </summary>
+public sealed class PipelineMetrics
+{
+    public const string MeterName = "StreamIngest.Pipeline";
+
+    private readonly Counter<long> _received;
+    private readonly Counter<long> _stored;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _deleted;
+    private readonly Histogram<double> _freshness;
+    private readonly double[] _recent;
+    private long _recentCount;
+    private long _receivedTotal;
+    private long _storedTotal;
+    private long _rejectedTotal;
+    private long _deletedTotal;
+    private long _duplicatesTotal;
+    private long _lastStoredCreatedTicks;
+
+    public PipelineMetrics(IMeterFactory meterFactory, int freshnessSamples = 1 << 16)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _received = meter.CreateCounter<long>("streamingest.posts.received", "{post}", "Feed events accepted by the transport");
+        _stored = meter.CreateCounter<long>("streamingest.posts.stored", "{post}", "Posts durably stored and searchable");
+        _rejected = meter.CreateCounter<long>("streamingest.posts.rejected", "{post}", "Input dead-lettered with a reason");
+        _deleted = meter.CreateCounter<long>("streamingest.posts.deleted", "{post}", "Posts deleted at the source's request");
+        _freshness = meter.CreateHistogram<double>("streamingest.freshness", "ms", "Receipt to searchable");
+        _recent = new double[freshnessSamples];
+    }
+
+    public long Received => Interlocked.Read(ref _receivedTotal);
+
+    public long Stored => Interlocked.Read(ref _storedTotal);
+
+    public long Rejected => Interlocked.Read(ref _rejectedTotal);
+
+    public long Deleted => Interlocked.Read(ref _deletedTotal);
+
+    public long Duplicates => Interlocked.Read(ref _duplicatesTotal);
+
+    /// <summary>Source time of the newest post stored so far.</summary>
+    public DateTimeOffset? NewestStored
+    {
+        get
+        {
+            var t = Interlocked.Read(ref _lastStoredCreatedTicks);
+            return t == 0 ? null : new DateTimeOffset(t, TimeSpan.Zero);
+        }
+    }
+
+    public void RecordReceived(long n = 1)
+    {
+        Interlocked.Add(ref _receivedTotal, n);
+        _received.Add(n);
+    }
+
+    public void RecordRejected(long n = 1)
+    {
+        Interlocked.Add(ref _rejectedTotal, n);
+        _rejected.Add(n);
+    }
+
+    public void RecordDeleted(long n)
+    {
+        Interlocked.Add(ref _deletedTotal, n);
+        _deleted.Add(n);
+    }
+
+    public void RecordDuplicates(long n) => Interlocked.Add(ref _duplicatesTotal, n);
+
+    public void RecordStored(DateTimeOffset createdAt, TimeSpan freshness)
+    {
+        Interlocked.Increment(ref _storedTotal);
+        _stored.Add(1);
+        var ms = Math.Max(0, freshness.TotalMilliseconds);
+        _freshness.Record(ms);
+        var slot = Interlocked.Increment(ref _recentCount) - 1;
+        _recent[slot % _recent.Length] = ms;
+        var ticks = createdAt.UtcTicks;
+        long seen;
+        while (ticks > (seen = Interlocked.Read(ref _lastStoredCreatedTicks))
+               && Interlocked.CompareExchange(ref _lastStoredCreatedTicks, ticks, seen) != seen)
+        {
+        }
+    }
+
+    /// <summary>Percentile (0–100) of receipt-to-searchable over the most recent posts; null before any.</summary>
+    public double? FreshnessPercentile(double percentile)
+    {
+        var count = (int)Math.Min(Interlocked.Read(ref _recentCount), _recent.Length);
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var copy = _recent.AsSpan(0, count).ToArray();
+        Array.Sort(copy);
+        var index = (int)Math.Clamp(Math.Ceiling(percentile / 100 * count) - 1, 0, count - 1);
+        return copy[index];
+    }
+
+    /// <summary>Forgets the freshness samples (benchmarks measure one phase at a time).</summary>
+    public void ResetFreshness() => Interlocked.Exchange(ref _recentCount, 0);
+}

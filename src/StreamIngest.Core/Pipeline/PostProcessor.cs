@@ -1,0 +1,176 @@
+using Microsoft.Extensions.Logging;
+using StreamIngest.Embed;
+using StreamIngest.Enrich;
+using StreamIngest.Model;
+using StreamIngest.Store;
+
+namespace StreamIngest.Pipeline;
+
+/// <summary>
+/// The process stage for one batch: enrich → collapse exact duplicates → embed → store → advance cursors.
+/// Returns only when the batch is durable; cursors move only after the store write succeeded.
+/// Bad posts are dead-lettered and never fail the batch; infrastructure failures propagate so the
+/// transport does not checkpoint.
+/// </summary>
+public sealed partial class PostProcessor(
+    IEnumerable<IEnricher> enrichers,
+    IEmbedder embedder,
+    IPostStore store,
+    ICursorStore cursors,
+    IDeadLetterStore deadLetters,
+    PipelineMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<PostProcessor> logger)
+{
+    private readonly IEnricher[] _enrichers = [.. enrichers];
+
+    public async Task HandleAsync(IReadOnlyList<FeedEvent> batch, CancellationToken cancellationToken)
+    {
+        // The last event for an id wins within a batch (a create then a delete is a delete).
+        var last = new Dictionary<string, FeedEvent>(batch.Count, StringComparer.Ordinal);
+        foreach (var e in batch)
+        {
+            last[e.PostId] = e;
+        }
+
+        var posts = new List<Post>(last.Count);
+        var deletes = new List<string>();
+        foreach (var e in last.Values)
+        {
+            if (e.Kind == FeedEventKind.Delete || e.Post is null)
+            {
+                deletes.Add(e.PostId);
+                continue;
+            }
+
+            var reason = Enrich(e.Post);
+            if (reason is null)
+            {
+                posts.Add(e.Post);
+                continue;
+            }
+
+            metrics.RecordRejected();
+            LogRejected(e.PostId, reason);
+            await deadLetters.WriteAsync(
+                DeadLetter.Create(e.Post.Provenance.Adapter, reason, e.Post.Text, e.PostId, timeProvider.GetUtcNow()),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        if (posts.Count > 0)
+        {
+            await EmbedAsync(posts, cancellationToken).ConfigureAwait(false);
+            await store.UpsertAsync(posts, cancellationToken).ConfigureAwait(false);
+            var now = timeProvider.GetUtcNow();
+            foreach (var p in posts)
+            {
+                metrics.RecordStored(p.CreatedAt, now - p.ReceivedAt);
+            }
+        }
+
+        if (deletes.Count > 0)
+        {
+            var removed = await store.DeleteAsync(deletes, cancellationToken).ConfigureAwait(false);
+            metrics.RecordDeleted(removed);
+        }
+
+        await AdvanceCursorsAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
+    private string? Enrich(Post post)
+    {
+        foreach (var enricher in _enrichers)
+        {
+            string? reason;
+            try
+            {
+                reason = enricher.Enrich(post);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // An enricher bug must cost one post, not the worker.
+                reason = $"{enricher.GetType().Name} failed: {ex.GetType().Name}: {ex.Message}";
+            }
+
+            if (reason is not null)
+            {
+                return reason;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task EmbedAsync(List<Post> posts, CancellationToken ct)
+    {
+        // Exact duplicates (same content hash) share one embedding: from the store, or from earlier in this batch.
+        var hashes = posts.Select(p => p.ContentHash).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+        var known = await store.FindByContentHashAsync(hashes, ct).ConfigureAwait(false);
+        var firstInBatch = new Dictionary<string, Post>(StringComparer.Ordinal);
+        var toEmbed = new List<Post>(posts.Count);
+        var duplicates = 0;
+        foreach (var p in posts)
+        {
+            if (p.ContentHash is { } h && known.TryGetValue(h, out var k) && k.Id != p.Id)
+            {
+                p.DuplicateOf = k.Id;
+                p.Embedding = k.Embedding;
+                duplicates++;
+            }
+            else if (p.ContentHash is { } h2 && firstInBatch.TryGetValue(h2, out var original))
+            {
+                p.DuplicateOf = original.Id;
+                duplicates++;
+            }
+            else
+            {
+                if (p.ContentHash is { } h3)
+                {
+                    firstInBatch[h3] = p;
+                }
+
+                toEmbed.Add(p);
+            }
+        }
+
+        if (toEmbed.Count > 0)
+        {
+            var vectors = await embedder.EmbedAsync([.. toEmbed.Select(p => p.Text)], ct).ConfigureAwait(false);
+            for (var i = 0; i < toEmbed.Count; i++)
+            {
+                toEmbed[i].Embedding = vectors[i];
+            }
+        }
+
+        foreach (var p in posts)
+        {
+            if (p.Embedding is null && p.DuplicateOf is not null && p.ContentHash is { } h)
+            {
+                p.Embedding = firstInBatch[h].Embedding;
+            }
+        }
+
+        metrics.RecordDuplicates(duplicates);
+    }
+
+    private async Task AdvanceCursorsAsync(IReadOnlyList<FeedEvent> batch, CancellationToken ct)
+    {
+        var latest = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in batch)
+        {
+            if (e.Cursor is not null)
+            {
+                var colon = e.PostId.IndexOf(':', StringComparison.Ordinal);
+                latest[colon > 0 ? e.PostId[..colon] : e.PostId] = e.Cursor;
+            }
+        }
+
+        foreach (var (source, cursor) in latest)
+        {
+            await cursors.SetAsync(source, cursor, ct).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Post {PostId} rejected: {Reason}")]
+    private partial void LogRejected(string postId, string reason);
+}

@@ -1,0 +1,123 @@
+using StreamIngest.Model;
+
+namespace StreamIngest.Retrieve;
+
+public sealed record RankingOptions
+{
+    /// <summary>Age at which the recency factor has halved.</summary>
+    public TimeSpan HalfLife { get; init; } = TimeSpan.FromHours(6);
+
+    /// <summary>Share of the score that recency can take away from an old post (0 = ignore age, 1 = age only).</summary>
+    public double RecencyWeight { get; init; } = 0.5;
+
+    /// <summary>Largest relative boost that engagement can add (0.1 = at most +10%).</summary>
+    public double EngagementWeight { get; init; } = 0.1;
+
+    /// <summary>Reciprocal rank fusion constant (60 in the original paper).</summary>
+    public int RrfK { get; init; } = 60;
+}
+
+/// <summary>A candidate from one retriever list, best first, with its raw score (cosine similarity or BM25).</summary>
+public readonly record struct Candidate(string Id, double Score);
+
+/// <summary>
+/// Fuses vector and keyword candidate lists with reciprocal rank fusion, then applies a recency
+/// decay and a mild engagement boost. Shared by every store so results rank the same everywhere.
+/// </summary>
+public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvider)
+{
+    public RankingOptions Options => options;
+
+    public IReadOnlyList<SearchHit> Rank(
+        IReadOnlyList<Candidate> vector,
+        IReadOnlyList<Candidate> keyword,
+        IReadOnlyDictionary<string, Post> posts,
+        int k,
+        bool collapseDuplicates)
+    {
+        var parts = new Dictionary<string, (double? Vec, double? Kw, double Fused)>(vector.Count + keyword.Count, StringComparer.Ordinal);
+        for (var i = 0; i < vector.Count; i++)
+        {
+            parts[vector[i].Id] = (vector[i].Score, null, 1.0 / (options.RrfK + i + 1));
+        }
+
+        for (var i = 0; i < keyword.Count; i++)
+        {
+            var rrf = 1.0 / (options.RrfK + i + 1);
+            parts[keyword[i].Id] = parts.TryGetValue(keyword[i].Id, out var p)
+                ? (p.Vec, keyword[i].Score, p.Fused + rrf)
+                : (null, keyword[i].Score, rrf);
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var scored = new List<SearchHit>(parts.Count);
+        foreach (var (id, p) in parts)
+        {
+            if (!posts.TryGetValue(id, out var post))
+            {
+                continue; // deleted between candidate search and load
+            }
+
+            var recency = RecencyFactor(post.CreatedAt, now);
+            var engagement = EngagementFactor(post.Metrics);
+            var final = p.Fused * ((1 - options.RecencyWeight) + options.RecencyWeight * recency) * engagement;
+            scored.Add(new SearchHit(post, new ScoreParts(p.Vec, p.Kw, recency, engagement, p.Fused, final), 0));
+        }
+
+        scored.Sort(static (a, b) =>
+        {
+            var c = b.Score.Final.CompareTo(a.Score.Final);
+            return c != 0 ? c : b.Post.CreatedAt.CompareTo(a.Post.CreatedAt);
+        });
+
+        return collapseDuplicates ? Collapse(scored, k) : scored.Take(k).ToArray();
+    }
+
+    /// <summary>1 for a post written now, 0.5 at one half-life, tending to 0; future-dated posts count as now.</summary>
+    public double RecencyFactor(DateTimeOffset createdAt, DateTimeOffset now)
+    {
+        var age = now - createdAt;
+        if (age <= TimeSpan.Zero)
+        {
+            return 1;
+        }
+
+        return Math.Pow(0.5, age / options.HalfLife);
+    }
+
+    public double EngagementFactor(Engagement? metrics)
+    {
+        if (metrics is null || metrics.Total <= 0)
+        {
+            return 1;
+        }
+
+        // log-scaled and capped: 10 interactions ≈ +2%, 100k interactions = the full weight.
+        return 1 + options.EngagementWeight * Math.Min(1, Math.Log10(1 + metrics.Total) / 5);
+    }
+
+    private static SearchHit[] Collapse(List<SearchHit> ranked, int k)
+    {
+        var result = new List<SearchHit>(k);
+        var byHash = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var hit in ranked)
+        {
+            var key = hit.Post.ContentHash ?? hit.Post.Id;
+            if (byHash.TryGetValue(key, out var index))
+            {
+                result[index] = result[index] with { Duplicates = result[index].Duplicates + 1 };
+                continue;
+            }
+
+            if (result.Count == k)
+            {
+                continue; // still counting duplicates of what is already in
+            }
+
+            byHash[key] = result.Count;
+            result.Add(hit);
+        }
+
+        return [.. result];
+    }
+}

@@ -1,0 +1,85 @@
+using StreamIngest.Model;
+
+namespace StreamIngest.Retrieve;
+
+public enum SearchMode
+{
+    Hybrid,
+    Keyword,
+    Vector,
+}
+
+public enum EntityKind
+{
+    Hashtag,
+    Cashtag,
+    Mention,
+}
+
+public sealed record EntityFilter(EntityKind Kind, string Value)
+{
+    /// <summary>Parses "#flood", "$TSLA", "@user" (or "hashtag:flood", "cashtag:TSLA", "mention:user").</summary>
+    public static EntityFilter? TryParse(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 200)
+        {
+            return null;
+        }
+
+        text = text.Trim();
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0)
+        {
+            var kind = text[..colon].ToLowerInvariant() switch
+            {
+                "hashtag" or "tag" => EntityKind.Hashtag,
+                "cashtag" or "ticker" => EntityKind.Cashtag,
+                "mention" => EntityKind.Mention,
+                _ => (EntityKind?)null,
+            };
+            return kind is null ? null : Create(kind.Value, text[(colon + 1)..]);
+        }
+
+        return text[0] switch
+        {
+            '#' => Create(EntityKind.Hashtag, text[1..]),
+            '$' => Create(EntityKind.Cashtag, text[1..]),
+            '@' => Create(EntityKind.Mention, text[1..]),
+            _ => null,
+        };
+    }
+
+    private static EntityFilter? Create(EntityKind kind, string value)
+    {
+        value = value.Trim().TrimStart('#', '$', '@');
+        if (value.Length == 0)
+        {
+            return null;
+        }
+
+        return new EntityFilter(kind, kind == EntityKind.Cashtag ? value.ToUpperInvariant() : value.ToLowerInvariant());
+    }
+}
+
+/// <summary>What to search for and within which bounds. Validation lives at the API edge.</summary>
+public sealed record SearchQuery
+{
+    public required string Text { get; init; }
+    public int K { get; init; } = 10;
+    public SearchMode Mode { get; init; } = SearchMode.Hybrid;
+    public DateTimeOffset? Since { get; init; }
+    public DateTimeOffset? Until { get; init; }
+    public string? Source { get; init; }
+    public string? Lang { get; init; }
+    public EntityFilter? Entity { get; init; }
+
+    /// <summary>Collapse exact duplicates and reposts (same content hash) into one result.</summary>
+    public bool CollapseDuplicates { get; init; } = true;
+}
+
+/// <summary>How a result's score was made, so users can see why it ranked where it did.</summary>
+public sealed record ScoreParts(double? Vector, double? Keyword, double Recency, double Engagement, double Fused, double Final);
+
+public sealed record SearchHit(Post Post, ScoreParts Score, int Duplicates);
+
+public sealed record SearchResult(IReadOnlyList<SearchHit> Hits, int CandidatesConsidered, SearchMode Mode);

@@ -1,0 +1,41 @@
+using StreamIngest.Model;
+
+namespace StreamIngest.Store;
+
+/// <summary>
+/// The store port (write side). Upserts are idempotent by <see cref="Post.Id"/>: writing the same post
+/// twice leaves one copy. When a call returns, its posts are durable and searchable.
+/// </summary>
+public interface IPostStore
+{
+    Task UpsertAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken);
+
+    Task<int> DeleteAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken);
+
+    Task<Post?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Embeddings already stored for these content hashes (exact duplicates need no second embedding).</summary>
+    Task<IReadOnlyDictionary<string, (string Id, float[] Embedding)>> FindByContentHashAsync(
+        IReadOnlyCollection<string> contentHashes, CancellationToken cancellationToken);
+
+    Task<long> CountAsync(CancellationToken cancellationToken);
+
+    /// <summary>Removes posts created before <paramref name="cutoff"/>; returns how many.</summary>
+    Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+}
+
+/// <summary>Where rejected input goes, with its reason.</summary>
+public interface IDeadLetterStore
+{
+    Task WriteAsync(DeadLetter deadLetter, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<DeadLetter>> ListAsync(int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>Durable per-source positions (Jetstream time_us, X since_id…), advanced only after the write succeeded.</summary>
+public interface ICursorStore
+{
+    Task<string?> GetAsync(string source, CancellationToken cancellationToken);
+
+    Task SetAsync(string source, string cursor, CancellationToken cancellationToken);
+}
