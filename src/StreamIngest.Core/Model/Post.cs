@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace StreamIngest.Model;
 
 /// <summary>
@@ -36,7 +38,8 @@ public sealed class Post
     public IReadOnlyList<string> SafetyLabels { get; set; } = [];
     public string? ClusterId { get; set; }
 
-    /// <summary>Unit-length embedding of <see cref="Text"/>; null until embedded.</summary>
+    /// <summary>Unit-length embedding of <see cref="Text"/>; null until embedded. Stored beside the document, not in it.</summary>
+    [JsonIgnore]
     public float[]? Embedding { get; set; }
 
     public static string MakeId(string source, string nativeId) => $"{source}:{nativeId}";

@@ -1,0 +1,135 @@
+using Microsoft.Data.Sqlite;
+
+namespace StreamIngest.Embedded.Sqlite;
+
+/// <summary>
+/// The SQLite file: schema, connection settings (WAL, NORMAL sync) and the single-writer lock shared by
+/// the stores that live in it. Readers open their own pooled connections and never block the writer.
+/// </summary>
+public sealed class SqliteDatabase : IDisposable
+{
+    private const int SchemaVersion = 1;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SqliteConnection _writer;
+
+    public SqliteDatabase(string path)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null)
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        FilePath = path;
+        ConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        _writer = Open();
+        Execute(_writer, "PRAGMA journal_mode=WAL;");
+        CreateSchema();
+    }
+
+    public string FilePath { get; }
+
+    public string ConnectionString { get; }
+
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;");
+        return connection;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the one writer connection inside a transaction.</summary>
+    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var tx = _writer.BeginTransaction();
+            var result = work(_writer, tx);
+            tx.Commit();
+            return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    internal static void Execute(SqliteConnection connection, string sql, SqliteTransaction? tx = null)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private void CreateSchema()
+    {
+        using var tx = _writer.BeginTransaction();
+        Execute(_writer, """
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS posts(
+              rowid INTEGER PRIMARY KEY,
+              id TEXT NOT NULL UNIQUE,
+              source TEXT NOT NULL,
+              created_at INTEGER NOT NULL,
+              received_at INTEGER NOT NULL,
+              lang TEXT,
+              author TEXT NOT NULL,
+              text TEXT NOT NULL,
+              content_hash TEXT,
+              duplicate_of TEXT,
+              engagement INTEGER NOT NULL DEFAULT 0,
+              doc TEXT NOT NULL,
+              embedding BLOB);
+            CREATE INDEX IF NOT EXISTS posts_created ON posts(created_at);
+            CREATE INDEX IF NOT EXISTS posts_hash ON posts(content_hash);
+            CREATE TABLE IF NOT EXISTS post_entities(
+              kind INTEGER NOT NULL,
+              value TEXT NOT NULL,
+              post_rowid INTEGER NOT NULL,
+              PRIMARY KEY(kind, value, post_rowid)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS post_entities_row ON post_entities(post_rowid);
+            CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(
+              text, content='posts', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+            CREATE TRIGGER IF NOT EXISTS posts_ai AFTER INSERT ON posts BEGIN
+              INSERT INTO posts_fts(rowid, text) VALUES (new.rowid, new.text);
+            END;
+            CREATE TRIGGER IF NOT EXISTS posts_ad AFTER DELETE ON posts BEGIN
+              INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+              DELETE FROM post_entities WHERE post_rowid = old.rowid;
+            END;
+            CREATE TRIGGER IF NOT EXISTS posts_au AFTER UPDATE OF text ON posts BEGIN
+              INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+              INSERT INTO posts_fts(rowid, text) VALUES (new.rowid, new.text);
+            END;
+            CREATE TABLE IF NOT EXISTS dead_letters(
+              seq INTEGER PRIMARY KEY,
+              at INTEGER NOT NULL,
+              source TEXT NOT NULL,
+              reason TEXT NOT NULL,
+              location TEXT,
+              raw TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS cursors(
+              source TEXT PRIMARY KEY,
+              cursor TEXT NOT NULL,
+              updated_at INTEGER NOT NULL);
+            """, tx);
+        Execute(_writer, $"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SchemaVersion}');", tx);
+        tx.Commit();
+    }
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _writeLock.Dispose();
+    }
+}

@@ -1,0 +1,257 @@
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Model;
+using StreamIngest.Retrieve;
+using StreamIngest.Store;
+
+namespace StreamIngest.Embedded.Sqlite;
+
+/// <summary>
+/// Posts in SQLite: one row per id (upsert keeps the row), entities in their own table for filters,
+/// FTS5 kept in step by triggers, the fp32 embedding as a blob, and the in-memory int8 index updated
+/// after each committed write so a post is searchable the moment the call returns.
+/// </summary>
+public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : IPostStore
+{
+    private const int PurgeChunk = 2000;
+
+    /// <summary>Builds the vector index from the embeddings already in the file (at start).</summary>
+    public static Int8VectorIndex LoadIndex(SqliteDatabase db, int dims)
+    {
+        var index = new Int8VectorIndex(dims);
+        using var connection = db.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT rowid, id, created_at, source, lang, embedding FROM posts WHERE embedding IS NOT NULL ORDER BY rowid";
+        using var reader = cmd.ExecuteReader();
+        var buffer = new byte[dims * sizeof(float)];
+        while (reader.Read())
+        {
+            var length = reader.GetBytes(5, 0, null, 0, 0);
+            if (length != buffer.Length)
+            {
+                continue; // written by a model with other dimensions; re-embedded when re-delivered
+            }
+
+            reader.GetBytes(5, 0, buffer, 0, buffer.Length);
+            index.Upsert(reader.GetString(1), reader.GetInt64(0), reader.GetInt64(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), MemoryMarshal.Cast<byte, float>(buffer));
+        }
+
+        return index;
+    }
+
+    public async Task UpsertAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken)
+    {
+        if (posts.Count == 0)
+        {
+            return;
+        }
+
+        var rowIds = await db.WriteAsync((connection, tx) =>
+        {
+            using var upsert = connection.CreateCommand();
+            upsert.Transaction = tx;
+            upsert.CommandText = """
+                INSERT INTO posts(id, source, created_at, received_at, lang, author, text, content_hash, duplicate_of, engagement, doc, embedding)
+                VALUES ($id, $source, $created, $received, $lang, $author, $text, $hash, $dup, $engagement, $doc, $embedding)
+                ON CONFLICT(id) DO UPDATE SET
+                  created_at = excluded.created_at,
+                  received_at = MIN(received_at, excluded.received_at),
+                  lang = excluded.lang, author = excluded.author, text = excluded.text,
+                  content_hash = excluded.content_hash, duplicate_of = excluded.duplicate_of,
+                  engagement = excluded.engagement, doc = excluded.doc,
+                  embedding = COALESCE(excluded.embedding, embedding)
+                RETURNING rowid
+                """;
+            var pId = upsert.Parameters.Add("$id", SqliteType.Text);
+            var pSource = upsert.Parameters.Add("$source", SqliteType.Text);
+            var pCreated = upsert.Parameters.Add("$created", SqliteType.Integer);
+            var pReceived = upsert.Parameters.Add("$received", SqliteType.Integer);
+            var pLang = upsert.Parameters.Add("$lang", SqliteType.Text);
+            var pAuthor = upsert.Parameters.Add("$author", SqliteType.Text);
+            var pText = upsert.Parameters.Add("$text", SqliteType.Text);
+            var pHash = upsert.Parameters.Add("$hash", SqliteType.Text);
+            var pDup = upsert.Parameters.Add("$dup", SqliteType.Text);
+            var pEngagement = upsert.Parameters.Add("$engagement", SqliteType.Integer);
+            var pDoc = upsert.Parameters.Add("$doc", SqliteType.Text);
+            var pEmbedding = upsert.Parameters.Add("$embedding", SqliteType.Blob);
+
+            using var clearEntities = connection.CreateCommand();
+            clearEntities.Transaction = tx;
+            clearEntities.CommandText = "DELETE FROM post_entities WHERE post_rowid = $row";
+            var pClearRow = clearEntities.Parameters.Add("$row", SqliteType.Integer);
+
+            using var addEntity = connection.CreateCommand();
+            addEntity.Transaction = tx;
+            addEntity.CommandText = "INSERT OR IGNORE INTO post_entities(kind, value, post_rowid) VALUES ($kind, $value, $row)";
+            var pKind = addEntity.Parameters.Add("$kind", SqliteType.Integer);
+            var pValue = addEntity.Parameters.Add("$value", SqliteType.Text);
+            var pRow = addEntity.Parameters.Add("$row", SqliteType.Integer);
+
+            var ids = new long[posts.Count];
+            for (var i = 0; i < posts.Count; i++)
+            {
+                var p = posts[i];
+                pId.Value = p.Id;
+                pSource.Value = p.Source;
+                pCreated.Value = p.CreatedAt.ToUnixTimeMilliseconds();
+                pReceived.Value = p.ReceivedAt.ToUnixTimeMilliseconds();
+                pLang.Value = (object?)p.Lang ?? DBNull.Value;
+                pAuthor.Value = p.Author.Handle;
+                pText.Value = p.Text;
+                pHash.Value = (object?)p.ContentHash ?? DBNull.Value;
+                pDup.Value = (object?)p.DuplicateOf ?? DBNull.Value;
+                pEngagement.Value = p.Metrics?.Total ?? 0;
+                pDoc.Value = PostJson.Serialize(p);
+                pEmbedding.Value = p.Embedding is { } e ? MemoryMarshal.AsBytes(e.AsSpan()).ToArray() : DBNull.Value;
+                var rowId = (long)upsert.ExecuteScalar()!;
+                ids[i] = rowId;
+
+                pClearRow.Value = rowId;
+                clearEntities.ExecuteNonQuery();
+                pRow.Value = rowId;
+                AddEntities(addEntity, pKind, pValue, EntityKind.Hashtag, p.Entities.Hashtags);
+                AddEntities(addEntity, pKind, pValue, EntityKind.Cashtag, p.Entities.Cashtags);
+                AddEntities(addEntity, pKind, pValue, EntityKind.Mention, p.Entities.Mentions);
+            }
+
+            return ids;
+        }, cancellationToken).ConfigureAwait(false);
+
+        // Committed: make the posts findable by vector too.
+        for (var i = 0; i < posts.Count; i++)
+        {
+            var p = posts[i];
+            if (p.Embedding is { } e && e.Length == index.Dimensions)
+            {
+                index.Upsert(p.Id, rowIds[i], p.CreatedAt.ToUnixTimeMilliseconds(), p.Source, p.Lang, e);
+            }
+        }
+    }
+
+    public async Task<int> DeleteAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var deleted = await db.WriteAsync((connection, tx) =>
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "DELETE FROM posts WHERE id = $id";
+            var pId = cmd.Parameters.Add("$id", SqliteType.Text);
+            var n = 0;
+            foreach (var id in ids)
+            {
+                pId.Value = id;
+                n += cmd.ExecuteNonQuery();
+            }
+
+            return n;
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var id in ids)
+        {
+            index.Remove(id);
+        }
+
+        return deleted;
+    }
+
+    public async Task<Post?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = db.Open();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT doc, embedding FROM posts WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", id);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var post = PostJson.Deserialize(reader.GetString(0));
+        if (!reader.IsDBNull(1))
+        {
+            post.Embedding = MemoryMarshal.Cast<byte, float>((byte[])reader[1]).ToArray();
+        }
+
+        return post;
+    }
+
+    public async Task<IReadOnlyDictionary<string, (string Id, float[] Embedding)>> FindByContentHashAsync(
+        IReadOnlyCollection<string> contentHashes, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, (string, float[])>(StringComparer.Ordinal);
+        if (contentHashes.Count == 0)
+        {
+            return found;
+        }
+
+        await using var connection = db.Open();
+        await using var cmd = connection.CreateCommand();
+        // The first post stored with a hash is the original the others collapse into.
+        cmd.CommandText = """
+            SELECT content_hash, id, embedding FROM posts
+            WHERE rowid IN (SELECT MIN(rowid) FROM posts WHERE content_hash IN (SELECT value FROM json_each($hashes)) AND embedding IS NOT NULL GROUP BY content_hash)
+            """;
+        cmd.Parameters.AddWithValue("$hashes", System.Text.Json.JsonSerializer.Serialize(contentHashes));
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            found[reader.GetString(0)] = (reader.GetString(1), MemoryMarshal.Cast<byte, float>((byte[])reader[2]).ToArray());
+        }
+
+        return found;
+    }
+
+    public async Task<long> CountAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = db.Open();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM posts";
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public async Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (true)
+        {
+            // Small chunks keep the write lock short so ingest never stalls behind a purge.
+            var ids = await db.WriteAsync((connection, tx) =>
+            {
+                using var cmd = connection.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = "DELETE FROM posts WHERE rowid IN (SELECT rowid FROM posts WHERE created_at < $cutoff LIMIT $n) RETURNING id";
+                cmd.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
+                cmd.Parameters.AddWithValue("$n", PurgeChunk);
+                using var reader = cmd.ExecuteReader();
+                var list = new List<string>();
+                while (reader.Read())
+                {
+                    list.Add(reader.GetString(0));
+                }
+
+                return list;
+            }, cancellationToken).ConfigureAwait(false);
+
+            foreach (var id in ids)
+            {
+                index.Remove(id);
+            }
+
+            total += ids.Count;
+            if (ids.Count < PurgeChunk)
+            {
+                return total;
+            }
+        }
+    }
+
+    private static void AddEntities(SqliteCommand cmd, SqliteParameter kind, SqliteParameter value, EntityKind entityKind, IReadOnlyList<string> values)
+    {
+        kind.Value = (int)entityKind;
+        foreach (var v in values)
+        {
+            value.Value = v;
+            cmd.ExecuteNonQuery();
+        }
+    }
+}

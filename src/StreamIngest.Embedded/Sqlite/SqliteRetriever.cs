@@ -1,0 +1,173 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using StreamIngest.Embed;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Model;
+using StreamIngest.Retrieve;
+
+namespace StreamIngest.Embedded.Sqlite;
+
+/// <summary>
+/// Hybrid retrieval over the embedded store: exact int8 vector scan re-ranked in fp32, FTS5 BM25, both
+/// filtered the same way, fused and recency-weighted by <see cref="HybridRanker"/>.
+/// </summary>
+public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IEmbedder embedder, HybridRanker ranker) : IRetriever
+{
+    /// <summary>Candidates taken from each list before fusion (at least; more for large k).</summary>
+    public const int MinCandidates = 40;
+
+    public async Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
+    {
+        var n = Math.Max(MinCandidates, query.K * (query.CollapseDuplicates ? 4 : 2));
+        var since = query.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1;
+        var until = query.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
+        await using var connection = db.Open();
+
+        IReadOnlyList<Candidate> vector = [];
+        if (query.Mode != SearchMode.Keyword)
+        {
+            var q = (await embedder.EmbedAsync([query.Text], cancellationToken).ConfigureAwait(false))[0];
+            vector = VectorCandidates(connection, q, n, since, until, query);
+        }
+
+        IReadOnlyList<Candidate> keyword = [];
+        if (query.Mode != SearchMode.Vector)
+        {
+            keyword = KeywordCandidates(connection, query, n, since, until);
+        }
+
+        var ids = vector.Select(c => c.Id).Concat(keyword.Select(c => c.Id)).Distinct(StringComparer.Ordinal).ToArray();
+        var posts = LoadPosts(connection, ids);
+        var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates);
+        return new SearchResult(hits, ids.Length, query.Mode);
+    }
+
+    /// <summary>The raw vector search alone (approximate int8 scan + fp32 re-rank), for the benchmark and tests.</summary>
+    public IReadOnlyList<Candidate> VectorSearch(ReadOnlySpan<float> queryVector, int n, SearchQuery filter)
+    {
+        using var connection = db.Open();
+        return VectorCandidates(connection, queryVector.ToArray(), n,
+            filter.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1, filter.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue, filter);
+    }
+
+    private IReadOnlyList<Candidate> VectorCandidates(SqliteConnection connection, float[] q, int n, long since, long until, SearchQuery query)
+    {
+        var filter = new VectorFilter(
+            since,
+            until,
+            query.Source is null ? (short)-1 : index.CodeOf(query.Source),
+            query.Lang is null ? (short)-1 : index.CodeOf(query.Lang),
+            query.Entity is null ? null : EntityRows(connection, query.Entity));
+        var approx = index.Search(q, n, filter);
+        if (approx.Count == 0)
+        {
+            return [];
+        }
+
+        // Re-rank the int8 candidates with the exact fp32 vectors.
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT id, embedding FROM posts WHERE rowid IN (SELECT value FROM json_each($rows))";
+        cmd.Parameters.AddWithValue("$rows", "[" + string.Join(',', approx.Select(a => a.RowId)) + "]");
+        using var reader = cmd.ExecuteReader();
+        var exact = new List<Candidate>(approx.Count);
+        while (reader.Read())
+        {
+            var v = MemoryMarshal.Cast<byte, float>((byte[])reader[1]);
+            if (v.Length == q.Length)
+            {
+                exact.Add(new Candidate(reader.GetString(0), TensorPrimitives.Dot(q, v)));
+            }
+        }
+
+        exact.Sort(static (a, b) => b.Score.CompareTo(a.Score));
+        return exact;
+    }
+
+    private static HashSet<long> EntityRows(SqliteConnection connection, EntityFilter entity)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT post_rowid FROM post_entities WHERE kind = $kind AND value = $value";
+        cmd.Parameters.AddWithValue("$kind", (int)entity.Kind);
+        cmd.Parameters.AddWithValue("$value", entity.Value);
+        using var reader = cmd.ExecuteReader();
+        var rows = new HashSet<long>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetInt64(0));
+        }
+
+        return rows;
+    }
+
+    private static List<Candidate> KeywordCandidates(SqliteConnection connection, SearchQuery query, int n, long since, long until)
+    {
+        var match = FtsQuery.Build(query.Text);
+        if (match is null)
+        {
+            return [];
+        }
+
+        var sql = new StringBuilder("""
+            SELECT p.id, bm25(posts_fts) AS score FROM posts_fts JOIN posts p ON p.rowid = posts_fts.rowid
+            WHERE posts_fts MATCH $match AND p.created_at BETWEEN $since AND $until
+            """);
+        using var cmd = connection.CreateCommand();
+        cmd.Parameters.AddWithValue("$match", match);
+        cmd.Parameters.AddWithValue("$since", since);
+        cmd.Parameters.AddWithValue("$until", until);
+        if (query.Source is not null)
+        {
+            sql.Append(" AND p.source = $source");
+            cmd.Parameters.AddWithValue("$source", query.Source);
+        }
+
+        if (query.Lang is not null)
+        {
+            sql.Append(" AND p.lang = $lang");
+            cmd.Parameters.AddWithValue("$lang", query.Lang);
+        }
+
+        if (query.Entity is not null)
+        {
+            sql.Append(" AND EXISTS (SELECT 1 FROM post_entities e WHERE e.kind = $kind AND e.value = $value AND e.post_rowid = p.rowid)");
+            cmd.Parameters.AddWithValue("$kind", (int)query.Entity.Kind);
+            cmd.Parameters.AddWithValue("$value", query.Entity.Value);
+        }
+
+        sql.Append(" ORDER BY score LIMIT $n");
+        cmd.Parameters.AddWithValue("$n", n);
+        cmd.CommandText = sql.ToString();
+        using var reader = cmd.ExecuteReader();
+        var list = new List<Candidate>(n);
+        while (reader.Read())
+        {
+            // SQLite's bm25() is negative, lower is better; report it as a positive relevance.
+            list.Add(new Candidate(reader.GetString(0), -reader.GetDouble(1)));
+        }
+
+        return list;
+    }
+
+    private static Dictionary<string, Post> LoadPosts(SqliteConnection connection, string[] ids)
+    {
+        var posts = new Dictionary<string, Post>(ids.Length, StringComparer.Ordinal);
+        if (ids.Length == 0)
+        {
+            return posts;
+        }
+
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT doc FROM posts WHERE id IN (SELECT value FROM json_each($ids))";
+        cmd.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(ids));
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            var post = PostJson.Deserialize(reader.GetString(0));
+            posts[post.Id] = post;
+        }
+
+        return posts;
+    }
+}
