@@ -1,6 +1,33 @@
+using StreamIngest.Host.Api;
+using StreamIngest.Host.Bench;
+using StreamIngest.Host.Hosting;
+
+if (args is ["bench", ..])
+{
+    return await BenchCommand.RunAsync(args[1..]);
+}
+
 var builder = WebApplication.CreateBuilder(args);
+var options = builder.AddStreamIngestCore();
+builder.AddLocalEmbedder();
+builder.AddEmbeddedStore();
+builder.AddRetrieval();
+builder.AddPipeline(options);
+builder.AddFeeds();
+builder.Services.AddProblemDetails();
+
 var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.MapOpsApi();
+if (options.RunsApi)
+{
+    app.MapSearchApi();
+    app.MapGroundApi();
+}
 
-app.MapGet("/", () => "Hello World!");
+await app.RunAsync();
+return 0;
 
-app.Run();
+/// <summary>Entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

@@ -99,7 +99,7 @@ public sealed class SqliteDatabase : IDisposable
               PRIMARY KEY(kind, value, post_rowid)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS post_entities_row ON post_entities(post_rowid);
             CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(
-              text, content='posts', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+              text, content='posts', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
             CREATE TRIGGER IF NOT EXISTS posts_ai AFTER INSERT ON posts BEGIN
               INSERT INTO posts_fts(rowid, text) VALUES (new.rowid, new.text);
             END;

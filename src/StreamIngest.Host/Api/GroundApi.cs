@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StreamIngest.Ground;
+
+namespace StreamIngest.Host.Api;
+
+public sealed record GroundBody
+{
+    public string? Question { get; init; }
+    public string? Window { get; init; }
+    public string? Since { get; init; }
+    public string? Until { get; init; }
+    public int? K { get; init; }
+    public string? Mode { get; init; }
+    public string? Source { get; init; }
+    public string? Lang { get; init; }
+    public string? Entity { get; init; }
+
+    [JsonPropertyName("maxTokens")]
+    public int? MaxTokens { get; init; }
+
+    [JsonPropertyName("max_tokens")]
+    public int? MaxTokensSnake { get; init; }
+}
+
+public static class GroundApi
+{
+    public const int MinTokens = 256;
+    public const int MaxTokens = 200_000;
+
+    public static IEndpointRouteBuilder MapGroundApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/ground", GroundAsync).WithName("Ground");
+        return app;
+    }
+
+    public static async Task<Results<Ok<GroundedPrompt>, ValidationProblem>> GroundAsync(
+        GroundBody body, GroundedPromptBuilder builder, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var parameters = new SearchParameters(
+            body.Question, body.K?.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Mode, body.Window, body.Since, body.Until,
+            body.Source, body.Lang, body.Entity, null);
+        var query = parameters.Validate(timeProvider.GetUtcNow(), errors, queryName: "question", defaultK: 8);
+        var maxTokens = body.MaxTokens ?? body.MaxTokensSnake ?? 3000;
+        if (maxTokens is < MinTokens or > MaxTokens)
+        {
+            errors["maxTokens"] = [$"'maxTokens' must be from {MinTokens} to {MaxTokens}."];
+        }
+
+        if (query is null || errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid grounding request");
+        }
+
+        var prompt = await builder.BuildAsync(new GroundRequest { Question = query.Text, Search = query, MaxTokens = maxTokens }, cancellationToken);
+        return TypedResults.Ok(prompt);
+    }
+}

@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Model;
+using StreamIngest.Pipeline;
+using StreamIngest.Store;
+using StreamIngest.Transport;
+
+namespace StreamIngest.Host.Api;
+
+public sealed record StatsResponse(
+    long Received,
+    long Stored,
+    long Rejected,
+    long Deleted,
+    long Duplicates,
+    long StoredPosts,
+    int Searchable,
+    long? Queue,
+    double? FreshnessP50Ms,
+    double? FreshnessP99Ms,
+    DateTimeOffset? NewestStored);
+
+public static class OpsApi
+{
+    public static IEndpointRouteBuilder MapOpsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapGet("/v1/stats", StatsAsync).WithName("Stats");
+        app.MapGet("/v1/deadletters", DeadLettersAsync).WithName("DeadLetters");
+        return app;
+    }
+
+    public static async Task<Ok<StatsResponse>> StatsAsync(
+        PipelineMetrics metrics, IPostStore store, Int8VectorIndex index, IFeedConsumer consumer, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new StatsResponse(
+            metrics.Received,
+            metrics.Stored,
+            metrics.Rejected,
+            metrics.Deleted,
+            metrics.Duplicates,
+            await store.CountAsync(cancellationToken),
+            index.Count,
+            consumer.Backlog,
+            metrics.FreshnessPercentile(50),
+            metrics.FreshnessPercentile(99),
+            metrics.NewestStored));
+
+    public static async Task<Results<Ok<IReadOnlyList<DeadLetter>>, ValidationProblem>> DeadLettersAsync(
+        int? limit, IDeadLetterStore deadLetters, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = ["'limit' must be from 1 to 1000."] });
+        }
+
+        return TypedResults.Ok(await deadLetters.ListAsync(limit ?? 50, cancellationToken));
+    }
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StreamIngest.Model;
+using StreamIngest.Retrieve;
+
+namespace StreamIngest.Host.Api;
+
+public sealed record SearchHitDto(
+    string Id,
+    string Source,
+    Author Author,
+    string Text,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ReceivedAt,
+    string? Url,
+    string? Lang,
+    PostEntities Entities,
+    Engagement? Metrics,
+    PostRelations Relations,
+    string? DuplicateOf,
+    int Duplicates,
+    ScoreParts Score,
+    Provenance Provenance)
+{
+    public static SearchHitDto From(SearchHit hit) => new(
+        hit.Post.Id, hit.Post.Source, hit.Post.Author, hit.Post.Text, hit.Post.CreatedAt, hit.Post.ReceivedAt, hit.Post.Url,
+        hit.Post.Lang, hit.Post.Entities, hit.Post.Metrics, hit.Post.Relations, hit.Post.DuplicateOf, hit.Duplicates, hit.Score,
+        hit.Post.Provenance);
+}
+
+public sealed record SearchResponse(string Query, string Mode, DateTimeOffset? Since, DateTimeOffset? Until, int CandidatesConsidered, double TookMs, IReadOnlyList<SearchHitDto> Results);
+
+public static class SearchApi
+{
+    public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/search", SearchAsync).WithName("Search");
+        app.MapGet("/v1/posts/{id}", GetPostAsync).WithName("GetPost");
+        return app;
+    }
+
+    public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> SearchAsync(
+        string? q, string? k, string? mode, string? window, string? since, string? until, string? source, string? lang, string? entity, string? collapse,
+        IRetriever retriever, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var query = new SearchParameters(q, k, mode, window, since, until, source, lang, entity, collapse).Validate(timeProvider.GetUtcNow(), errors);
+        if (query is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid search parameters");
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var result = await retriever.SearchAsync(query, cancellationToken);
+        return TypedResults.Ok(new SearchResponse(
+            query.Text,
+            query.Mode.ToString().ToLowerInvariant(),
+            query.Since,
+            query.Until,
+            result.CandidatesConsidered,
+            Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 2),
+            [.. result.Hits.Select(SearchHitDto.From)]));
+    }
+
+    public static async Task<Results<Ok<Post>, ProblemHttpResult>> GetPostAsync(string id, Store.IPostStore store, CancellationToken cancellationToken)
+    {
+        var post = await store.GetAsync(id, cancellationToken);
+        return post is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Post not found", detail: $"No stored post has id '{id}'.")
+            : TypedResults.Ok(post);
+    }
+}

@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Xml;
+using StreamIngest.Retrieve;
+
+namespace StreamIngest.Host.Api;
+
+/// <summary>
+/// The search parameters shared by <c>/v1/search</c> and <c>/v1/ground</c>, validated at the edge:
+/// every problem is reported under the name of the parameter that caused it.
+/// </summary>
+public sealed record SearchParameters(
+    string? Q,
+    string? K,
+    string? Mode,
+    string? Window,
+    string? Since,
+    string? Until,
+    string? Source,
+    string? Lang,
+    string? Entity,
+    string? Collapse)
+{
+    public const int MaxQueryChars = 1000;
+    public const int MaxK = 100;
+    public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(366);
+
+    public SearchQuery? Validate(DateTimeOffset now, Dictionary<string, string[]> errors, string queryName = "q", int defaultK = 10)
+    {
+        void Error(string name, string message) => errors[name] = [message];
+
+        if (string.IsNullOrWhiteSpace(Q))
+        {
+            Error(queryName, $"'{queryName}' is required.");
+        }
+        else if (Q.Length > MaxQueryChars)
+        {
+            Error(queryName, $"'{queryName}' is {Q.Length} characters; at most {MaxQueryChars} are allowed.");
+        }
+
+        var k = defaultK;
+        if (K is not null && (!int.TryParse(K, NumberStyles.Integer, CultureInfo.InvariantCulture, out k) || k < 1 || k > MaxK))
+        {
+            Error("k", $"'k' must be an integer from 1 to {MaxK}.");
+        }
+
+        var mode = SearchMode.Hybrid;
+        if (Mode is not null && !Enum.TryParse(Mode, ignoreCase: true, out mode) || !Enum.IsDefined(mode))
+        {
+            Error("mode", "'mode' must be one of: hybrid, keyword, vector.");
+        }
+
+        DateTimeOffset? since = null, until = null;
+        if (Window is not null)
+        {
+            if (Since is not null)
+            {
+                Error("window", "Use either 'window' or 'since', not both.");
+            }
+
+            TimeSpan window = default;
+            var ok = false;
+            try
+            {
+                window = XmlConvert.ToTimeSpan(Window);
+                ok = window > TimeSpan.Zero && window <= MaxWindow;
+            }
+            catch (FormatException)
+            {
+            }
+            catch (OverflowException)
+            {
+            }
+
+            if (!ok)
+            {
+                Error("window", "'window' must be a positive ISO-8601 duration of at most one year, such as PT1H, PT30M or P2D.");
+            }
+            else
+            {
+                since = now - window;
+            }
+        }
+
+        if (Since is not null)
+        {
+            since = ParseTime("since", Since, errors);
+        }
+
+        if (Until is not null)
+        {
+            until = ParseTime("until", Until, errors);
+        }
+
+        if (since is not null && until is not null && since > until)
+        {
+            Error("until", "'until' must not be before 'since'.");
+        }
+
+        if (Source is not null && (Source.Length is 0 or > 32 || !Source.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+        {
+            Error("source", "'source' must be a source name such as x, bsky, mastodon, rss or demo.");
+        }
+
+        if (Lang is not null && (Lang.Length is < 2 or > 8 || !Lang.All(char.IsAsciiLetter)))
+        {
+            Error("lang", "'lang' must be a language code such as en or de.");
+        }
+
+        EntityFilter? entity = null;
+        if (Entity is not null && (entity = EntityFilter.TryParse(Entity)) is null)
+        {
+            Error("entity", "'entity' must be #hashtag, $CASHTAG or @mention (or hashtag:x, cashtag:X, mention:x).");
+        }
+
+        var collapse = true;
+        if (Collapse is not null && !bool.TryParse(Collapse, out collapse))
+        {
+            Error("collapse", "'collapse' must be true or false.");
+        }
+
+        return errors.Count > 0
+            ? null
+            : new SearchQuery
+            {
+                Text = Q!.Trim(),
+                K = k,
+                Mode = mode,
+                Since = since,
+                Until = until,
+                Source = Source?.ToLowerInvariant(),
+                Lang = Lang?.ToLowerInvariant(),
+                Entity = entity,
+                CollapseDuplicates = collapse,
+            };
+    }
+
+    private static DateTimeOffset? ParseTime(string name, string value, Dictionary<string, string[]> errors)
+    {
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
+        {
+            return t;
+        }
+
+        errors[name] = [$"'{name}' must be an ISO-8601 date-time such as 2026-01-31T12:00:00Z."];
+        return null;
+    }
+}

@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamIngest.Embed;
+using StreamIngest.Embedded.Onnx;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Enrich;
+using StreamIngest.Feeds.Replay;
+using StreamIngest.Model;
+using StreamIngest.Pipeline;
+using StreamIngest.Retrieve;
+using StreamIngest.Transport;
+
+namespace StreamIngest.Host.Bench;
+
+/// <summary>
+/// <c>bench ingest</c> and <c>bench query</c>: programs that print numbers (never timed tests). Each run
+/// ends with one JSON line; everything before it is progress on stderr.
+/// </summary>
+public static class BenchCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is not ("ingest" or "query"))
+        {
+            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench query [--posts N] [--queries Q]");
+            return 2;
+        }
+
+        var options = ParseOptions(args[1..]);
+        var dir = Path.Combine(Path.GetTempPath(), "streamingest-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            object result = args[0] == "ingest"
+                ? await IngestBench.RunAsync(dir, options) as object
+                : await QueryBench.RunAsync(dir, options);
+            Console.WriteLine(JsonSerializer.Serialize(result, result.GetType(), PostJson.Options));
+            return 0;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException ex)
+            {
+                await Console.Error.WriteLineAsync($"could not remove {dir}: {ex.Message}");
+            }
+        }
+    }
+
+    private static Dictionary<string, string> ParseOptions(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            options[args[i].TrimStart('-')] = args[i + 1];
+        }
+
+        return options;
+    }
+
+    internal static int Int(this Dictionary<string, string> o, string key, int fallback) =>
+        o.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+    internal static double Percentile(List<double> values, double p)
+    {
+        if (values.Count == 0)
+        {
+            return 0;
+        }
+
+        var sorted = values.Order().ToArray();
+        return sorted[(int)Math.Clamp(Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+
+    internal static double RssMb() => Math.Round(Process.GetCurrentProcess().WorkingSet64 / 1048576.0, 1);
+
+    internal static void Progress(string message) => Console.Error.WriteLine($"[bench] {message}");
+
+    /// <summary>An in-process pipeline on a fresh SQLite file: the same classes the host wires.</summary>
+    internal sealed class Pipeline : IDisposable
+    {
+        public Pipeline(string path, IEmbedder embedder)
+        {
+            Db = new SqliteDatabase(path);
+            Index = new Int8VectorIndex(embedder.Dimensions);
+            Store = new SqlitePostStore(Db, Index);
+            DeadLetters = new SqliteDeadLetterStore(Db);
+            Metrics = new PipelineMetrics(new BenchMeterFactory());
+            Transport = new ChannelFeedTransport(4096, 64);
+            Processor = new PostProcessor(
+                [new StandardEnricher()], embedder, Store, new SqliteCursorStore(Db, TimeProvider.System), DeadLetters, Metrics,
+                TimeProvider.System, NullLogger<PostProcessor>.Instance);
+        }
+
+        public SqliteDatabase Db { get; }
+        public Int8VectorIndex Index { get; }
+        public SqlitePostStore Store { get; }
+        public SqliteDeadLetterStore DeadLetters { get; }
+        public PipelineMetrics Metrics { get; }
+        public ChannelFeedTransport Transport { get; }
+        public PostProcessor Processor { get; }
+
+        /// <summary>Replays a file through transport → processor → store and returns when every event is handled.</summary>
+        public async Task<TimeSpan> ReplayAsync(ReplayOptions replay)
+        {
+            var consume = Transport.ConsumeAsync(Processor.HandleAsync, CancellationToken.None);
+            var started = Stopwatch.GetTimestamp();
+            var source = new ReplayFeedSource(replay, DeadLetters, TimeProvider.System);
+            await foreach (var e in source.ReadAsync(CancellationToken.None))
+            {
+                await Transport.PublishAsync(e, CancellationToken.None);
+                Metrics.RecordReceived();
+            }
+
+            Transport.Complete();
+            await consume;
+            return Stopwatch.GetElapsedTime(started);
+        }
+
+        public void Dispose() => Db.Dispose();
+    }
+
+    private sealed class BenchMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(options);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => _meters.ForEach(m => m.Dispose());
+    }
+}

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using StreamIngest.Embed;
+using StreamIngest.Embedded.Onnx;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Model;
+using StreamIngest.Retrieve;
+
+namespace StreamIngest.Host.Bench;
+
+/// <summary>
+/// Query: N posts with synthetic clustered 384-d vectors (deterministic per post, so exact ground truth is
+/// recomputed by streaming instead of held in memory) and synthetic text, written through the real SQLite
+/// store and vector index; then hybrid queries through the real retriever. The query vector is given, so
+/// hybrid latency excludes embedding the query; that is measured on its own with the real model.
+/// </summary>
+internal static class QueryBench
+{
+    private const int Dims = 384;
+
+    public sealed record Result(
+        string Bench, bool SyntheticVectors, int Posts, int Queries, double InsertPerS, double ScanP50Ms, double HybridP50Ms,
+        double HybridP99Ms, double KeywordP50Ms, double QueryEmbedP50Ms, double RecallAt10, double RssMb);
+
+    public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
+    {
+        var n = options.Int("posts", 100_000);
+        var queries = options.Int("queries", 200);
+        var clusters = Math.Max(50, n / 500);
+        var centers = Enumerable.Range(0, clusters).Select(c => Normalize(Gaussian(new Random(1_000_000 + c), 1f))).ToArray();
+        var embedder = new GivenEmbedder();
+        var db = new SqliteDatabase(Path.Combine(dir, "query.db"));
+        var index = new Int8VectorIndex(Dims);
+        var store = new SqlitePostStore(db, index);
+        var now = DateTimeOffset.UtcNow;
+
+        BenchCommand.Progress($"writing {n} posts ({clusters} clusters) through the store");
+        var started = Stopwatch.GetTimestamp();
+        const int batch = 5000;
+        for (var i = 0; i < n; i += batch)
+        {
+            var posts = Enumerable.Range(i, Math.Min(batch, n - i)).Select(j => MakePost(j, centers, now)).ToArray();
+            await store.UpsertAsync(posts, CancellationToken.None);
+            if (i % 100_000 == 0 && i > 0)
+            {
+                BenchCommand.Progress($"  {i} posts, rss {BenchCommand.RssMb()} MB");
+            }
+        }
+
+        var insertPerS = n / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var retriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System));
+
+        var rng = new Random(7);
+        var qs = Enumerable.Range(0, queries).Select(q =>
+        {
+            var c = rng.Next(clusters);
+            var v = Normalize(Add(centers[c], Gaussian(new Random(5_000_000 + q), 0.05f)));
+            var text = $"{Topic(c, 0)} {Topic(c, 1)} {Word(rng.Next(2000))}";
+            return (Text: text, Vector: v);
+        }).ToArray();
+
+        BenchCommand.Progress($"{queries} queries");
+        var scan = new List<double>();
+        var hybrid = new List<double>();
+        var keyword = new List<double>();
+        foreach (var (text, vector) in qs.Take(10))
+        {
+            embedder.Given[text] = vector;
+            await retriever.SearchAsync(new SearchQuery { Text = text }, CancellationToken.None); // warm-up
+        }
+
+        foreach (var (text, vector) in qs)
+        {
+            var t = Stopwatch.GetTimestamp();
+            index.Search(vector, SqliteRetriever.MinCandidates, new VectorFilter(long.MinValue + 1, long.MaxValue));
+            scan.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+
+            embedder.Given[text] = vector;
+            var query = new SearchQuery { Text = text, K = 10, Since = now.AddHours(-48) };
+            t = Stopwatch.GetTimestamp();
+            await retriever.SearchAsync(query, CancellationToken.None);
+            hybrid.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+
+            t = Stopwatch.GetTimestamp();
+            await retriever.SearchAsync(query with { Mode = SearchMode.Keyword }, CancellationToken.None);
+            keyword.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        }
+
+        BenchCommand.Progress("recall@10 against exact fp32 (streamed)");
+        var recallQueries = qs.Take(Math.Min(50, queries)).ToArray();
+        var exact = ExactTop10(recallQueries.Select(q => q.Vector).ToArray(), n, centers);
+        var recall = 0.0;
+        for (var q = 0; q < recallQueries.Length; q++)
+        {
+            var got = retriever.VectorSearch(recallQueries[q].Vector, 10, new SearchQuery { Text = "-" }).Take(10).Select(c => c.Id).ToHashSet();
+            recall += exact[q].Count(got.Contains) / 10.0;
+        }
+
+        var rss = BenchCommand.RssMb();
+        BenchCommand.Progress("query embedding with the real model");
+        var embed = new List<double>();
+        using (var model = new MiniLmEmbedder(new MiniLmOptions()))
+        {
+            model.Embed(["warm up"]);
+            foreach (var (text, _) in qs.Take(50))
+            {
+                var t = Stopwatch.GetTimestamp();
+                model.Embed([$"what is happening with {text}"]);
+                embed.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            }
+        }
+
+        db.Dispose();
+        return new Result("query", true, n, queries, Math.Round(insertPerS), R(BenchCommand.Percentile(scan, 50)),
+            R(BenchCommand.Percentile(hybrid, 50)), R(BenchCommand.Percentile(hybrid, 99)), R(BenchCommand.Percentile(keyword, 50)),
+            R(BenchCommand.Percentile(embed, 50)), Math.Round(recall / recallQueries.Length, 4), rss);
+    }
+
+    private static double R(double v) => Math.Round(v, 2);
+
+    private static Post MakePost(int i, float[][] centers, DateTimeOffset now)
+    {
+        var c = i % centers.Length;
+        var rng = new Random(i);
+        var words = new List<string> { Topic(c, rng.Next(4)), Topic(c, rng.Next(4)) };
+        for (var w = 0; w < 10; w++)
+        {
+            words.Add(Word((int)(2000 * Math.Pow(rng.NextDouble(), 3)))); // skewed: a few common words
+        }
+
+        var text = string.Join(' ', words);
+        return new Post
+        {
+            Id = $"synthetic:{i}",
+            Source = "synthetic",
+            NativeId = i.ToString(CultureInfo.InvariantCulture),
+            CreatedAt = now.AddSeconds(-rng.Next(47 * 3600)),
+            ReceivedAt = now,
+            Author = new Author($"user{i % 5000}"),
+            Text = text,
+            Lang = "en",
+            ContentHash = i.ToString("x16", CultureInfo.InvariantCulture),
+            Embedding = Vector(i, centers),
+            Provenance = new Provenance("bench", "synthetic", now, string.Empty),
+        };
+    }
+
+    /// <summary>Post i's vector: its cluster centre plus seeded noise, so it can be regenerated for ground truth.</summary>
+    private static float[] Vector(int i, float[][] centers) =>
+        Normalize(Add(centers[i % centers.Length], Gaussian(new Random(i), 0.06f)));
+
+    private static List<string>[] ExactTop10(float[][] queries, int n, float[][] centers)
+    {
+        var heaps = queries.Select(_ => new PriorityQueue<int, float>()).ToArray();
+        for (var i = 0; i < n; i++)
+        {
+            var v = Vector(i, centers);
+            for (var q = 0; q < queries.Length; q++)
+            {
+                var s = TensorPrimitives.Dot(queries[q], v);
+                if (heaps[q].Count < 10)
+                {
+                    heaps[q].Enqueue(i, s);
+                }
+                else if (heaps[q].TryPeek(out _, out var min) && s > min)
+                {
+                    heaps[q].DequeueEnqueue(i, s);
+                }
+            }
+        }
+
+        return [.. heaps.Select(h => h.UnorderedItems.Select(x => $"synthetic:{x.Element}").ToList())];
+    }
+
+    private static string Topic(int cluster, int k) => $"topic{cluster}x{k}";
+
+    private static string Word(int k) => $"w{k}";
+
+    private static float[] Gaussian(Random rng, float sigma)
+    {
+        var v = new float[Dims];
+        for (var d = 0; d < Dims; d++)
+        {
+            var u1 = 1.0 - rng.NextDouble();
+            var u2 = rng.NextDouble();
+            v[d] = (float)(Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2)) * sigma;
+        }
+
+        return v;
+    }
+
+    private static float[] Add(float[] a, float[] b)
+    {
+        var r = new float[a.Length];
+        TensorPrimitives.Add(a, b, r);
+        return r;
+    }
+
+    private static float[] Normalize(float[] v)
+    {
+        TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
+        return v;
+    }
+
+    /// <summary>Returns the vector the benchmark chose for a query text (the query vector is given, not computed).</summary>
+    private sealed class GivenEmbedder : IEmbedder
+    {
+        public Dictionary<string, float[]> Given { get; } = new(StringComparer.Ordinal);
+
+        public string Model => "given";
+
+        public int Dimensions => Dims;
+
+        public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) =>
+            Task.FromResult(texts.Select(t => Given[t]).ToArray());
+    }
+}

@@ -1,0 +1,164 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using StreamIngest.Embed;
+using StreamIngest.Embedded.Onnx;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Embedded.Tokens;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Enrich;
+using StreamIngest.Feeds;
+using StreamIngest.Feeds.Replay;
+using StreamIngest.Ground;
+using StreamIngest.Model;
+using StreamIngest.Pipeline;
+using StreamIngest.Retrieve;
+using StreamIngest.Store;
+using StreamIngest.Transport;
+
+namespace StreamIngest.Host.Hosting;
+
+/// <summary>One Add… per stage or adapter; Program.cs composes them.</summary>
+public static class HostingExtensions
+{
+    public static StreamIngestOptions AddStreamIngestCore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<StreamIngestOptions>().BindConfiguration(string.Empty).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<StreamIngestOptions>, StreamIngestOptionsValidator>();
+        builder.Services.AddSingleton(sp => new PipelineMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        builder.Services.ConfigureHttpJsonOptions(o => PostJson.Configure(o.SerializerOptions));
+
+        var options = new StreamIngestOptions();
+        builder.Configuration.Bind(options);
+        return options;
+    }
+
+    /// <summary>Local all-MiniLM-L6-v2 through ONNX Runtime.</summary>
+    public static void AddLocalEmbedder(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<MiniLmOptions>().BindConfiguration(MiniLmOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<MiniLmOptions>, EmbeddingOptionsValidator>();
+        builder.Services.AddSingleton<IEmbedder>(sp => new MiniLmEmbedder(sp.GetRequiredService<IOptions<MiniLmOptions>>().Value));
+    }
+
+    /// <summary>SQLite store, FTS5 keyword index, in-memory int8 vector index, dead letters and cursors in one file.</summary>
+    public static void AddEmbeddedStore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SqliteOptions>().BindConfiguration(SqliteOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SqliteOptions>>(new SectionValidator<SqliteOptions>(SqliteOptions.Section));
+        builder.Services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.DatabasePath));
+        builder.Services.AddSingleton(sp => SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IEmbedder>().Dimensions));
+        builder.Services.AddSingleton<IPostStore, SqlitePostStore>();
+        builder.Services.AddSingleton<IDeadLetterStore, SqliteDeadLetterStore>();
+        builder.Services.AddSingleton<ICursorStore, SqliteCursorStore>();
+        builder.Services.AddSingleton<IRetriever, SqliteRetriever>();
+        builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite", tags: ["ready"]);
+    }
+
+    /// <summary>Retrieval ranking and grounded prompts.</summary>
+    public static void AddRetrieval(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SearchOptions>, SearchOptionsValidator>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<SearchOptions>>().Value;
+            return new HybridRanker(
+                new RankingOptions { HalfLife = o.HalfLife, RecencyWeight = o.RecencyWeight, EngagementWeight = o.EngagementWeight, RrfK = o.RrfK },
+                sp.GetRequiredService<TimeProvider>());
+        });
+        builder.Services.AddSingleton<ITokenCounter, TiktokenTokenCounter>();
+        builder.Services.AddSingleton<GroundedPromptBuilder>();
+    }
+
+    /// <summary>Transport, enrichers and the workers of the roles this process runs.</summary>
+    public static void AddPipeline(this IHostApplicationBuilder builder, StreamIngestOptions options)
+    {
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<StreamIngestOptions>>().Value;
+            return new ChannelFeedTransport(o.QueueCapacity, o.MaxBatch);
+        });
+        builder.Services.AddSingleton<IFeedPublisher>(sp => sp.GetRequiredService<ChannelFeedTransport>());
+        builder.Services.AddSingleton<IFeedConsumer>(sp => sp.GetRequiredService<ChannelFeedTransport>());
+        builder.Services.AddSingleton<IEnricher, StandardEnricher>(_ => new StandardEnricher());
+        builder.Services.AddSingleton<PostProcessor>();
+
+        if (options.RunsIngest)
+        {
+            builder.Services.AddHostedService<IngestWorker>();
+        }
+
+        if (options.RunsProcess)
+        {
+            builder.Services.AddHostedService<ProcessWorker>();
+            builder.Services.AddHostedService(sp =>
+            {
+                var o = sp.GetRequiredService<IOptions<SqliteOptions>>().Value;
+                return new RetentionWorker(
+                    sp.GetRequiredService<IPostStore>(),
+                    TimeSpan.FromHours(o.RetentionHours),
+                    TimeSpan.FromSeconds(o.PurgeIntervalSeconds),
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<RetentionWorker>>());
+            });
+        }
+
+        if (options.StatusIntervalSeconds > 0)
+        {
+            builder.Services.AddHostedService<StatusReporter>();
+        }
+    }
+
+    /// <summary>Feed adapters. Replay of the bundled demo sample is on by default.</summary>
+    public static void AddFeeds(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ReplayOptions>().BindConfiguration(ReplayOptions.Section)
+            .PostConfigure(o => o.Path = ResolveBundled(o.Path))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ReplayOptions>>(new SectionValidator<ReplayOptions>(
+            ReplayOptions.Section,
+            o => o.Enabled && !File.Exists(o.Path) ? [$"{ReplayOptions.Section}:Path: file '{Path.GetFullPath(o.Path)}' does not exist."] : []));
+
+        var replay = new ReplayOptions();
+        builder.Configuration.GetSection(ReplayOptions.Section).Bind(replay);
+        if (replay.Enabled)
+        {
+            builder.Services.AddSingleton<IFeedSource>(sp => new ReplayFeedSource(
+                sp.GetRequiredService<IOptions<ReplayOptions>>().Value,
+                sp.GetRequiredService<IDeadLetterStore>(),
+                sp.GetRequiredService<TimeProvider>()));
+        }
+    }
+
+    /// <summary>A relative path that is not under the working directory is looked up beside the app (bundled samples).</summary>
+    private static string ResolveBundled(string path)
+    {
+        if (Path.IsPathRooted(path) || File.Exists(path))
+        {
+            return path;
+        }
+
+        var bundled = Path.Combine(AppContext.BaseDirectory, path);
+        return File.Exists(bundled) ? bundled : path;
+    }
+}
+
+internal sealed class SqliteHealthCheck(SqliteDatabase db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = db.Open();
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT 1";
+            await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            return HealthCheckResult.Unhealthy("SQLite store is not reachable", ex);
+        }
+    }
+}
