@@ -1,0 +1,141 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Polly;
+using StreamIngest.Core.Tests.Enrich;
+using StreamIngest.Enrich;
+using StreamIngest.Model;
+using StreamIngest.Pipeline;
+using StreamIngest.Transport;
+
+namespace StreamIngest.Core.Tests.Pipeline;
+
+public class PostProcessorTests
+{
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        public Meter Create(MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private readonly DictionaryStore _store = new();
+    private readonly ListDeadLetters _dead = new();
+    private readonly CountingEmbedder _embedder = new();
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly PipelineMetrics _metrics = new(new TestMeterFactory());
+
+    private PostProcessor Processor() =>
+        new([new StandardEnricher(maxTextChars: 200)], _embedder, _store, _store, _dead, _metrics, _time, NullLogger<PostProcessor>.Instance);
+
+    private Post NewPost(string id, string text)
+    {
+        var p = StandardEnricherTests.NewPost(text, id);
+        p.ReceivedAt = _time.GetUtcNow();
+        return p;
+    }
+
+    [Fact]
+    public async Task HandleAsync_SameBatchTwice_StoresEachPostOnceAndAdvancesCursor()
+    {
+        FeedEvent[] batch = [FeedEvent.Upsert(NewPost("1", "river rising"), "c1"), FeedEvent.Upsert(NewPost("2", "bridge closed"), "c2")];
+
+        await Processor().HandleAsync(batch, CancellationToken.None);
+        await Processor().HandleAsync(batch, CancellationToken.None);
+
+        Assert.Equal(["test:1", "test:2"], _store.Posts.Keys.Order());
+        Assert.Equal("c2", _store.Cursors["test"]);
+        Assert.All(_store.Posts.Values, p => Assert.Equal(8, p.Embedding!.Length));
+    }
+
+    [Fact]
+    public async Task HandleAsync_ExactDuplicates_ShareOneEmbeddingAndPointAtTheOriginal()
+    {
+        await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "Main St bridge closed https://a.example/1"))], CancellationToken.None);
+        _embedder.Embedded.Clear();
+
+        await Processor().HandleAsync(
+            [FeedEvent.Upsert(NewPost("2", "RT @city: main st bridge CLOSED https://b.example/2")), FeedEvent.Upsert(NewPost("3", "new text")), FeedEvent.Upsert(NewPost("4", "new   TEXT"))],
+            CancellationToken.None);
+
+        Assert.Equal(["new text"], _embedder.Embedded);
+        Assert.Equal("test:1", _store.Posts["test:2"].DuplicateOf);
+        Assert.Equal("test:3", _store.Posts["test:4"].DuplicateOf);
+        Assert.Same(_store.Posts["test:3"].Embedding, _store.Posts["test:4"].Embedding);
+        Assert.Equal(2, _metrics.Duplicates);
+    }
+
+    [Fact]
+    public async Task HandleAsync_BadPost_IsDeadLetteredAndTheRestOfTheBatchStored()
+    {
+        await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", new string('a', 500))), FeedEvent.Upsert(NewPost("2", "fine"))], CancellationToken.None);
+
+        Assert.Equal(["test:2"], _store.Posts.Keys);
+        var dead = Assert.Single(_dead.Items);
+        Assert.Equal("text is 500 chars, over the limit of 200", dead.Reason);
+        Assert.Equal("test:1", dead.Location);
+        Assert.Equal(1, _metrics.Rejected);
+    }
+
+    [Fact]
+    public async Task HandleAsync_CreateThenDeleteInOneBatch_LeavesNothing()
+    {
+        await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "oops")), FeedEvent.Delete("test:1")], CancellationToken.None);
+
+        Assert.Empty(_store.Posts);
+    }
+
+    [Fact]
+    public async Task HandleAsync_StoreWriteFails_CursorDoesNotMove()
+    {
+        _store.FailWrite = _ => new IOException("disk full");
+
+        await Assert.ThrowsAsync<IOException>(() => Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "x"), "c1")], CancellationToken.None));
+
+        Assert.Empty(_store.Cursors);
+    }
+
+    [Fact]
+    public async Task ProcessWorker_TransientStoreFailure_IsRetriedAndThePostStoredOnce()
+    {
+        _store.FailWrite = n => n == 1 ? new IOException("database is locked") : null;
+        var transport = new ChannelFeedTransport(10, 10);
+        var worker = new ProcessWorker(transport, Processor(), _dead, _metrics, _time, NullLogger<ProcessWorker>.Instance)
+        {
+            Retry = new ResiliencePipelineBuilder().AddRetry(new() { Delay = TimeSpan.Zero, MaxRetryAttempts = 3 }).Build(),
+        };
+        await transport.PublishAsync(FeedEvent.Upsert(NewPost("1", "x")), CancellationToken.None);
+        transport.Complete();
+
+        await worker.StartAsync(CancellationToken.None);
+        await worker.ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2, _store.Writes);
+        Assert.Single(_store.Posts);
+        Assert.Empty(_dead.Items);
+    }
+
+    [Fact]
+    public async Task ProcessWorker_PermanentFailure_DeadLettersTheBatchAndKeepsConsuming()
+    {
+        _store.FailWrite = n => n == 1 ? new InvalidOperationException("schema mismatch") : null;
+        var transport = new ChannelFeedTransport(10, 1);
+        var worker = new ProcessWorker(transport, Processor(), _dead, _metrics, _time, NullLogger<ProcessWorker>.Instance)
+        {
+            Retry = ResiliencePipeline.Empty,
+        };
+        await transport.PublishAsync(FeedEvent.Upsert(NewPost("1", "first")), CancellationToken.None);
+        await transport.PublishAsync(FeedEvent.Upsert(NewPost("2", "second")), CancellationToken.None);
+        transport.Complete();
+
+        await worker.StartAsync(CancellationToken.None);
+        await worker.ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["test:2"], _store.Posts.Keys);
+        var dead = Assert.Single(_dead.Items);
+        Assert.Equal("processing failed after retries: InvalidOperationException: schema mismatch", dead.Reason);
+        Assert.Equal("first", dead.Raw);
+    }
+}

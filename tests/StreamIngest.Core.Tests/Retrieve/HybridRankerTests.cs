@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Time.Testing;
+using StreamIngest.Core.Tests.Enrich;
+using StreamIngest.Model;
+using StreamIngest.Retrieve;
+
+namespace StreamIngest.Core.Tests.Retrieve;
+
+public class HybridRankerTests
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static HybridRanker Ranker(RankingOptions? options = null) => new(options ?? new RankingOptions(), new FakeTimeProvider(Now));
+
+    private static Post P(string id, TimeSpan age, string? hash = null, long likes = 0)
+    {
+        var p = StandardEnricherTests.NewPost("text", id);
+        p.CreatedAt = Now - age;
+        p.ContentHash = hash ?? id;
+        p.Metrics = likes > 0 ? new Engagement(Likes: likes) : null;
+        return p;
+    }
+
+    [Fact]
+    public void Rank_PostInBothLists_BeatsPostsInOneList()
+    {
+        var posts = new[] { P("a", TimeSpan.Zero), P("b", TimeSpan.Zero), P("c", TimeSpan.Zero) }.ToDictionary(p => p.Id);
+
+        var hits = Ranker().Rank([new("test:a", 0.9), new("test:b", 0.8)], [new("test:c", 9), new("test:b", 5)], posts, 3, false);
+
+        Assert.Equal(["test:b", "test:a", "test:c"], hits.Select(h => h.Post.Id));
+        Assert.Equal(0.8, hits[0].Score.Vector);
+        Assert.Equal(5, hits[0].Score.Keyword);
+        Assert.Equal(1.0 / 62 + 1.0 / 62, hits[0].Score.Fused, 12);
+    }
+
+    [Fact]
+    public void Rank_EqualRelevance_NewerPostFirstAndOneHalfLifeHalvesRecency()
+    {
+        var ranker = Ranker(new RankingOptions { HalfLife = TimeSpan.FromHours(2), RecencyWeight = 1 });
+        var posts = new[] { P("old", TimeSpan.FromHours(2)), P("new", TimeSpan.FromMinutes(1)) }.ToDictionary(p => p.Id);
+
+        var hits = ranker.Rank([new("test:old", 0.9)], [new("test:new", 3)], posts, 2, false);
+
+        Assert.Equal("test:new", hits[0].Post.Id);
+        Assert.Equal(0.5, hits[1].Score.Recency, 9);
+        Assert.Equal(hits[1].Score.Fused * 0.5, hits[1].Score.Final, 12);
+    }
+
+    [Fact]
+    public void Rank_Engagement_IsAMildBoundedBoost()
+    {
+        var ranker = Ranker(new RankingOptions { EngagementWeight = 0.1 });
+
+        Assert.Equal(1, ranker.EngagementFactor(null));
+        Assert.InRange(ranker.EngagementFactor(new Engagement(Likes: 10)), 1.01, 1.03);
+        Assert.Equal(1.1, ranker.EngagementFactor(new Engagement(Likes: 10_000_000)), 9);
+    }
+
+    [Fact]
+    public void Rank_ExactDuplicates_CollapseIntoTheBestRankedWithACount()
+    {
+        var posts = new[] { P("a", TimeSpan.Zero, "h1"), P("b", TimeSpan.Zero, "h1"), P("c", TimeSpan.Zero, "h2"), P("d", TimeSpan.Zero, "h1") }.ToDictionary(p => p.Id);
+
+        var hits = Ranker().Rank([new("test:a", 0.9), new("test:b", 0.8), new("test:c", 0.7), new("test:d", 0.6)], [], posts, 10, true);
+
+        Assert.Equal(["test:a", "test:c"], hits.Select(h => h.Post.Id));
+        Assert.Equal(2, hits[0].Duplicates);
+    }
+
+    [Fact]
+    public void Rank_CandidateDeletedBeforeLoad_IsSkipped()
+    {
+        var posts = new[] { P("a", TimeSpan.Zero) }.ToDictionary(p => p.Id);
+
+        var hits = Ranker().Rank([new("test:gone", 0.99), new("test:a", 0.5)], [], posts, 10, true);
+
+        Assert.Equal("test:a", Assert.Single(hits).Post.Id);
+    }
+}
