@@ -1,0 +1,17 @@
+using StreamIngest.Embedded.Onnx;
+
+namespace StreamIngest.Embedded.Tests;
+
+/// <summary>The real MiniLM model, loaded once for all tests of this assembly (it takes about a second).</summary>
+public sealed class EmbedderFixture : IDisposable
+{
+    public MiniLmEmbedder Embedder { get; } = new(new MiniLmOptions());
+
+    public void Dispose() => Embedder.Dispose();
+}
+
+[CollectionDefinition(Name)]
+public sealed class EmbedderCollection : ICollectionFixture<EmbedderFixture>
+{
+    public const string Name = "MiniLM";
+}

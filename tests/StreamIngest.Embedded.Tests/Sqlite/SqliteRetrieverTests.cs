@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Time.Testing;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Model;
+using StreamIngest.Retrieve;
+
+namespace StreamIngest.Embedded.Tests.Sqlite;
+
+[Collection(EmbedderCollection.Name)]
+public class SqliteRetrieverTests(EmbedderFixture fixture) : StoreTestBase
+{
+    protected override int Dims => 384;
+
+    private SqliteRetriever Retriever() =>
+        new(Db, Index, fixture.Embedder, new HybridRanker(new RankingOptions(), new FakeTimeProvider(Now)));
+
+    private async Task SeedAsync(params Post[] posts)
+    {
+        var vectors = fixture.Embedder.Embed([.. posts.Select(p => p.Text)]);
+        for (var i = 0; i < posts.Length; i++)
+        {
+            posts[i].Embedding = vectors[i];
+        }
+
+        await Store.UpsertAsync(posts, CancellationToken.None);
+    }
+
+    private async Task<string[]> IdsAsync(SearchQuery query) =>
+        [.. (await Retriever().SearchAsync(query, CancellationToken.None)).Hits.Select(h => h.Post.Id)];
+
+    [Fact]
+    public async Task SearchAsync_VectorMode_FindsParaphraseWithoutSharedWords()
+    {
+        await SeedAsync(
+            NewPost("flood", "The river burst its banks and the city centre is under water"),
+            NewPost("bread", "Baked a sourdough loaf with a long cold proof"),
+            NewPost("football", "Northbridge won the cup final after extra time"));
+
+        var vector = await IdsAsync(new SearchQuery { Text = "inundation downtown", Mode = SearchMode.Vector, K = 1 });
+        var keyword = await IdsAsync(new SearchQuery { Text = "inundation downtown", Mode = SearchMode.Keyword, K = 1 });
+
+        Assert.Equal(["test:flood"], vector);
+        Assert.Empty(keyword);
+    }
+
+    [Fact]
+    public async Task SearchAsync_KeywordMode_RanksByBm25WithStemming()
+    {
+        await SeedAsync(
+            NewPost("1", "Flooding reported on Main St"),
+            NewPost("2", "Floods and flooding: main street and bridge flooded"),
+            NewPost("3", "Sunny day at the beach"));
+
+        var ids = await IdsAsync(new SearchQuery { Text = "flood", Mode = SearchMode.Keyword });
+
+        Assert.Equal(["test:2", "test:1"], ids);
+    }
+
+    [Fact]
+    public async Task SearchAsync_HybridWithFilters_ReturnsOnlyPostsInsideEveryFilter()
+    {
+        await SeedAsync(
+            NewPost("in", "River flooding downtown #flood", age: TimeSpan.FromMinutes(10)),
+            NewPost("old", "River flooding downtown #flood again", age: TimeSpan.FromHours(5)),
+            NewPost("de", "River flooding downtown #flood auf Deutsch", lang: "de"),
+            NewPost("other", "River flooding downtown #flood elsewhere", source: "bsky"),
+            NewPost("notag", "River flooding downtown without the tag"));
+
+        var ids = await IdsAsync(new SearchQuery
+        {
+            Text = "river flooding",
+            Since = Now - TimeSpan.FromHours(1),
+            Source = "test",
+            Lang = "en",
+            Entity = EntityFilter.TryParse("#flood"),
+        });
+
+        Assert.Equal(["test:in"], ids);
+    }
+
+    [Theory]
+    [InlineData("\"unbalanced")]
+    [InlineData("NEAR(a b) OR * AND -x ^y")]
+    [InlineData("text:flood {col} : ( )")]
+    [InlineData("🌊🌊")]
+    public async Task SearchAsync_Fts5SyntaxInQuery_IsTreatedAsWordsNotOperators(string text)
+    {
+        await SeedAsync(NewPost("1", "flood near the bridge"));
+
+        var result = await Retriever().SearchAsync(new SearchQuery { Text = text }, CancellationToken.None);
+
+        Assert.NotNull(result);
+    }
+
+    [Fact]
+    public async Task SearchAsync_ExactCopies_CollapseIntoOneHitWithACount()
+    {
+        await SeedAsync(NewPost("1", "Bridge closed on Main St"), NewPost("2", "RT @city: Bridge closed on Main St"), NewPost("3", "bridge CLOSED on main st"));
+
+        var hits = (await Retriever().SearchAsync(new SearchQuery { Text = "bridge closed" }, CancellationToken.None)).Hits;
+
+        var hit = Assert.Single(hits);
+        Assert.Equal(2, hit.Duplicates);
+    }
+
+    [Fact]
+    public async Task SearchAsync_ScoreParts_AreReported()
+    {
+        await SeedAsync(NewPost("1", "Transit strike shuts the subway"));
+
+        var hit = Assert.Single((await Retriever().SearchAsync(new SearchQuery { Text = "subway strike" }, CancellationToken.None)).Hits);
+
+        Assert.NotNull(hit.Score.Vector);
+        Assert.NotNull(hit.Score.Keyword);
+        Assert.Equal(1, hit.Score.Recency);
+        Assert.True(hit.Score.Final > 0);
+    }
+}
