@@ -17,7 +17,11 @@ builder.AddFeeds();
 builder.Services.AddProblemDetails();
 
 var app = builder.Build();
-app.UseExceptionHandler();
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    // A request the framework could not bind (malformed JSON, wrong content type) is the client's error.
+    StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
 app.UseStatusCodePages();
 app.MapOpsApi();
 if (options.RunsApi)

@@ -11,7 +11,6 @@ public static class PostJson
     public static JsonSerializerOptions Configure(JsonSerializerOptions options)
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-        options.DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         if (!options.Converters.OfType<JsonStringEnumConverter>().Any())
         {

@@ -22,6 +22,7 @@ public sealed class PipelineMetrics
     private long _rejectedTotal;
     private long _deletedTotal;
     private long _duplicatesTotal;
+    private long _processedTotal;
     private long _lastStoredCreatedTicks;
 
     public PipelineMetrics(IMeterFactory meterFactory, int freshnessSamples = 1 << 16)
@@ -44,6 +45,9 @@ public sealed class PipelineMetrics
     public long Deleted => Interlocked.Read(ref _deletedTotal);
 
     public long Duplicates => Interlocked.Read(ref _duplicatesTotal);
+
+    /// <summary>Feed events fully handled by the process stage (stored, deleted or dead-lettered).</summary>
+    public long Processed => Interlocked.Read(ref _processedTotal);
 
     /// <summary>Source time of the newest post stored so far.</summary>
     public DateTimeOffset? NewestStored
@@ -74,6 +78,8 @@ public sealed class PipelineMetrics
     }
 
     public void RecordDuplicates(long n) => Interlocked.Add(ref _duplicatesTotal, n);
+
+    public void RecordProcessed(long n) => Interlocked.Add(ref _processedTotal, n);
 
     public void RecordStored(DateTimeOffset createdAt, TimeSpan freshness)
     {

@@ -50,7 +50,6 @@ public sealed partial class PostProcessor(
                 continue;
             }
 
-            metrics.RecordRejected();
             LogRejected(e.PostId, reason);
             await deadLetters.WriteAsync(
                 DeadLetter.Create(e.Post.Provenance.Adapter, reason, e.Post.Text, e.PostId, timeProvider.GetUtcNow()),
@@ -75,6 +74,7 @@ public sealed partial class PostProcessor(
         }
 
         await AdvanceCursorsAsync(batch, cancellationToken).ConfigureAwait(false);
+        metrics.RecordProcessed(batch.Count);
     }
 
     private string? Enrich(Post post)

@@ -65,12 +65,13 @@ public sealed partial class ProcessWorker(
             var now = timeProvider.GetUtcNow();
             foreach (var e in batch)
             {
-                metrics.RecordRejected();
                 var raw = e.Post?.Text ?? e.PostId;
                 await deadLetters.WriteAsync(
                     DeadLetter.Create(e.Post?.Provenance.Adapter ?? "process", $"processing failed after retries: {ex.GetType().Name}: {ex.Message}", raw, e.PostId, now),
                     CancellationToken.None).ConfigureAwait(false);
             }
+
+            metrics.RecordProcessed(batch.Count);
         }
     }
 

@@ -90,8 +90,8 @@ public static class BenchCommand
             Db = new SqliteDatabase(path);
             Index = new Int8VectorIndex(embedder.Dimensions);
             Store = new SqlitePostStore(Db, Index);
-            DeadLetters = new SqliteDeadLetterStore(Db);
             Metrics = new PipelineMetrics(new BenchMeterFactory());
+            DeadLetters = new MeteredDeadLetterStore(new SqliteDeadLetterStore(Db), Metrics);
             Transport = new ChannelFeedTransport(4096, 64);
             Processor = new PostProcessor(
                 [new StandardEnricher()], embedder, Store, new SqliteCursorStore(Db, TimeProvider.System), DeadLetters, Metrics,
@@ -101,7 +101,7 @@ public static class BenchCommand
         public SqliteDatabase Db { get; }
         public Int8VectorIndex Index { get; }
         public SqlitePostStore Store { get; }
-        public SqliteDeadLetterStore DeadLetters { get; }
+        public MeteredDeadLetterStore DeadLetters { get; }
         public PipelineMetrics Metrics { get; }
         public ChannelFeedTransport Transport { get; }
         public PostProcessor Processor { get; }

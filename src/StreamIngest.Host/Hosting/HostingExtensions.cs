@@ -49,7 +49,8 @@ public static class HostingExtensions
         builder.Services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.DatabasePath));
         builder.Services.AddSingleton(sp => SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IEmbedder>().Dimensions));
         builder.Services.AddSingleton<IPostStore, SqlitePostStore>();
-        builder.Services.AddSingleton<IDeadLetterStore, SqliteDeadLetterStore>();
+        builder.Services.AddSingleton<SqliteDeadLetterStore>();
+        builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(sp.GetRequiredService<SqliteDeadLetterStore>(), sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddSingleton<ICursorStore, SqliteCursorStore>();
         builder.Services.AddSingleton<IRetriever, SqliteRetriever>();
         builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite", tags: ["ready"]);

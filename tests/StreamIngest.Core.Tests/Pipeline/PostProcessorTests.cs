@@ -28,7 +28,7 @@ public class PostProcessorTests
     private readonly PipelineMetrics _metrics = new(new TestMeterFactory());
 
     private PostProcessor Processor() =>
-        new([new StandardEnricher(maxTextChars: 200)], _embedder, _store, _store, _dead, _metrics, _time, NullLogger<PostProcessor>.Instance);
+        new([new StandardEnricher(maxTextChars: 200)], _embedder, _store, _store, new MeteredDeadLetterStore(_dead, _metrics), _metrics, _time, NullLogger<PostProcessor>.Instance);
 
     private Post NewPost(string id, string text)
     {

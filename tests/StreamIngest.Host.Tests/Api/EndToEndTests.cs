@@ -1,0 +1,200 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using StreamIngest.Tests;
+
+namespace StreamIngest.Host.Tests.Api;
+
+/// <summary>Replay a file through the whole host, wait until searchable, query and ground over HTTP.</summary>
+public sealed class EndToEndTests : IDisposable
+{
+    private readonly string _dir = TestPaths.NewTempDir();
+
+    private static IEnumerable<object> Lines() =>
+    [
+        ReplayFile.Post("f1", "River flooding downtown: Main St underwater, cars stalled #RivertonFlood", 5, "rivertonwx", likes: 40),
+        ReplayFile.Post("f2", "Evacuation order for downtown Riverton as the flood waters keep rising. Shelter at Lincoln High.", 12, "cityofriverton"),
+        ReplayFile.Post("f3", "Flood update: Bridge Rd closed, water over the road near downtown", 20, "ashvalleynews"),
+        ReplayFile.Post("f-old", "Flooding downtown last year was worse than this", 300, "historian"),
+        ReplayFile.Post("s1", "Subway workers walk off the job, no trains today #LakeportStrike", 8, "lakeport_times"),
+        ReplayFile.Post("m1", "$NVDA beats on revenue, data center up 112% y/y", 3, "tradertess"),
+        ReplayFile.Post("o1", "Sourdough came out perfect this morning", 2, "baker_ben"),
+        ReplayFile.Post("o2", "My cat sleeps on the keyboard again", 15, "catsofmaple"),
+        "{ this line is not json",
+        """{"source":"demo","id":"o2","deleted":true}""",
+    ];
+
+    /// <summary>8 posts and 1 delete reach the pipeline; the malformed line is dead-lettered by the feed.</summary>
+    private static async Task WaitForReplayAsync(StreamIngestHost host)
+    {
+        var stats = await host.WaitForProcessedAsync(9);
+        Assert.Equal(7, stats.GetProperty("stored_posts").GetInt64());
+        Assert.Equal(1, stats.GetProperty("rejected").GetInt64());
+    }
+
+    [Fact]
+    public async Task Search_AfterReplay_ReturnsFreshRelevantPostsWithEveryField()
+    {
+        await using var host = new StreamIngestHost(_dir, ReplayFile.Write(_dir, Lines()));
+        await WaitForReplayAsync(host);
+        using var client = host.CreateClient();
+
+        var response = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=flooding+downtown&window=PT1H&k=3");
+
+        var results = response.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["demo:f1", "demo:f2", "demo:f3"], results.Select(r => r.GetProperty("id").GetString()).Order());
+        var first = results[0];
+        foreach (var field in new[] { "id", "source", "author", "text", "created_at", "url", "entities", "score" })
+        {
+            Assert.True(first.TryGetProperty(field, out _), $"result lacks '{field}'");
+        }
+
+        var score = first.GetProperty("score");
+        Assert.True(score.GetProperty("vector").GetDouble() > 0.3);
+        Assert.True(score.GetProperty("recency").GetDouble() > 0.9);
+        Assert.True(score.TryGetProperty("keyword", out _));
+        Assert.Contains(results, r => r.GetProperty("entities").GetProperty("hashtags").EnumerateArray().Any(h => h.GetString() == "rivertonflood"));
+    }
+
+    [Fact]
+    public async Task Search_ModesAndEntityFilter_AnswerDifferently()
+    {
+        await using var host = new StreamIngestHost(_dir, ReplayFile.Write(_dir, Lines()));
+        await WaitForReplayAsync(host);
+        using var client = host.CreateClient();
+
+        var cashtag = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=earnings&entity=%24nvda");
+        var keyword = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=inundation&mode=keyword");
+        var vector = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=inundation&mode=vector&k=1&window=PT1H");
+
+        Assert.Equal("demo:m1", Assert.Single(cashtag.GetProperty("results").EnumerateArray()).GetProperty("id").GetString());
+        Assert.Empty(keyword.GetProperty("results").EnumerateArray());
+        Assert.StartsWith("demo:f", Assert.Single(vector.GetProperty("results").EnumerateArray()).GetProperty("id").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ground_ReturnsPromptWithNumberedCitationsAndFreshness()
+    {
+        await using var host = new StreamIngestHost(_dir, ReplayFile.Write(_dir, Lines()));
+        await WaitForReplayAsync(host);
+        using var client = host.CreateClient();
+
+        var response = await client.PostAsJsonAsync("/v1/ground", new { question = "What is happening with the floods?", window = "PT2H", k = 3, maxTokens = 2000 });
+        response.EnsureSuccessStatusCode();
+        var prompt = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        var citations = prompt.GetProperty("citations").EnumerateArray().ToList();
+        Assert.Equal([1, 2, 3], citations.Select(c => c.GetProperty("n").GetInt32()));
+        Assert.All(citations, c => Assert.StartsWith("demo:f", c.GetProperty("id").GetString(), StringComparison.Ordinal));
+        var user = prompt.GetProperty("messages")[1].GetProperty("content").GetString()!;
+        foreach (var c in citations)
+        {
+            var n = c.GetProperty("n").GetInt32();
+            Assert.Contains($"<<<POST [{n}]>>>\nid: {c.GetProperty("id").GetString()}", user, StringComparison.Ordinal);
+            Assert.Contains($"url: {c.GetProperty("url").GetString()}", user, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("cite", prompt.GetProperty("system").GetString()!, StringComparison.OrdinalIgnoreCase);
+        var freshness = prompt.GetProperty("freshness");
+        Assert.True(freshness.GetProperty("newest").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-10));
+        Assert.True(freshness.GetProperty("candidates_considered").GetInt32() >= 3);
+        Assert.EndsWith("Question: What is happening with the floods?", user, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/v1/search?k=5", "q")]
+    [InlineData("/v1/search?q=x&k=0", "k")]
+    [InlineData("/v1/search?q=x&k=abc", "k")]
+    [InlineData("/v1/search?q=x&window=yesterday", "window")]
+    [InlineData("/v1/search?q=x&window=-PT1H", "window")]
+    [InlineData("/v1/search?q=x&mode=fuzzy", "mode")]
+    [InlineData("/v1/search?q=x&since=notatime", "since")]
+    [InlineData("/v1/search?q=x&since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until")]
+    [InlineData("/v1/search?q=x&entity=flood", "entity")]
+    [InlineData("/v1/search?q=x&lang=english!", "lang")]
+    [InlineData("/v1/deadletters?limit=0", "limit")]
+    public async Task BadQueryParameter_Is400ProblemDetailsNamingIt(string url, string parameter)
+    {
+        await using var host = new StreamIngestHost(_dir, null);
+        using var client = host.CreateClient();
+
+        var response = await client.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors should name '{parameter}': {problem}");
+    }
+
+    [Theory]
+    [InlineData("""{"window":"PT1H"}""", "question")]
+    [InlineData("""{"question":"q","maxTokens":5}""", "maxTokens")]
+    [InlineData("""{"question":"q","k":1000}""", "k")]
+    public async Task BadGroundBody_Is400ProblemDetailsNamingTheField(string body, string field)
+    {
+        await using var host = new StreamIngestHost(_dir, null);
+        using var client = host.CreateClient();
+
+        var response = await client.PostAsync("/v1/ground", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"errors should name '{field}': {problem}");
+    }
+
+    [Fact]
+    public async Task MalformedJsonBody_Is400ProblemDetails()
+    {
+        await using var host = new StreamIngestHost(_dir, null);
+        using var client = host.CreateClient();
+
+        var response = await client.PostAsync("/v1/ground", new StringContent("{\"question\": ", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task UnknownPost_Is404ProblemDetails_AndHealthEndpointsAnswer()
+    {
+        await using var host = new StreamIngestHost(_dir, null);
+        using var client = host.CreateClient();
+
+        var missing = await client.GetAsync("/v1/posts/demo:nope");
+
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Healthy", await client.GetStringAsync("/health/live"));
+        Assert.Equal("Healthy", await client.GetStringAsync("/health/ready"));
+    }
+
+    [Fact]
+    public async Task DeadLetters_ShowTheMalformedLineWithItsReasonAndLocation()
+    {
+        await using var host = new StreamIngestHost(_dir, ReplayFile.Write(_dir, Lines()));
+        await WaitForReplayAsync(host);
+        using var client = host.CreateClient();
+
+        var letters = await client.GetFromJsonAsync<JsonElement>("/v1/deadletters");
+
+        var letter = Assert.Single(letters.EnumerateArray());
+        Assert.Equal("replay.jsonl:9", letter.GetProperty("location").GetString());
+        Assert.StartsWith("malformed JSON", letter.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("{ this line is not json", letter.GetProperty("raw").GetString());
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a file still held open: the temp folder is cleaned by the OS
+        }
+    }
+}

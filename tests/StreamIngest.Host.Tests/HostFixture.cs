@@ -1,0 +1,80 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using StreamIngest.Model;
+
+namespace StreamIngest.Host.Tests;
+
+/// <summary>
+/// The real host (Program) on a test server, with its own data folder and replay file.
+/// Nothing is faked: ONNX embedder, SQLite file, channel transport and workers all run.
+/// </summary>
+public sealed class StreamIngestHost(string dataDir, string? replayPath, IDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Store:DataPath", dataDir);
+        builder.UseSetting("StatusIntervalSeconds", "0");
+        builder.UseSetting("Feeds:Replay:Enabled", replayPath is null ? "false" : "true");
+        if (replayPath is not null)
+        {
+            builder.UseSetting("Feeds:Replay:Path", replayPath);
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public static JsonSerializerOptions Json => PostJson.Options;
+
+    /// <summary>Polls /v1/stats until the condition holds (the pipeline is asynchronous by design).</summary>
+    public async Task<JsonElement> WaitForStatsAsync(Func<JsonElement, bool> condition, TimeSpan? timeout = null)
+    {
+        using var client = CreateClient();
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        JsonElement stats;
+        do
+        {
+            stats = await client.GetFromJsonAsync<JsonElement>("/v1/stats");
+            if (condition(stats))
+            {
+                return stats;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        throw new TimeoutException($"pipeline did not reach the expected state; last stats: {stats}");
+    }
+
+    /// <summary>Waits until this process has fully handled <paramref name="events"/> feed events.</summary>
+    public Task<JsonElement> WaitForProcessedAsync(int events, TimeSpan? timeout = null) =>
+        WaitForStatsAsync(s => s.GetProperty("processed").GetInt64() >= events && s.GetProperty("queue").GetInt64() == 0, timeout);
+}
+
+/// <summary>Writes normalised-post JSONL replay files for tests.</summary>
+public static class ReplayFile
+{
+    public static string Write(string dir, IEnumerable<object> lines, string name = "replay.jsonl")
+    {
+        var path = Path.Combine(dir, name);
+        File.WriteAllLines(path, lines.Select(l => l as string ?? JsonSerializer.Serialize(l)));
+        return path;
+    }
+
+    public static object Post(string id, string text, int minutesAgo, string author = "reporter", string lang = "en", long likes = 0) => new
+    {
+        source = "demo",
+        id,
+        text,
+        created_at = DateTimeOffset.UtcNow.AddMinutes(-minutesAgo).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        author = new { handle = author, name = author.ToUpperInvariant(), followers = 10 },
+        url = $"https://example.com/{author}/{id}",
+        lang,
+        metrics = new { likes, reposts = 0, replies = 0, quotes = 0 },
+    };
+}
