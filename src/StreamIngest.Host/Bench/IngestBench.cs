@@ -22,8 +22,9 @@ internal static class IngestBench
         var n = options.Int("posts", 2000);
         var rate = options.Int("rate", 300);
         var threads = options.Int("threads", 0);
+        var onnxBatch = options.Int("batch", new MiniLmOptions().MaxBatch);
         var texts = SampleTexts(n);
-        using var embedder = new MiniLmEmbedder(new MiniLmOptions { Threads = threads });
+        using var embedder = new MiniLmEmbedder(new MiniLmOptions { Threads = threads, MaxBatch = onnxBatch });
         embedder.Embed(texts.Take(64).ToArray()); // warm-up
 
         BenchCommand.Progress($"embedder alone on {n} posts");

@@ -129,6 +129,11 @@ public sealed class EmbeddingOptionsValidator : IValidateOptions<Embedded.Onnx.M
             errors.Add($"Embedding:Threads must be between 0 (one per core) and 256 (got {options.Threads}).");
         }
 
+        if (options.IntraOpThreads is < 1 or > 256)
+        {
+            errors.Add($"Embedding:IntraOpThreads must be between 1 and 256 (got {options.IntraOpThreads}).");
+        }
+
         if (options.MaxBatch is < 1 or > 1024)
         {
             errors.Add($"Embedding:MaxBatch must be between 1 and 1024 (got {options.MaxBatch}).");
