@@ -187,11 +187,10 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
         await using var connection = db.Open();
         await using var cmd = connection.CreateCommand();
         // The first post stored with a hash is the original the others collapse into.
-        cmd.CommandText = """
+        cmd.CommandText = $"""
             SELECT content_hash, id, embedding FROM posts
-            WHERE rowid IN (SELECT MIN(rowid) FROM posts WHERE content_hash IN (SELECT value FROM json_each($hashes)) AND embedding IS NOT NULL GROUP BY content_hash)
+            WHERE rowid IN (SELECT MIN(rowid) FROM posts WHERE content_hash IN ({SqlList.Parameters(cmd, contentHashes)}) AND embedding IS NOT NULL GROUP BY content_hash)
             """;
-        cmd.Parameters.AddWithValue("$hashes", System.Text.Json.JsonSerializer.Serialize(contentHashes));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -60,7 +60,8 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             query.Source is null ? (short)-1 : index.CodeOf(query.Source),
             query.Lang is null ? (short)-1 : index.CodeOf(query.Lang),
             query.Entity is null ? null : EntityRows(connection, query.Entity));
-        var approx = index.Search(q, n, filter);
+        // int8 finds a pool at least MinCandidates deep; fp32 re-ranks the pool and the best n are kept.
+        var approx = index.Search(q, Math.Max(n, MinCandidates), filter);
         if (approx.Count == 0)
         {
             return [];
@@ -68,8 +69,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
 
         // Re-rank the int8 candidates with the exact fp32 vectors.
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT id, embedding FROM posts WHERE rowid IN (SELECT value FROM json_each($rows))";
-        cmd.Parameters.AddWithValue("$rows", "[" + string.Join(',', approx.Select(a => a.RowId)) + "]");
+        cmd.CommandText = $"SELECT id, embedding FROM posts WHERE rowid IN ({SqlList.Parameters(cmd, approx.Select(a => (object)a.RowId))})";
         using var reader = cmd.ExecuteReader();
         var exact = new List<Candidate>(approx.Count);
         while (reader.Read())
@@ -82,7 +82,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         }
 
         exact.Sort(static (a, b) => b.Score.CompareTo(a.Score));
-        return exact;
+        return exact.Count > n ? exact[..n] : exact;
     }
 
     private static HashSet<long> EntityRows(SqliteConnection connection, EntityFilter entity)
@@ -159,8 +159,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         }
 
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT doc FROM posts WHERE id IN (SELECT value FROM json_each($ids))";
-        cmd.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(ids));
+        cmd.CommandText = $"SELECT doc FROM posts WHERE id IN ({SqlList.Parameters(cmd, ids)})";
         using var reader = cmd.ExecuteReader();
         while (reader.Read())
         {

@@ -19,6 +19,9 @@ public sealed class Int8VectorIndex
 {
     private const int BlockRows = 16_384;
 
+    /// <summary>Most cores one scan uses; small indexes (one block) scan on the calling thread.</summary>
+    public static int MaxParallelism { get; set; } = Environment.ProcessorCount;
+
     private readonly int _dims;
     private readonly List<Block> _blocks = [];
     private readonly Dictionary<string, int> _rowByKey = new(StringComparer.Ordinal);
@@ -132,15 +135,36 @@ public sealed class Int8VectorIndex
 
         var q = new sbyte[_dims];
         Quantize(query, q);
-        var heap = new PriorityQueue<(int Block, int Row), float>(n + 1);
         _lock.EnterReadLock();
         try
         {
-            for (var b = 0; b < _blocks.Count; b++)
+            // Blocks are split across cores, each with its own top-n heap; the heaps are merged after.
+            var blocks = _blocks.Count;
+            var workers = Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks);
+            var heaps = new PriorityQueue<(int Block, int Row), float>[Math.Max(1, workers)];
+            if (workers <= 1)
             {
-                var block = _blocks[b];
-                var rows = Math.Min(BlockRows, _count - b * BlockRows);
-                ScanBlock(block, rows, b, q, n, filter, heap);
+                heaps[0] = ScanBlocks(0, 1, q, n, filter);
+            }
+            else
+            {
+                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => heaps[w] = ScanBlocks(w, workers, q, n, filter));
+            }
+
+            var heap = heaps[0];
+            for (var h = 1; h < heaps.Length; h++)
+            {
+                while (heaps[h].TryDequeue(out var item, out var score))
+                {
+                    if (heap.Count < n)
+                    {
+                        heap.Enqueue(item, score);
+                    }
+                    else if (heap.TryPeek(out _, out var min) && score > min)
+                    {
+                        heap.DequeueEnqueue(item, score);
+                    }
+                }
             }
 
             var result = new (long, string, float)[heap.Count];
@@ -157,6 +181,17 @@ public sealed class Int8VectorIndex
         {
             _lock.ExitReadLock();
         }
+    }
+
+    private PriorityQueue<(int, int), float> ScanBlocks(int first, int stride, sbyte[] q, int n, VectorFilter filter)
+    {
+        var heap = new PriorityQueue<(int, int), float>(n + 1);
+        for (var b = first; b < _blocks.Count; b += stride)
+        {
+            ScanBlock(_blocks[b], Math.Min(BlockRows, _count - b * BlockRows), b, q, n, filter, heap);
+        }
+
+        return heap;
     }
 
     private void ScanBlock(Block block, int rows, int blockIndex, sbyte[] q, int n, VectorFilter filter, PriorityQueue<(int, int), float> heap)

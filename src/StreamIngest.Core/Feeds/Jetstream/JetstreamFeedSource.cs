@@ -1,0 +1,317 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using StreamIngest.Feeds.Health;
+using StreamIngest.Feeds.Parsing;
+using StreamIngest.Model;
+using StreamIngest.Store;
+
+namespace StreamIngest.Feeds.Jetstream;
+
+/// <summary>
+/// Bluesky Jetstream over WebSocket. Resumes from the durable cursor (time_us of the last stored event,
+/// rewound a few seconds), fails over between endpoints, reconnects with backoff, and reads the socket
+/// into a read-ahead buffer so a slow pipeline never stalls it (which is what makes Jetstream drop a
+/// consumer as too slow). Gaps (reconnects without a cursor, a cursor too old) are recorded.
+/// </summary>
+public sealed partial class JetstreamFeedSource(
+    JetstreamOptions options,
+    ICursorStore cursors,
+    IDeadLetterStore deadLetters,
+    FeedHealth health,
+    TimeProvider timeProvider,
+    ILogger<JetstreamFeedSource> logger) : IFeedSource
+{
+    public const string CursorKey = JetstreamParser.Source;
+
+    /// <summary>"jetstream-reconnect": exponential from 1 s to 60 s with jitter, forever.</summary>
+    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider) => new ResiliencePipelineBuilder { Name = "jetstream-reconnect", TimeProvider = timeProvider }
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromSeconds(1),
+            MaxDelay = TimeSpan.FromSeconds(60),
+            UseJitter = true,
+            MaxRetryAttempts = int.MaxValue,
+        })
+        .Build();
+
+    private long? _lastTimeUs;
+
+    public string Name => "jetstream";
+
+    /// <summary>Completes when a connection was first established (false if the first round over every endpoint failed).</summary>
+    public TaskCompletionSource<bool> FirstConnection { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var frames = Channel.CreateBounded<(string Frame, string Endpoint)>(new BoundedChannelOptions(options.ReadAheadFrames)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reader = Task.Run(() => ReadSocketsAsync(frames.Writer, stop.Token), stop.Token);
+        var parser = new WireLineParser(WireFormat.Jetstream);
+        try
+        {
+            await foreach (var (frame, endpoint) in frames.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var outcome = parser.Parse(frame, new ParseContext(Name, endpoint, timeProvider.GetUtcNow()));
+                if (outcome.Error is not null)
+                {
+                    health.OnDeadLetter();
+                    await deadLetters.WriteAsync(DeadLetter.Create(Name, outcome.Error, frame, endpoint, timeProvider.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (outcome.Notice is not null)
+                {
+                    LogNotice(outcome.Notice);
+                }
+
+                foreach (var e in outcome.Events)
+                {
+                    if (e.Post is { } post)
+                    {
+                        post.ReceivedAt = timeProvider.GetUtcNow();
+                    }
+
+                    yield return e;
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await reader.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // shutting down
+            }
+        }
+    }
+
+    /// <summary>The URL for a connection attempt: wanted collections and DIDs, and the cursor when there is one.</summary>
+    public Uri BuildUri(string endpoint, long? cursorTimeUs)
+    {
+        var query = new StringBuilder("wantedCollections=").Append(JetstreamParser.PostCollection);
+        if (options.IncludeEngagement)
+        {
+            query.Append("&wantedCollections=app.bsky.feed.like&wantedCollections=app.bsky.feed.repost");
+        }
+
+        foreach (var did in options.WantedDids)
+        {
+            query.Append("&wantedDids=").Append(Uri.EscapeDataString(did));
+        }
+
+        if (cursorTimeUs is { } c)
+        {
+            // v1 cursors are unix microseconds (≥ 10^15), v2 cursors are sequence numbers; rewind each in its own unit.
+            var rewound = c >= 1_000_000_000_000_000L ? c - options.RewindSeconds * 1_000_000L : Math.Max(0, c - 1000);
+            query.Append("&cursor=").Append(rewound.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return new UriBuilder(endpoint) { Query = query.ToString() }.Uri;
+    }
+
+    private async Task ReadSocketsAsync(ChannelWriter<(string, string)> writer, CancellationToken ct)
+    {
+        var endpoints = options.EffectiveEndpoints;
+        var attempt = 0;
+        var stored = await cursors.GetAsync(CursorKey, ct).ConfigureAwait(false);
+        _lastTimeUs = long.TryParse(stored, NumberStyles.Integer, CultureInfo.InvariantCulture, out var c) ? c : null;
+        DateTimeOffset? disconnectedAt = null;
+        var pipeline = ReconnectPipeline(timeProvider);
+        try
+        {
+            await pipeline.ExecuteAsync(async token =>
+            {
+                var endpoint = endpoints[attempt++ % endpoints.Count];
+                try
+                {
+                    await ReadOneConnectionAsync(endpoint, writer, () =>
+                    {
+                        if (disconnectedAt is { } since && _lastTimeUs is null)
+                        {
+                            // Nothing to resume from: whatever was posted while disconnected is lost.
+                            health.RecordGap(new FeedGap(since, timeProvider.GetUtcNow(), false, "reconnected without a cursor"));
+                        }
+
+                        disconnectedAt = null;
+                        attempt = 0;
+                    }, token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    health.OnDisconnected(ex.Message);
+                    disconnectedAt ??= timeProvider.GetUtcNow();
+                    LogDisconnected(endpoint, ex.Message);
+                    if (attempt >= endpoints.Count)
+                    {
+                        FirstConnection.TrySetResult(false);
+                    }
+
+                    throw;
+                }
+            }, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            writer.TryComplete();
+        }
+    }
+
+    private async Task ReadOneConnectionAsync(string endpoint, ChannelWriter<(string, string)> writer, Action onConnected, CancellationToken ct)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
+        var uri = BuildUri(endpoint, _lastTimeUs);
+        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            connectTimeout.CancelAfter(TimeSpan.FromSeconds(options.ConnectTimeoutSeconds));
+            try
+            {
+                await socket.ConnectAsync(uri, connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch (WebSocketException ex) when (ex.Message.Contains("400", StringComparison.Ordinal) && _lastTimeUs is not null)
+            {
+                // v2 rejects a cursor older than its lookback (CursorTooOld): resume live and record the gap.
+                var from = DateTimeOffset.FromUnixTimeMilliseconds(_lastTimeUs.Value / 1000);
+                health.RecordGap(new FeedGap(from, timeProvider.GetUtcNow(), false, "cursor too old; resumed live"));
+                LogCursorTooOld(endpoint);
+                _lastTimeUs = null;
+                throw;
+            }
+        }
+
+        health.OnConnected(endpoint);
+        FirstConnection.TrySetResult(true);
+        onConnected();
+        LogConnected(endpoint, uri.Query);
+
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var message = new ArrayBufferWriter<byte>(64 * 1024);
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                idle.CancelAfter(TimeSpan.FromSeconds(options.IdleTimeoutSeconds));
+                ValueWebSocketReceiveResult result;
+                var tooLarge = false;
+                message.ResetWrittenCount();
+                do
+                {
+                    try
+                    {
+                        result = await socket.ReceiveAsync(buffer.AsMemory(), idle.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        throw new TimeoutException($"no frame for {options.IdleTimeoutSeconds} s");
+                    }
+
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        throw new WebSocketException($"server closed the connection: {socket.CloseStatus} {socket.CloseStatusDescription}");
+                    }
+
+                    if (message.WrittenCount + result.Count > options.MaxFrameBytes)
+                    {
+                        tooLarge = true;
+                    }
+                    else
+                    {
+                        message.Write(buffer.AsSpan(0, result.Count));
+                    }
+                }
+                while (!result.EndOfMessage);
+
+                health.OnEvent();
+                if (tooLarge)
+                {
+                    health.OnDeadLetter();
+                    await deadLetters.WriteAsync(DeadLetter.Create(Name, $"frame exceeds {options.MaxFrameBytes} bytes", Encoding.UTF8.GetString(message.WrittenSpan), endpoint, timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                var frame = DecodeOrNull(message.WrittenSpan);
+                if (frame is null)
+                {
+                    health.OnDeadLetter();
+                    await deadLetters.WriteAsync(DeadLetter.Create(Name, "invalid UTF-8 frame", Convert.ToBase64String(message.WrittenSpan), endpoint, timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                TrackCursor(frame);
+                await writer.WriteAsync((frame, endpoint), ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    private static string? DecodeOrNull(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Remembers the newest cursor read (v1 time_us or v2 seq), so a reconnect resumes there even before it is stored.</summary>
+    private void TrackCursor(string frame)
+    {
+        var key = frame.Contains("\"$type\":\"message\"", StringComparison.Ordinal) ? "\"seq\":" : "\"time_us\":";
+        var i = frame.IndexOf(key, StringComparison.Ordinal);
+        if (i < 0)
+        {
+            return;
+        }
+
+        var span = frame.AsSpan(i + key.Length);
+        var end = 0;
+        while (end < span.Length && char.IsAsciiDigit(span[end]))
+        {
+            end++;
+        }
+
+        if (long.TryParse(span[..end], NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) && (_lastTimeUs is null || t > _lastTimeUs))
+        {
+            _lastTimeUs = t;
+        }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Jetstream connected to {Endpoint} ({Query})")]
+    private partial void LogConnected(string endpoint, string query);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Jetstream {Endpoint} disconnected: {Error}")]
+    private partial void LogDisconnected(string endpoint, string error);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Jetstream {Endpoint} rejected the cursor as too old; resuming live, gap recorded")]
+    private partial void LogCursorTooOld(string endpoint);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Jetstream notice: {Notice}")]
+    private partial void LogNotice(string notice);
+}

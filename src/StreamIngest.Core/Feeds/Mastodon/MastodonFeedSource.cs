@@ -1,0 +1,394 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using StreamIngest.Enrich;
+using StreamIngest.Feeds.Health;
+using StreamIngest.Feeds.Parsing;
+using StreamIngest.Model;
+using StreamIngest.Store;
+
+namespace StreamIngest.Feeds.Mastodon;
+
+/// <summary>
+/// Mastodon streaming (server-sent events) for several instances and streams at once. Heartbeats
+/// (<c>:thump</c>) are watched; <c>update</c>, <c>status.update</c> and <c>delete</c> are handled. Mastodon
+/// has no resume cursor, so after a reconnect the gap is closed from the REST timeline with
+/// <c>min_id</c> = the last status seen, and recorded with whether that succeeded. Trends are polled.
+/// </summary>
+public sealed partial class MastodonFeedSource(
+    MastodonOptions options,
+    HttpClient http,
+    IDeadLetterStore deadLetters,
+    FeedHealthRegistry healthRegistry,
+    TrendRegistry trends,
+    TimeProvider timeProvider,
+    ILogger<MastodonFeedSource> logger) : IFeedSource
+{
+    private const int PageSize = 40;
+
+    public string Name => "mastodon";
+
+    /// <summary>"mastodon-reconnect": exponential from 1 s to 60 s with jitter, forever (a 429's Retry-After is honoured).</summary>
+    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider) => new ResiliencePipelineBuilder { Name = "mastodon-reconnect", TimeProvider = timeProvider }
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromSeconds(1),
+            MaxDelay = TimeSpan.FromSeconds(60),
+            UseJitter = true,
+            MaxRetryAttempts = int.MaxValue,
+            DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is RetryAfterException r ? r.RetryAfter : (TimeSpan?)null),
+        })
+        .Build();
+
+    public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var merged = Channel.CreateBounded<FeedEvent>(4096);
+        var loops = new List<Task>();
+        foreach (var instance in options.Instances)
+        {
+            foreach (var spec in instance.Streams)
+            {
+                loops.Add(StreamLoopAsync(instance, MastodonStream.TryParse(spec)!, merged.Writer, cancellationToken));
+            }
+
+            if (instance.TrendsIntervalSeconds > 0)
+            {
+                loops.Add(TrendsLoopAsync(instance, merged.Writer, cancellationToken));
+            }
+        }
+
+        _ = Task.WhenAll(loops).ContinueWith(_ => merged.Writer.TryComplete(), TaskScheduler.Default);
+        await foreach (var e in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return e;
+        }
+    }
+
+    private async Task StreamLoopAsync(MastodonInstanceOptions instance, MastodonStream stream, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        var host = new Uri(instance.BaseUrl).Host;
+        var health = healthRegistry.For($"mastodon:{host}:{stream.Name}");
+        var state = new StreamState();
+        try
+        {
+            await ReconnectPipeline(timeProvider).ExecuteAsync(async token =>
+            {
+                try
+                {
+                    await ReadStreamOnceAsync(instance, host, stream, state, health, writer, token).ConfigureAwait(false);
+                    throw new IOException("stream ended");
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    state.DisconnectedAt ??= state.LastEventAt ?? timeProvider.GetUtcNow();
+                    health.OnDisconnected(ex.Message);
+                    LogDisconnected(host, stream.Name, ex.Message);
+                    throw;
+                }
+            }, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // shutting down
+        }
+    }
+
+    private async Task ReadStreamOnceAsync(
+        MastodonInstanceOptions instance, string host, MastodonStream stream, StreamState state, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        var endpoint = instance.BaseUrl.TrimEnd('/') + stream.StreamPath;
+        using var request = new HttpRequestMessage(HttpMethod.Get, endpoint);
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        if (!string.IsNullOrEmpty(instance.AccessToken))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", instance.AccessToken);
+        }
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        ThrowIfFailed(response);
+        health.OnConnected(endpoint);
+        LogConnected(host, stream.Name);
+
+        if (state.DisconnectedAt is { } since)
+        {
+            // No resume cursor in Mastodon streaming: close the gap from the REST timeline.
+            var recovered = state.LastId is not null && await BackfillAsync(instance, host, stream, state, health, writer, ct).ConfigureAwait(false);
+            health.RecordGap(new FeedGap(since, timeProvider.GetUtcNow(), recovered, recovered ? "backfilled from REST timeline" : "no status seen before the disconnect, or backfill incomplete"));
+            state.DisconnectedAt = null;
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var reader = new StreamReader(body, new UTF8Encoding(false, false));
+        string? eventName = null;
+        var data = new StringBuilder();
+        while (true)
+        {
+            using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            heartbeat.CancelAfter(TimeSpan.FromSeconds(instance.HeartbeatTimeoutSeconds));
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(heartbeat.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no heartbeat for {instance.HeartbeatTimeoutSeconds} s");
+            }
+
+            if (line is null)
+            {
+                return; // server closed the stream
+            }
+
+            if (line.StartsWith(':'))
+            {
+                continue; // heartbeat (":thump") or comment
+            }
+
+            if (line.Length == 0)
+            {
+                if (eventName is not null && data.Length > 0)
+                {
+                    await DispatchAsync(eventName, data.ToString(), host, endpoint, state, health, writer, ct).ConfigureAwait(false);
+                }
+
+                eventName = null;
+                data.Clear();
+                continue;
+            }
+
+            if (line.StartsWith("event:", StringComparison.Ordinal))
+            {
+                eventName = line[6..].Trim();
+            }
+            else if (line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                if (data.Length > 0)
+                {
+                    data.Append('\n');
+                }
+
+                data.Append(line.AsSpan(5).TrimStart(' '));
+            }
+        }
+    }
+
+    private async Task DispatchAsync(string eventName, string data, string host, string endpoint, StreamState state, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        health.OnEvent();
+        state.LastEventAt = timeProvider.GetUtcNow();
+        switch (eventName)
+        {
+            case "update" or "status.update":
+                var outcome = MastodonParser.ParseStatus(data, host, new ParseContext(Name, endpoint, timeProvider.GetUtcNow()));
+                if (outcome.Error is not null)
+                {
+                    health.OnDeadLetter();
+                    await deadLetters.WriteAsync(DeadLetter.Create(Name, outcome.Error, data, $"{endpoint} event {eventName}", timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
+                    return;
+                }
+
+                foreach (var e in outcome.Events)
+                {
+                    state.See(e.Post!.NativeId[(host.Length + 1)..]);
+                    e.Post.ReceivedAt = timeProvider.GetUtcNow();
+                    await writer.WriteAsync(e, ct).ConfigureAwait(false);
+                }
+
+                break;
+            case "delete":
+                var id = data.Trim().Trim('"');
+                if (id.Length > 0)
+                {
+                    await writer.WriteAsync(FeedEvent.Delete(MastodonParser.MakeId(host, id)), ct).ConfigureAwait(false);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Reads the timeline forward from the last status seen until the gap is closed; true when it was.</summary>
+    private async Task<bool> BackfillAsync(MastodonInstanceOptions instance, string host, MastodonStream stream, StreamState state, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        for (var page = 0; page < instance.BackfillMaxPages; page++)
+        {
+            var separator = stream.TimelinePath.Contains('?', StringComparison.Ordinal) ? '&' : '?';
+            var url = $"{instance.BaseUrl.TrimEnd('/')}{stream.TimelinePath}{separator}min_id={Uri.EscapeDataString(state.LastId!)}&limit={PageSize}";
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            if (!string.IsNullOrEmpty(instance.AccessToken))
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", instance.AccessToken);
+            }
+
+            using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                LogBackfillFailed(host, stream.Name, (int)response.StatusCode);
+                return false;
+            }
+
+            var json = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            var posts = new List<Post>();
+            using (var doc = JsonDocument.Parse(json))
+            {
+                var hash = ContentHash.OfRaw(json);
+                foreach (var status in doc.RootElement.EnumerateArray())
+                {
+                    if (MastodonParser.ToPost(status, host, hash, new ParseContext(Name, url, timeProvider.GetUtcNow())) is { } p)
+                    {
+                        posts.Add(p);
+                    }
+                }
+
+                // Advance by the statuses' own ids (a reblog's post is the original, whose id is older).
+                foreach (var status in doc.RootElement.EnumerateArray())
+                {
+                    if (status.Str("id") is { } sid)
+                    {
+                        state.See(sid);
+                    }
+                }
+
+                if (doc.RootElement.GetArrayLength() < PageSize)
+                {
+                    await WriteAllAsync(posts, writer, ct).ConfigureAwait(false);
+                    return true;
+                }
+            }
+
+            await WriteAllAsync(posts, writer, ct).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+
+    private async Task WriteAllAsync(List<Post> posts, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        foreach (var p in posts.OrderBy(p => p.CreatedAt))
+        {
+            p.ReceivedAt = timeProvider.GetUtcNow();
+            await writer.WriteAsync(FeedEvent.Upsert(p), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task TrendsLoopAsync(MastodonInstanceOptions instance, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        var host = new Uri(instance.BaseUrl).Host;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                try
+                {
+                    await PollTrendsAsync(instance, host, writer, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or JsonException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
+                {
+                    LogTrendsFailed(host, ex.Message);
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(instance.TrendsIntervalSeconds), timeProvider, ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // shutting down
+        }
+    }
+
+    /// <summary>Tags and links are recorded as trends; trending statuses also become posts.</summary>
+    internal async Task PollTrendsAsync(MastodonInstanceOptions instance, string host, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        var baseUrl = instance.BaseUrl.TrimEnd('/');
+        var list = new List<Trend>();
+        using (var tags = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/api/v1/trends/tags", ct).ConfigureAwait(false)))
+        {
+            list.AddRange(tags.RootElement.EnumerateArray().Select(t => new Trend(t.Str("name") ?? "?", "tag", Uses(t), t.Str("url"))));
+        }
+
+        using (var links = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/api/v1/trends/links", ct).ConfigureAwait(false)))
+        {
+            list.AddRange(links.RootElement.EnumerateArray().Select(l => new Trend(l.Str("title") ?? l.Str("url") ?? "?", "link", Uses(l), l.Str("url"))));
+        }
+
+        var statusesUrl = $"{baseUrl}/api/v1/trends/statuses";
+        var statusesJson = await http.GetStringAsync(statusesUrl, ct).ConfigureAwait(false);
+        using (var statuses = JsonDocument.Parse(statusesJson))
+        {
+            var hash = ContentHash.OfRaw(statusesJson);
+            foreach (var s in statuses.RootElement.EnumerateArray())
+            {
+                if (MastodonParser.ToPost(s, host, hash, new ParseContext(Name, statusesUrl, timeProvider.GetUtcNow())) is { } p)
+                {
+                    list.Add(new Trend(p.Id, "status", p.Metrics?.Total, p.Url));
+                    p.ReceivedAt = timeProvider.GetUtcNow();
+                    await writer.WriteAsync(FeedEvent.Upsert(p), ct).ConfigureAwait(false);
+                }
+            }
+        }
+
+        trends.Record(new TrendSnapshot($"mastodon:{host}", timeProvider.GetUtcNow(), list));
+    }
+
+    private static long? Uses(JsonElement trend) =>
+        trend.Arr("history").Select(h => h.Long("uses")).FirstOrDefault();
+
+    private static void ThrowIfFailed(HttpResponseMessage response)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        if ((int)response.StatusCode == 429)
+        {
+            throw new RetryAfterException(response.Headers.RetryAfter?.Delta ?? (response.Headers.RetryAfter?.Date - DateTimeOffset.UtcNow) ?? TimeSpan.FromMinutes(1));
+        }
+
+        throw new HttpRequestException($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+    }
+
+    private sealed class StreamState
+    {
+        public string? LastId { get; private set; }
+
+        public DateTimeOffset? LastEventAt { get; set; }
+
+        public DateTimeOffset? DisconnectedAt { get; set; }
+
+        /// <summary>Keeps the highest status id seen (snowflake ids: longer is newer, then ordinal).</summary>
+        public void See(string id)
+        {
+            if (LastId is null || id.Length > LastId.Length || id.Length == LastId.Length && string.CompareOrdinal(id, LastId) > 0)
+            {
+                LastId = id;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Mastodon {Host} stream {Stream} connected")]
+    private partial void LogConnected(string host, string stream);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Mastodon {Host} stream {Stream} disconnected: {Error}")]
+    private partial void LogDisconnected(string host, string stream, string error);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Mastodon {Host} backfill of {Stream} failed with HTTP {Status}")]
+    private partial void LogBackfillFailed(string host, string stream, int status);
+
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "Mastodon {Host} trends poll failed: {Error}")]
+    private partial void LogTrendsFailed(string host, string error);
+}
+
+/// <summary>The server asked us to wait (HTTP 429 with Retry-After or a rate-limit reset).</summary>
+public sealed class RetryAfterException(TimeSpan retryAfter) : Exception($"rate limited; retry after {retryAfter}")
+{
+    public TimeSpan RetryAfter { get; } = retryAfter < TimeSpan.Zero ? TimeSpan.Zero : retryAfter;
+}

@@ -1,0 +1,437 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using StreamIngest.Feeds.Health;
+using StreamIngest.Feeds.Parsing;
+using StreamIngest.Model;
+using StreamIngest.Store;
+
+namespace StreamIngest.Feeds.X;
+
+/// <summary>
+/// X API v2: the filtered stream (rules kept in step with configuration), recent search with since_id as
+/// a complement and to recover the gap after every disconnect, and trends by WOEID. Reconnects follow
+/// <see cref="XBackoff"/>; duplicates (redeliveries, backfill overlap) are dropped by id.
+/// </summary>
+public sealed partial class XFeedSource(
+    XOptions options,
+    HttpClient http,
+    IDeadLetterStore deadLetters,
+    FeedHealthRegistry healthRegistry,
+    TrendRegistry trends,
+    TimeProvider timeProvider,
+    ILogger<XFeedSource> logger) : IFeedSource
+{
+    public const string Fields =
+        "tweet.fields=author_id,created_at,lang,public_metrics,entities,referenced_tweets,context_annotations,conversation_id,in_reply_to_user_id,note_tweet,possibly_sensitive"
+        + "&expansions=author_id,referenced_tweets.id,referenced_tweets.id.author_id,entities.mentions.username"
+        + "&user.fields=username,name,public_metrics,verified";
+
+    private const int SeenCapacity = 50_000;
+    private readonly XBackoff _backoff = new();
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly Queue<string> _seenOrder = new();
+    private readonly Lock _seenLock = new();
+    private string? _lastId;
+
+    public string Name => "x";
+
+    /// <summary>Every reconnect delay taken, in order (for health and tests).</summary>
+    public List<TimeSpan> Delays { get; } = [];
+
+    /// <summary>"x-stream-reconnect": X's documented backoff (<see cref="XBackoff"/>), forever.</summary>
+    public ResiliencePipeline ReconnectPipeline() => new ResiliencePipelineBuilder { Name = "x-stream-reconnect", TimeProvider = timeProvider }
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+            MaxRetryAttempts = int.MaxValue,
+            DelayGenerator = args =>
+            {
+                var ex = args.Outcome.Exception!;
+                var delay = _backoff.Next(XBackoff.Classify(ex), (ex as XApiException)?.ResetIn);
+                lock (Delays)
+                {
+                    Delays.Add(delay);
+                }
+
+                return ValueTask.FromResult<TimeSpan?>(delay);
+            },
+        })
+        .Build();
+
+    public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var merged = Channel.CreateBounded<FeedEvent>(4096);
+        var loops = new List<Task>();
+        if (options.StreamEnabled)
+        {
+            loops.Add(StreamLoopAsync(merged.Writer, cancellationToken));
+        }
+
+        if (options.RecentSearchEnabled)
+        {
+            loops.Add(RecentSearchLoopAsync(merged.Writer, cancellationToken));
+        }
+
+        if (options.TrendsWoeid > 0)
+        {
+            loops.Add(TrendsLoopAsync(cancellationToken));
+        }
+
+        _ = Task.WhenAll(loops).ContinueWith(_ => merged.Writer.TryComplete(), TaskScheduler.Default);
+        await foreach (var e in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return e;
+        }
+    }
+
+    /// <summary>Makes the server's rules match configuration: adds the missing, deletes the extra (when pruning).</summary>
+    public async Task SyncRulesAsync(CancellationToken ct)
+    {
+        using var list = await SendAsync(HttpMethod.Get, "/2/tweets/search/stream/rules", null, ct).ConfigureAwait(false);
+        var existing = new List<(string Id, string Value)>();
+        using (var doc = JsonDocument.Parse(await list.Content.ReadAsStringAsync(ct).ConfigureAwait(false)))
+        {
+            foreach (var r in doc.RootElement.Arr("data"))
+            {
+                if (r.Str("id") is { } id && r.Str("value") is { } value)
+                {
+                    existing.Add((id, value));
+                }
+            }
+        }
+
+        var add = options.Rules.Where(r => existing.All(e => e.Value != r.Value)).ToList();
+        if (add.Count > 0)
+        {
+            using var _ = await SendAsync(HttpMethod.Post, "/2/tweets/search/stream/rules", new { add = add.Select(r => new { value = r.Value, tag = r.Tag }) }, ct).ConfigureAwait(false);
+        }
+
+        var delete = options.PruneRules ? existing.Where(e => options.Rules.All(r => r.Value != e.Value)).Select(e => e.Id).ToList() : [];
+        if (delete.Count > 0)
+        {
+            using var _ = await SendAsync(HttpMethod.Post, "/2/tweets/search/stream/rules", new { delete = new { ids = delete } }, ct).ConfigureAwait(false);
+        }
+
+        LogRulesSynced(existing.Count, add.Count, delete.Count);
+    }
+
+    private async Task StreamLoopAsync(ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        var health = healthRegistry.For("x:stream");
+        DateTimeOffset? disconnectedAt = null;
+        var rulesSynced = false;
+        try
+        {
+            await ReconnectPipeline().ExecuteAsync(async token =>
+            {
+                try
+                {
+                    if (!rulesSynced)
+                    {
+                        await SyncRulesAsync(token).ConfigureAwait(false);
+                        rulesSynced = true;
+                    }
+
+                    var backfill = disconnectedAt is not null && options.BackfillMinutes > 0 ? $"&backfill_minutes={options.BackfillMinutes}" : string.Empty;
+                    using var response = await SendAsync(HttpMethod.Get, $"/2/tweets/search/stream?{Fields}{backfill}", null, token, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+                    _backoff.Reset();
+                    health.OnConnected(options.BaseUrl + "/2/tweets/search/stream");
+                    LogConnected();
+                    if (disconnectedAt is { } since)
+                    {
+                        var recovered = await RecoverGapAsync(writer, token).ConfigureAwait(false);
+                        health.RecordGap(new FeedGap(since, timeProvider.GetUtcNow(), recovered, recovered ? "recovered with recent search since the last id" : "recent search could not close the gap"));
+                        disconnectedAt = null;
+                    }
+
+                    await ReadStreamAsync(response, health, writer, token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    disconnectedAt ??= timeProvider.GetUtcNow();
+                    health.OnDisconnected(ex.Message);
+                    LogDisconnected(XBackoff.Classify(ex), ex.Message);
+                    throw;
+                }
+            }, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // shutting down
+        }
+    }
+
+    private async Task ReadStreamAsync(HttpResponseMessage response, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var reader = new StreamReader(body);
+        var parser = new WireLineParser(WireFormat.XApiV2);
+        var endpoint = options.BaseUrl + "/2/tweets/search/stream";
+        while (true)
+        {
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            stall.CancelAfter(TimeSpan.FromSeconds(options.StallTimeoutSeconds));
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(stall.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new XApiException(XFailure.Network, $"stream stalled: nothing for {options.StallTimeoutSeconds} s");
+            }
+
+            if (line is null)
+            {
+                throw new XApiException(XFailure.Network, "stream closed by the server");
+            }
+
+            if (line.Trim().Length == 0)
+            {
+                continue; // keep-alive
+            }
+
+            var outcome = parser.Parse(line, new ParseContext(Name, endpoint, timeProvider.GetUtcNow()));
+            if (outcome.Notice is not null)
+            {
+                LogNotice(outcome.Notice);
+                if (outcome.Notice.Contains("disconnect", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new XApiException(XFailure.Network, outcome.Notice);
+                }
+
+                continue;
+            }
+
+            if (outcome.Error is not null)
+            {
+                health.OnDeadLetter();
+                await deadLetters.WriteAsync(DeadLetter.Create(Name, outcome.Error, line, endpoint, timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
+                continue;
+            }
+
+            health.OnEvent();
+            await WriteNewAsync(outcome.Events, writer, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads recent search from the last id seen until no page is left; true when the gap was closed.</summary>
+    private async Task<bool> RecoverGapAsync(ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        if (_lastId is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            return await SearchSinceAsync(_lastId, writer, options.GapRecoveryMaxPages, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is XApiException or HttpRequestException or JsonException)
+        {
+            LogGapRecoveryFailed(ex.Message);
+            return false;
+        }
+    }
+
+    private async Task<bool> SearchSinceAsync(string sinceId, ChannelWriter<FeedEvent> writer, int maxPages, CancellationToken ct)
+    {
+        var query = Uri.EscapeDataString(options.EffectiveQuery);
+        string? next = null;
+        for (var page = 0; page < maxPages; page++)
+        {
+            var url = $"/2/tweets/search/recent?query={query}&since_id={sinceId}&max_results=100&{Fields}"
+                + (next is null ? string.Empty : $"&next_token={Uri.EscapeDataString(next)}");
+            using var response = await SendAsync(HttpMethod.Get, url, null, ct).ConfigureAwait(false);
+            var json = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            var outcome = new WireLineParser(WireFormat.XApiV2).Parse(json, new ParseContext(Name, options.BaseUrl + "/2/tweets/search/recent", timeProvider.GetUtcNow()));
+            await WriteNewAsync(outcome.Events, writer, ct).ConfigureAwait(false);
+            using var doc = JsonDocument.Parse(json);
+            next = doc.RootElement.Obj("meta")?.Str("next_token");
+            if (next is null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task RecentSearchLoopAsync(ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        var health = healthRegistry.For("x:recent-search");
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await ReconnectPipeline().ExecuteAsync(async token =>
+                {
+                    try
+                    {
+                        if (_lastId is null)
+                        {
+                            // First poll: the newest page only (no since_id), to establish a position.
+                            using var response = await SendAsync(HttpMethod.Get, $"/2/tweets/search/recent?query={Uri.EscapeDataString(options.EffectiveQuery)}&max_results=100&{Fields}", null, token).ConfigureAwait(false);
+                            var outcome = new WireLineParser(WireFormat.XApiV2).Parse(await response.Content.ReadAsStringAsync(token).ConfigureAwait(false), new ParseContext(Name, options.BaseUrl + "/2/tweets/search/recent", timeProvider.GetUtcNow()));
+                            await WriteNewAsync(outcome.Events, writer, token).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await SearchSinceAsync(_lastId, writer, options.GapRecoveryMaxPages, token).ConfigureAwait(false);
+                        }
+
+                        health.OnConnected(options.BaseUrl + "/2/tweets/search/recent");
+                        _backoff.Reset();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                    {
+                        health.OnDisconnected(ex.Message);
+                        throw;
+                    }
+                }, ct).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(options.RecentSearchIntervalSeconds), timeProvider, ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // shutting down
+        }
+    }
+
+    private async Task TrendsLoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var wait = TimeSpan.FromSeconds(options.TrendsIntervalSeconds);
+                try
+                {
+                    await PollTrendsAsync(ct).ConfigureAwait(false);
+                }
+                catch (XApiException ex) when (ex.Kind == XFailure.RateLimited)
+                {
+                    wait = ex.ResetIn is { } r && r > wait ? r : wait;
+                }
+                catch (Exception ex) when (ex is XApiException or HttpRequestException or JsonException)
+                {
+                    LogTrendsFailed(ex.Message);
+                }
+
+                await Task.Delay(wait, timeProvider, ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // shutting down
+        }
+    }
+
+    public async Task PollTrendsAsync(CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Get, $"/2/trends/by/woeid/{options.TrendsWoeid.ToString(CultureInfo.InvariantCulture)}", null, ct).ConfigureAwait(false);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
+        var list = doc.RootElement.Arr("data")
+            .Select(t => new Trend(t.Str("trend_name") ?? "?", "topic", t.Long("tweet_count"), null))
+            .ToList();
+        trends.Record(new TrendSnapshot($"x:woeid:{options.TrendsWoeid}", timeProvider.GetUtcNow(), list));
+    }
+
+    /// <summary>Publishes posts not seen recently (stream redeliveries and search overlap are dropped by id).</summary>
+    private async Task WriteNewAsync(IReadOnlyList<FeedEvent> events, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
+        foreach (var e in events)
+        {
+            if (e.Post is not { } post || !MarkSeen(post.NativeId))
+            {
+                continue;
+            }
+
+            post.ReceivedAt = timeProvider.GetUtcNow();
+            await writer.WriteAsync(e, ct).ConfigureAwait(false);
+        }
+    }
+
+    private bool MarkSeen(string id)
+    {
+        lock (_seenLock)
+        {
+            if (!_seen.Add(id))
+            {
+                return false;
+            }
+
+            _seenOrder.Enqueue(id);
+            if (_seenOrder.Count > SeenCapacity)
+            {
+                _seen.Remove(_seenOrder.Dequeue());
+            }
+
+            if (_lastId is null || id.Length > _lastId.Length || id.Length == _lastId.Length && string.CompareOrdinal(id, _lastId) > 0)
+            {
+                _lastId = id;
+            }
+
+            return true;
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        using var request = new HttpRequestMessage(method, options.BaseUrl.TrimEnd('/') + path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.BearerToken);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        var response = await http.SendAsync(request, completion, ct).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                TimeSpan? resetIn = null;
+                if (response.Headers.TryGetValues("x-rate-limit-reset", out var values)
+                    && long.TryParse(values.FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch))
+                {
+                    resetIn = DateTimeOffset.FromUnixTimeSeconds(epoch) - timeProvider.GetUtcNow();
+                }
+
+                throw new XApiException(XFailure.RateLimited, $"HTTP 429 on {path.Split('?')[0]}", resetIn);
+            }
+
+            throw new XApiException(XFailure.Http, $"HTTP {(int)response.StatusCode} on {path.Split('?')[0]}");
+        }
+    }
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "X filtered stream connected")]
+    private partial void LogConnected();
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "X stream disconnected ({Kind}): {Error}")]
+    private partial void LogDisconnected(XFailure kind, string error);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Information, Message = "X rules: {Existing} on the server, {Added} added, {Deleted} deleted")]
+    private partial void LogRulesSynced(int existing, int added, int deleted);
+
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "X notice: {Notice}")]
+    private partial void LogNotice(string notice);
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Warning, Message = "X gap recovery failed: {Error}")]
+    private partial void LogGapRecoveryFailed(string error);
+
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning, Message = "X trends poll failed: {Error}")]
+    private partial void LogTrendsFailed(string error);
+}
