@@ -16,6 +16,7 @@ public sealed class StreamIngestHost(string dataDir, string? replayPath, IDictio
     {
         builder.UseSetting("Store:DataPath", dataDir);
         builder.UseSetting("StatusIntervalSeconds", "0");
+        builder.UseSetting("Feeds:Jetstream:Enabled", "false"); // tests never reach an outside host
         builder.UseSetting("Feeds:Replay:Enabled", replayPath is null ? "false" : "true");
         if (replayPath is not null)
         {

@@ -8,7 +8,7 @@ namespace StreamIngest.Embedded.Sqlite;
 /// </summary>
 public sealed class SqliteDatabase : IDisposable
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SqliteConnection _writer;
 
@@ -31,7 +31,7 @@ public sealed class SqliteDatabase : IDisposable
         }.ToString();
         _writer = Open();
         Execute(_writer, "PRAGMA journal_mode=WAL;");
-        CreateSchema();
+        CreateSchema(path);
     }
 
     public string FilePath { get; }
@@ -71,7 +71,7 @@ public sealed class SqliteDatabase : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    private void CreateSchema()
+    private void CreateSchema(string path)
     {
         using var tx = _writer.BeginTransaction();
         Execute(_writer, """
@@ -87,7 +87,11 @@ public sealed class SqliteDatabase : IDisposable
               text TEXT NOT NULL,
               content_hash TEXT,
               duplicate_of TEXT,
-              engagement INTEGER NOT NULL DEFAULT 0,
+              engagement INTEGER NOT NULL DEFAULT 0);
+            -- The document and the vector live apart from the row that keyword search joins on, so a
+            -- BM25 query that checks created_at for many matches reads small rows, many to a page.
+            CREATE TABLE IF NOT EXISTS post_docs(
+              rowid INTEGER PRIMARY KEY,
               doc TEXT NOT NULL,
               embedding BLOB);
             CREATE INDEX IF NOT EXISTS posts_created ON posts(created_at);
@@ -106,6 +110,7 @@ public sealed class SqliteDatabase : IDisposable
             CREATE TRIGGER IF NOT EXISTS posts_ad AFTER DELETE ON posts BEGIN
               INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
               DELETE FROM post_entities WHERE post_rowid = old.rowid;
+              DELETE FROM post_docs WHERE rowid = old.rowid;
             END;
             CREATE TRIGGER IF NOT EXISTS posts_au AFTER UPDATE OF text ON posts BEGIN
               INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
@@ -124,6 +129,18 @@ public sealed class SqliteDatabase : IDisposable
               updated_at INTEGER NOT NULL);
             """, tx);
         Execute(_writer, $"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SchemaVersion}');", tx);
+        using (var cmd = _writer.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            cmd.CommandText = "SELECT value FROM meta WHERE key = 'schema_version'";
+            var found = cmd.ExecuteScalar() as string;
+            if (found != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            {
+                throw new InvalidOperationException(
+                    $"The store at '{path}' has schema version {found}; this build uses {SchemaVersion}. The embedded store is rebuilt from the feeds: delete the file or set Store:DataPath to a new folder.");
+            }
+        }
+
         tx.Commit();
     }
 

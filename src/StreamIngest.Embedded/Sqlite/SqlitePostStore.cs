@@ -22,7 +22,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
         var index = new Int8VectorIndex(dims);
         using var connection = db.Open();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT rowid, id, created_at, source, lang, embedding FROM posts WHERE embedding IS NOT NULL ORDER BY rowid";
+        cmd.CommandText = "SELECT p.rowid, p.id, p.created_at, p.source, p.lang, d.embedding FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE d.embedding IS NOT NULL ORDER BY p.rowid";
         using var reader = cmd.ExecuteReader();
         var buffer = new byte[dims * sizeof(float)];
         while (reader.Read())
@@ -52,15 +52,14 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
             using var upsert = connection.CreateCommand();
             upsert.Transaction = tx;
             upsert.CommandText = """
-                INSERT INTO posts(id, source, created_at, received_at, lang, author, text, content_hash, duplicate_of, engagement, doc, embedding)
-                VALUES ($id, $source, $created, $received, $lang, $author, $text, $hash, $dup, $engagement, $doc, $embedding)
+                INSERT INTO posts(id, source, created_at, received_at, lang, author, text, content_hash, duplicate_of, engagement)
+                VALUES ($id, $source, $created, $received, $lang, $author, $text, $hash, $dup, $engagement)
                 ON CONFLICT(id) DO UPDATE SET
                   created_at = excluded.created_at,
                   received_at = MIN(received_at, excluded.received_at),
                   lang = excluded.lang, author = excluded.author, text = excluded.text,
                   content_hash = excluded.content_hash, duplicate_of = excluded.duplicate_of,
-                  engagement = excluded.engagement, doc = excluded.doc,
-                  embedding = COALESCE(excluded.embedding, embedding)
+                  engagement = excluded.engagement
                 RETURNING rowid
                 """;
             var pId = upsert.Parameters.Add("$id", SqliteType.Text);
@@ -73,8 +72,16 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
             var pHash = upsert.Parameters.Add("$hash", SqliteType.Text);
             var pDup = upsert.Parameters.Add("$dup", SqliteType.Text);
             var pEngagement = upsert.Parameters.Add("$engagement", SqliteType.Integer);
-            var pDoc = upsert.Parameters.Add("$doc", SqliteType.Text);
-            var pEmbedding = upsert.Parameters.Add("$embedding", SqliteType.Blob);
+
+            using var upsertDoc = connection.CreateCommand();
+            upsertDoc.Transaction = tx;
+            upsertDoc.CommandText = """
+                INSERT INTO post_docs(rowid, doc, embedding) VALUES ($row, $doc, $embedding)
+                ON CONFLICT(rowid) DO UPDATE SET doc = excluded.doc, embedding = COALESCE(excluded.embedding, embedding)
+                """;
+            var pDocRow = upsertDoc.Parameters.Add("$row", SqliteType.Integer);
+            var pDoc = upsertDoc.Parameters.Add("$doc", SqliteType.Text);
+            var pEmbedding = upsertDoc.Parameters.Add("$embedding", SqliteType.Blob);
 
             using var clearEntities = connection.CreateCommand();
             clearEntities.Transaction = tx;
@@ -102,10 +109,12 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
                 pHash.Value = (object?)p.ContentHash ?? DBNull.Value;
                 pDup.Value = (object?)p.DuplicateOf ?? DBNull.Value;
                 pEngagement.Value = p.Metrics?.Total ?? 0;
-                pDoc.Value = PostJson.Serialize(p);
-                pEmbedding.Value = p.Embedding is { } e ? MemoryMarshal.AsBytes(e.AsSpan()).ToArray() : DBNull.Value;
                 var rowId = (long)upsert.ExecuteScalar()!;
                 ids[i] = rowId;
+                pDocRow.Value = rowId;
+                pDoc.Value = PostJson.Serialize(p);
+                pEmbedding.Value = p.Embedding is { } e ? MemoryMarshal.AsBytes(e.AsSpan()).ToArray() : DBNull.Value;
+                upsertDoc.ExecuteNonQuery();
 
                 pClearRow.Value = rowId;
                 clearEntities.ExecuteNonQuery();
@@ -158,7 +167,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
     {
         await using var connection = db.Open();
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT doc, embedding FROM posts WHERE id = $id";
+        cmd.CommandText = "SELECT d.doc, d.embedding FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE p.id = $id";
         cmd.Parameters.AddWithValue("$id", id);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -188,8 +197,10 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
         await using var cmd = connection.CreateCommand();
         // The first post stored with a hash is the original the others collapse into.
         cmd.CommandText = $"""
-            SELECT content_hash, id, embedding FROM posts
-            WHERE rowid IN (SELECT MIN(rowid) FROM posts WHERE content_hash IN ({SqlList.Parameters(cmd, contentHashes)}) AND embedding IS NOT NULL GROUP BY content_hash)
+            SELECT p.content_hash, p.id, d.embedding FROM posts p JOIN post_docs d ON d.rowid = p.rowid
+            WHERE p.rowid IN (
+              SELECT MIN(p2.rowid) FROM posts p2 JOIN post_docs d2 ON d2.rowid = p2.rowid
+              WHERE p2.content_hash IN ({SqlList.Parameters(cmd, contentHashes)}) AND d2.embedding IS NOT NULL GROUP BY p2.content_hash)
             """;
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

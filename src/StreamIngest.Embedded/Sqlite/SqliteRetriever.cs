@@ -69,7 +69,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
 
         // Re-rank the int8 candidates with the exact fp32 vectors.
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT id, embedding FROM posts WHERE rowid IN ({SqlList.Parameters(cmd, approx.Select(a => (object)a.RowId))})";
+        cmd.CommandText = $"SELECT p.id, d.embedding FROM post_docs d JOIN posts p ON p.rowid = d.rowid WHERE d.rowid IN ({SqlList.Parameters(cmd, approx.Select(a => (object)a.RowId))})";
         using var reader = cmd.ExecuteReader();
         var exact = new List<Candidate>(approx.Count);
         while (reader.Read())
@@ -159,7 +159,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         }
 
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT doc FROM posts WHERE id IN ({SqlList.Parameters(cmd, ids)})";
+        cmd.CommandText = $"SELECT d.doc FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE p.id IN ({SqlList.Parameters(cmd, ids)})";
         using var reader = cmd.ExecuteReader();
         while (reader.Read())
         {

@@ -30,6 +30,8 @@ public static class OpsApi
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapGet("/v1/stats", StatsAsync).WithName("Stats");
         app.MapGet("/v1/deadletters", DeadLettersAsync).WithName("DeadLetters");
+        app.MapGet("/v1/feeds", (Feeds.Health.FeedHealthRegistry feeds) => TypedResults.Ok(feeds.Snapshot())).WithName("Feeds");
+        app.MapGet("/v1/trends", (Feeds.Health.TrendRegistry trends) => TypedResults.Ok(trends.Latest())).WithName("Trends");
         return app;
     }
 

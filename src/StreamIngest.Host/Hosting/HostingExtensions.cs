@@ -7,7 +7,12 @@ using StreamIngest.Embedded.Tokens;
 using StreamIngest.Embedded.Vectors;
 using StreamIngest.Enrich;
 using StreamIngest.Feeds;
+using StreamIngest.Feeds.Health;
+using StreamIngest.Feeds.Jetstream;
+using StreamIngest.Feeds.Mastodon;
 using StreamIngest.Feeds.Replay;
+using StreamIngest.Feeds.Rss;
+using StreamIngest.Feeds.X;
 using StreamIngest.Ground;
 using StreamIngest.Model;
 using StreamIngest.Pipeline;
@@ -111,9 +116,62 @@ public static class HostingExtensions
         }
     }
 
-    /// <summary>Feed adapters. Replay of the bundled demo sample is on by default.</summary>
+    /// <summary>
+    /// Feed adapters. Live Bluesky Jetstream is on by default, with the demo replay as its stand-in when no
+    /// network answers; with Jetstream off, the replay runs on its own. X, Mastodon and RSS run when configured.
+    /// </summary>
     public static void AddFeeds(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<FeedHealthRegistry>();
+        builder.Services.AddSingleton<TrendRegistry>();
+        const string userAgent = "StreamIngest/0.1 (+https://github.com/streamingest)";
+        builder.Services.AddHttpClient("feeds-streaming", c =>
+        {
+            c.Timeout = Timeout.InfiniteTimeSpan; // streams stay open; stalls are detected per read
+            c.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
+        });
+        builder.Services.AddHttpClient("feeds-polling", c =>
+        {
+            c.Timeout = TimeSpan.FromSeconds(30);
+            c.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
+        });
+
+        builder.Services.AddOptions<JetstreamOptions>().BindConfiguration(JetstreamOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<JetstreamOptions>>(new SectionValidator<JetstreamOptions>(JetstreamOptions.Section, o => o.Validate()));
+        builder.Services.AddOptions<XOptions>().BindConfiguration(XOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<XOptions>>(new SectionValidator<XOptions>(XOptions.Section, o => o.Validate()));
+        builder.Services.AddOptions<MastodonOptions>().BindConfiguration(MastodonOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<MastodonOptions>>(new SectionValidator<MastodonOptions>(MastodonOptions.Section, o => o.Validate()));
+        builder.Services.AddOptions<RssOptions>().BindConfiguration(RssOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<RssOptions>>(new SectionValidator<RssOptions>(RssOptions.Section, o => o.Validate()));
+
+        var jetstream = builder.Configuration.GetSection(JetstreamOptions.Section).Get<JetstreamOptions>() ?? new JetstreamOptions();
+        var x = builder.Configuration.GetSection(XOptions.Section).Get<XOptions>() ?? new XOptions();
+        var mastodon = builder.Configuration.GetSection(MastodonOptions.Section).Get<MastodonOptions>() ?? new MastodonOptions();
+        var rss = builder.Configuration.GetSection(RssOptions.Section).Get<RssOptions>() ?? new RssOptions();
+        if (x.Enabled)
+        {
+            builder.Services.AddSingleton<IFeedSource>(sp => new XFeedSource(
+                sp.GetRequiredService<IOptions<XOptions>>().Value, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(),
+                sp.GetRequiredService<FeedHealthRegistry>(), sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<XFeedSource>>()));
+        }
+
+        if (mastodon.Instances.Count > 0)
+        {
+            builder.Services.AddSingleton<IFeedSource>(sp => new MastodonFeedSource(
+                sp.GetRequiredService<IOptions<MastodonOptions>>().Value, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(),
+                sp.GetRequiredService<FeedHealthRegistry>(), sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<MastodonFeedSource>>()));
+        }
+
+        if (rss.Feeds.Count > 0)
+        {
+            builder.Services.AddSingleton<IFeedSource>(sp => new RssFeedSource(
+                sp.GetRequiredService<IOptions<RssOptions>>().Value, Http(sp, "feeds-polling"), sp.GetRequiredService<IDeadLetterStore>(),
+                sp.GetRequiredService<FeedHealthRegistry>().For("rss"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RssFeedSource>>()));
+        }
+
         builder.Services.AddOptions<ReplayOptions>().BindConfiguration(ReplayOptions.Section)
             .PostConfigure(o => o.Path = ResolveBundled(o.Path))
             .ValidateOnStart();
@@ -123,14 +181,30 @@ public static class HostingExtensions
 
         var replay = new ReplayOptions();
         builder.Configuration.GetSection(ReplayOptions.Section).Bind(replay);
-        if (replay.Enabled)
+        ReplayFeedSource Replay(IServiceProvider sp) => new(
+            sp.GetRequiredService<IOptions<ReplayOptions>>().Value,
+            sp.GetRequiredService<IDeadLetterStore>(),
+            sp.GetRequiredService<TimeProvider>());
+
+        if (jetstream.Enabled)
         {
-            builder.Services.AddSingleton<IFeedSource>(sp => new ReplayFeedSource(
-                sp.GetRequiredService<IOptions<ReplayOptions>>().Value,
-                sp.GetRequiredService<IDeadLetterStore>(),
-                sp.GetRequiredService<TimeProvider>()));
+            builder.Services.AddSingleton<IFeedSource>(sp =>
+            {
+                var live = new JetstreamFeedSource(
+                    sp.GetRequiredService<IOptions<JetstreamOptions>>().Value, sp.GetRequiredService<ICursorStore>(), sp.GetRequiredService<IDeadLetterStore>(),
+                    sp.GetRequiredService<FeedHealthRegistry>().For("jetstream"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<JetstreamFeedSource>>());
+                return replay.Enabled
+                    ? new FallbackFeedSource(live, live.FirstConnection.Task, Replay(sp), sp.GetRequiredService<ILogger<FallbackFeedSource>>())
+                    : live;
+            });
+        }
+        else if (replay.Enabled)
+        {
+            builder.Services.AddSingleton<IFeedSource>(Replay);
         }
     }
+
+    private static HttpClient Http(IServiceProvider sp, string name) => sp.GetRequiredService<IHttpClientFactory>().CreateClient(name);
 
     /// <summary>A relative path that is not under the working directory is looked up beside the app (bundled samples).</summary>
     private static string ResolveBundled(string path)
