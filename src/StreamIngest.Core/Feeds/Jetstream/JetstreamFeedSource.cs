@@ -157,7 +157,11 @@ public sealed partial class JetstreamFeedSource(
                 catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
                 {
                     health.OnDisconnected(ex.Message);
-                    disconnectedAt ??= timeProvider.GetUtcNow();
+                    if (ex is not CursorTooOldException)
+                    {
+                        disconnectedAt ??= timeProvider.GetUtcNow(); // a too-old cursor's gap is already recorded
+                    }
+
                     LogDisconnected(endpoint, ex.Message);
                     if (attempt >= endpoints.Count)
                     {
@@ -193,7 +197,7 @@ public sealed partial class JetstreamFeedSource(
                 health.RecordGap(new FeedGap(from, timeProvider.GetUtcNow(), false, "cursor too old; resumed live"));
                 LogCursorTooOld(endpoint);
                 _lastTimeUs = null;
-                throw;
+                throw new CursorTooOldException(ex);
             }
         }
 
@@ -302,6 +306,8 @@ public sealed partial class JetstreamFeedSource(
             _lastTimeUs = t;
         }
     }
+
+    private sealed class CursorTooOldException(Exception inner) : Exception("Jetstream rejected the cursor as too old", inner);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Jetstream connected to {Endpoint} ({Query})")]
     private partial void LogConnected(string endpoint, string query);

@@ -164,7 +164,7 @@ public sealed partial class RssFeedSource(
             });
             parsed = SyndicationFeed.Load(xml);
         }
-        catch (Exception ex) when (ex is XmlException or InvalidOperationException)
+        catch (Exception ex) when (ex is XmlException or InvalidOperationException or NotSupportedException or FormatException)
         {
             // A broken feed is bad input, not an outage: keep it, say why, and poll again next interval.
             await RejectAsync(feed, $"not a valid RSS or Atom feed: {ex.Message}", System.Text.Encoding.UTF8.GetString(body), ct).ConfigureAwait(false);

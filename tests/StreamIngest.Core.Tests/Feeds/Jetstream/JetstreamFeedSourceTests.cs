@@ -1,0 +1,233 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamIngest.Feeds.Health;
+using StreamIngest.Feeds.Jetstream;
+using StreamIngest.Model;
+using StreamIngest.Tests;
+
+namespace StreamIngest.Core.Tests.Feeds.Jetstream;
+
+/// <summary>A local WebSocket server plays Jetstream: it honours ?cursor=, drops and stalls connections on cue.</summary>
+public class JetstreamFeedSourceTests
+{
+    private const long T0 = 1_732_206_349_000_000;
+
+    private static string Create(int i) =>
+        $$$"""{"did":"did:plc:test","time_us":{{{T0 + i * 1_000_000L}}},"kind":"commit","commit":{"rev":"r{{{i}}}","operation":"create","collection":"app.bsky.feed.post","rkey":"k{{{i}}}","record":{"$type":"app.bsky.feed.post","createdAt":"2024-11-21T16:25:49Z","text":"post {{{i}}}","langs":["en"]},"cid":"c{{{i}}}"}}""";
+
+    private static long TimeUs(string frame) =>
+        long.Parse(frame.Split("\"time_us\":")[1].Split(',')[0], CultureInfo.InvariantCulture);
+
+    /// <summary>Script for each connection: which frames to send (from the cursor on), then drop, stall or hold.</summary>
+    private sealed class Script(IReadOnlyList<string> frames)
+    {
+        public ConcurrentQueue<string> Queries { get; } = new();
+
+        public int Connections;
+
+        public Func<int, HttpContext, Task<bool>> BeforeAccept { get; init; } = (_, _) => Task.FromResult(true);
+
+        /// <summary>Frames sent on connection n (1-based) before it drops; int.MaxValue = send all, then hold.</summary>
+        public Func<int, int> DropAfter { get; init; } = _ => int.MaxValue;
+
+        public async Task HandleAsync(HttpContext ctx)
+        {
+            var n = Interlocked.Increment(ref Connections);
+            Queries.Enqueue(ctx.Request.QueryString.Value ?? string.Empty);
+            if (!await BeforeAccept(n, ctx))
+            {
+                return;
+            }
+
+            using var ws = await ctx.WebSockets.AcceptWebSocketAsync();
+            var cursor = long.TryParse(ctx.Request.Query["cursor"], CultureInfo.InvariantCulture, out var c) ? c : long.MinValue;
+            var sent = 0;
+            foreach (var frame in frames.Where(f => !f.Contains("time_us", StringComparison.Ordinal) || TimeUs(f) >= cursor))
+            {
+                if (sent++ == DropAfter(n))
+                {
+                    await Task.Delay(300); // let the client read what was sent (a reset discards unread data)
+                    ctx.Abort(); // abrupt: no close handshake
+                    return;
+                }
+
+                await ws.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, ctx.RequestAborted);
+            }
+
+            await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private static (JetstreamFeedSource Source, FeedHealth Health, ListDeadLetters Dead) NewSource(
+        IEnumerable<string> endpoints, DictionaryStore cursors, int idleSeconds = 30)
+    {
+        var time = new AdvancingTimeProvider();
+        var health = new FeedHealth("jetstream", time);
+        var dead = new ListDeadLetters();
+        var options = new JetstreamOptions { Endpoints = [.. endpoints], IdleTimeoutSeconds = idleSeconds, ConnectTimeoutSeconds = 5 };
+        return (new JetstreamFeedSource(options, cursors, dead, health, time, NullLogger<JetstreamFeedSource>.Instance), health, dead);
+    }
+
+    private static async Task<List<FeedEvent>> CollectAsync(IFeedSourceLike source, Func<List<FeedEvent>, bool> done)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var events = new List<FeedEvent>();
+        await foreach (var e in source.ReadAsync(cts.Token))
+        {
+            events.Add(e);
+            if (done(events))
+            {
+                break;
+            }
+        }
+
+        return events;
+    }
+
+    private interface IFeedSourceLike
+    {
+        IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken ct);
+    }
+
+    private sealed class Wrap(JetstreamFeedSource s) : IFeedSourceLike
+    {
+        public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken ct) => s.ReadAsync(ct);
+    }
+
+    [Fact]
+    public async Task ReadAsync_ConnectionDroppedMidStream_ResumesFromLastCursorRewoundAndLosesNothing()
+    {
+        var frames = Enumerable.Range(0, 20).Select(Create).ToList();
+        var script = new Script(frames) { DropAfter = n => n == 1 ? 12 : int.MaxValue };
+        await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
+        var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+
+        var events = await CollectAsync(new Wrap(source), es => es.Select(e => e.PostId).Distinct().Count() == 20);
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"bsky:did:plc:test/k{i}").Order(), events.Select(e => e.PostId).Distinct().Order());
+        var queries = script.Queries.ToArray();
+        Assert.DoesNotContain("cursor=", queries[0], StringComparison.Ordinal);
+        // Resumed from the last event read before the drop (an abrupt reset may lose what was still in flight), rewound 5 s.
+        var cursor = long.Parse(queries[1].Split("cursor=")[1].Split('&')[0], CultureInfo.InvariantCulture);
+        var lastSeen = (cursor + 5_000_000 - T0) / 1_000_000;
+        Assert.Equal(0, (cursor + 5_000_000 - T0) % 1_000_000);
+        Assert.InRange(lastSeen, 0, 11);
+        Assert.Contains(events.Take(12), e => e.PostId == $"bsky:did:plc:test/k{lastSeen}");
+        Assert.Contains("wantedCollections=app.bsky.feed.post", queries[0], StringComparison.Ordinal);
+        Assert.Equal(1, health.Reconnects);
+        Assert.Empty(health.Gaps); // it had a cursor: nothing was missed
+        Assert.True(events.Count > 20, "the rewind redelivers a few events; the store collapses them by id");
+    }
+
+    [Fact]
+    public async Task ReadAsync_StoredCursor_IsUsedOnTheFirstConnection()
+    {
+        var script = new Script([Create(20), Create(40)]);
+        await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
+        var cursors = new DictionaryStore();
+        cursors.Cursors["bsky"] = (T0 + 30_000_000).ToString(CultureInfo.InvariantCulture);
+        var (source, _, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], cursors);
+
+        var events = await CollectAsync(new Wrap(source), es => es.Count == 1);
+
+        Assert.Equal("bsky:did:plc:test/k40", events[0].PostId); // the server honoured the cursor
+        Assert.Contains($"cursor={T0 + 25_000_000}", script.Queries.First(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_CursorTooOld_ResumesLiveAndRecordsTheGap()
+    {
+        var script = new Script([Create(50)])
+        {
+            BeforeAccept = async (n, ctx) =>
+            {
+                if (!ctx.Request.Query.ContainsKey("cursor"))
+                {
+                    return true;
+                }
+
+                ctx.Response.StatusCode = 400;
+                await ctx.Response.WriteAsJsonAsync(new { error = "CursorTooOld", message = "cursor is before the 36h lookback" });
+                return false;
+            },
+        };
+        await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
+        var cursors = new DictionaryStore();
+        cursors.Cursors["bsky"] = T0.ToString(CultureInfo.InvariantCulture);
+        var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], cursors);
+
+        var events = await CollectAsync(new Wrap(source), es => es.Count == 1);
+
+        Assert.Equal("bsky:did:plc:test/k50", events[0].PostId);
+        var gap = Assert.Single(health.Gaps);
+        Assert.False(gap.Recovered);
+        Assert.Equal("cursor too old; resumed live", gap.Reason);
+        Assert.DoesNotContain("cursor=", script.Queries.Last(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_FirstEndpointDown_FailsOverToTheNext()
+    {
+        var script = new Script([Create(1)]);
+        await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
+        var (source, health, _) = NewSource(["ws://127.0.0.1:1/subscribe", server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+
+        var events = await CollectAsync(new Wrap(source), es => es.Count == 1);
+
+        Assert.Single(events);
+        Assert.EndsWith("/subscribe", health.Endpoint, StringComparison.Ordinal);
+        Assert.DoesNotContain(":1/", health.Endpoint, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_StalledConnection_IsDetectedAndReconnected()
+    {
+        var script = new Script([Create(1), Create(2)]) { DropAfter = n => n == 1 ? int.MaxValue : int.MaxValue };
+        var stallFirst = new Script([]);
+        var calls = 0;
+        await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", ctx =>
+            Interlocked.Increment(ref calls) == 1 ? stallFirst.HandleAsync(ctx) : script.HandleAsync(ctx)));
+        var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore(), idleSeconds: 1);
+
+        var events = await CollectAsync(new Wrap(source), es => es.Count == 2);
+
+        Assert.Equal(2, events.Count);
+        Assert.Contains("no frame for 1 s", health.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_MalformedFrame_IsDeadLetteredAndTheStreamGoesOn()
+    {
+        var script = new Script([Create(1), "{\"did\":\"did:plc:x\",\"kind\":", Create(2)]);
+        await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
+        var (source, health, dead) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+
+        var events = await CollectAsync(new Wrap(source), es => es.Count == 2);
+
+        Assert.Equal(["bsky:did:plc:test/k1", "bsky:did:plc:test/k2"], events.Select(e => e.PostId));
+        Assert.StartsWith("malformed JSON", Assert.Single(dead.Items).Reason, StringComparison.Ordinal);
+        Assert.Equal(1, health.Snapshot().DeadLettered);
+    }
+
+    [SkippableFact]
+    public async Task ReadAsync_RecordedJetstreamEvents_PostsAndDeletesComeThrough()
+    {
+        Skip.IfNot(TestPaths.HasSharedFixtures, TestPaths.NoFixtures);
+        var frames = File.ReadAllLines(TestPaths.Fixture("bluesky-jetstream", "events_v1_real_fixtures.jsonl")).Where(l => l.Length > 0).ToList();
+        var expected = frames.Count(f => f.Contains("\"collection\":\"app.bsky.feed.post\"", StringComparison.Ordinal));
+        var script = new Script(frames);
+        await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
+        var (source, _, dead) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+
+        var events = await CollectAsync(new Wrap(source), es => es.Count == expected);
+
+        Assert.Equal(expected, events.Count);
+        Assert.Contains(events, e => e.Kind == FeedEventKind.Delete);
+        Assert.Empty(dead.Items);
+    }
+}
