@@ -15,6 +15,9 @@ namespace StreamIngest.Embedded.Sqlite;
 /// </summary>
 public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IEmbedder embedder, HybridRanker ranker) : IRetriever
 {
+    /// <summary>Run the keyword and vector lists of a hybrid query at the same time (each on its own connection).</summary>
+    public bool ConcurrentLists { get; init; } = true;
+
     /// <summary>Candidates taken from each list before fusion (at least; more for large k).</summary>
     public const int MinCandidates = 40;
 
@@ -25,11 +28,17 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         var until = query.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
         await using var connection = db.Open();
 
-        IReadOnlyList<Candidate> vector = [];
+        Task<IReadOnlyList<Candidate>> vectorTask = Task.FromResult<IReadOnlyList<Candidate>>([]);
         if (query.Mode != SearchMode.Keyword)
         {
             var q = (await embedder.EmbedAsync([query.Text], cancellationToken).ConfigureAwait(false))[0];
-            vector = VectorCandidates(connection, q, n, since, until, query);
+            vectorTask = query.Mode == SearchMode.Hybrid && ConcurrentLists
+                ? Task.Run(() =>
+                {
+                    using var own = db.Open();
+                    return VectorCandidates(own, q, n, since, until, query);
+                }, cancellationToken)
+                : Task.FromResult(VectorCandidates(connection, q, n, since, until, query));
         }
 
         IReadOnlyList<Candidate> keyword = [];
@@ -37,6 +46,8 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         {
             keyword = KeywordCandidates(connection, query, n, since, until);
         }
+
+        var vector = await vectorTask.ConfigureAwait(false);
 
         var ids = vector.Select(c => c.Id).Concat(keyword.Select(c => c.Id)).Distinct(StringComparer.Ordinal).ToArray();
         var posts = LoadPosts(connection, ids);

@@ -22,7 +22,7 @@ internal static class QueryBench
 
     public sealed record Result(
         string Bench, bool SyntheticVectors, int Posts, int Queries, double InsertPerS, double ScanP50Ms, double HybridP50Ms,
-        double HybridP99Ms, double KeywordP50Ms, double VectorP50Ms, double QueryEmbedP50Ms, double RecallAt10, double RssMb);
+        double HybridP99Ms, double WarmConcurrentP50Ms, double WarmSequentialP50Ms, double ConcurrentSpeedupP50, double KeywordP50Ms, double VectorP50Ms, double QueryEmbedP50Ms, double RecallAt10, double RssMb);
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {
@@ -66,6 +66,9 @@ internal static class QueryBench
         var hybrid = new List<double>();
         var keyword = new List<double>();
         var vectorOnly = new List<double>();
+        var sequential = new List<double>();
+        var warmConcurrent = new List<double>();
+        var sequentialRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System)) { ConcurrentLists = false };
         foreach (var (text, vector) in qs.Take(10))
         {
             embedder.Given[text] = vector;
@@ -83,6 +86,14 @@ internal static class QueryBench
             t = Stopwatch.GetTimestamp();
             await retriever.SearchAsync(query, CancellationToken.None);
             hybrid.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+
+            // Concurrent vs sequential lists on the same, now warm, query; order alternated so neither gains from going second.
+            foreach (var concurrentFirst in new[] { hybrid.Count % 2 == 0, hybrid.Count % 2 != 0 })
+            {
+                t = Stopwatch.GetTimestamp();
+                await (concurrentFirst ? retriever : sequentialRetriever).SearchAsync(query, CancellationToken.None);
+                (concurrentFirst ? warmConcurrent : sequential).Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            }
 
             t = Stopwatch.GetTimestamp();
             await retriever.SearchAsync(query with { Mode = SearchMode.Keyword }, CancellationToken.None);
@@ -119,7 +130,9 @@ internal static class QueryBench
 
         db.Dispose();
         return new Result("query", true, n, queries, Math.Round(insertPerS), R(BenchCommand.Percentile(scan, 50)),
-            R(BenchCommand.Percentile(hybrid, 50)), R(BenchCommand.Percentile(hybrid, 99)), R(BenchCommand.Percentile(keyword, 50)), R(BenchCommand.Percentile(vectorOnly, 50)),
+            R(BenchCommand.Percentile(hybrid, 50)), R(BenchCommand.Percentile(hybrid, 99)),
+            R(BenchCommand.Percentile(warmConcurrent, 50)), R(BenchCommand.Percentile(sequential, 50)),
+            Math.Round(BenchCommand.Percentile(sequential, 50) / BenchCommand.Percentile(warmConcurrent, 50), 2), R(BenchCommand.Percentile(keyword, 50)), R(BenchCommand.Percentile(vectorOnly, 50)),
             R(BenchCommand.Percentile(embed, 50)), Math.Round(recall / recallQueries.Length, 4), rss);
     }
 
