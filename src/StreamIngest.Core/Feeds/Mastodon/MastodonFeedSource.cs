@@ -272,7 +272,8 @@ public sealed partial class MastodonFeedSource(
 
     private async Task WriteAllAsync(List<Post> posts, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
-        foreach (var p in posts.OrderBy(p => p.CreatedAt))
+        // Oldest first, by snowflake id (timelines list newest first; equal timestamps are common).
+        foreach (var p in posts.OrderBy(p => p.NativeId.Length).ThenBy(p => p.NativeId, StringComparer.Ordinal))
         {
             p.ReceivedAt = timeProvider.GetUtcNow();
             await writer.WriteAsync(FeedEvent.Upsert(p), ct).ConfigureAwait(false);

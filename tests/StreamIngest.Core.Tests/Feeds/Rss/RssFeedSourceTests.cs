@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Rss;
 using StreamIngest.Model;
+using StreamIngest.Tests;
 
 namespace StreamIngest.Core.Tests.Feeds.Rss;
 

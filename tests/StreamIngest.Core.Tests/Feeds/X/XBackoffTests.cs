@@ -1,4 +1,5 @@
 using StreamIngest.Feeds.X;
+using StreamIngest.Tests;
 
 namespace StreamIngest.Core.Tests.Feeds.X;
 

@@ -5,9 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Time.Testing;
 
-namespace StreamIngest.Core.Tests.Feeds;
+namespace StreamIngest.Tests;
 
 /// <summary>A real Kestrel server on 127.0.0.1 (random port) that plays a platform for one test.</summary>
 internal sealed class LocalServer : IAsyncDisposable
@@ -40,41 +39,5 @@ internal sealed class LocalServer : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         await _app.StopAsync(timeout.Token);
         await _app.DisposeAsync();
-    }
-}
-
-/// <summary>
-/// Fake time that moves itself: whenever code waits on a timer (a backoff delay, a poll interval), the
-/// wait is recorded and the clock advanced by exactly that much, so no test sleeps for real.
-/// </summary>
-internal sealed class AdvancingTimeProvider() : FakeTimeProvider(DateTimeOffset.UtcNow)
-{
-    private readonly List<TimeSpan> _waits = [];
-
-    public IReadOnlyList<TimeSpan> Waits
-    {
-        get
-        {
-            lock (_waits)
-            {
-                return [.. _waits];
-            }
-        }
-    }
-
-    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-    {
-        var timer = base.CreateTimer(callback, state, dueTime, period);
-        if (dueTime > TimeSpan.Zero && dueTime != Timeout.InfiniteTimeSpan)
-        {
-            lock (_waits)
-            {
-                _waits.Add(dueTime);
-            }
-
-            ThreadPool.QueueUserWorkItem(_ => Advance(dueTime));
-        }
-
-        return timer;
     }
 }

@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamIngest.Feeds.Health;
+using StreamIngest.Feeds.Mastodon;
+using StreamIngest.Model;
+using StreamIngest.Tests;
+
+namespace StreamIngest.Core.Tests.Feeds.Mastodon;
+
+/// <summary>A local server plays a Mastodon instance: SSE streaming with heartbeats, REST timelines and trends.</summary>
+public class MastodonFeedSourceTests
+{
+    private static string Status(string id, string html, string acct = "reporter@riverton.example") => JsonSerializer.Serialize(new
+    {
+        id,
+        created_at = "2026-11-20T10:00:00.000Z",
+        content = html,
+        url = $"https://social.example/@reporter/{id}",
+        language = "en",
+        favourites_count = 3,
+        reblogs_count = 1,
+        replies_count = 0,
+        account = new { id = "9", acct, display_name = "Reporter", followers_count = 120 },
+        tags = new[] { new { name = "rivertonflood" } },
+        mentions = Array.Empty<object>(),
+    });
+
+    private static async Task SendAsync(HttpContext ctx, string sse)
+    {
+        await ctx.Response.WriteAsync(sse, ctx.RequestAborted);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+    }
+
+    private static async Task HoldWithHeartbeatsAsync(HttpContext ctx)
+    {
+        while (!ctx.RequestAborted.IsCancellationRequested)
+        {
+            try
+            {
+                await SendAsync(ctx, ":thump\n");
+                await Task.Delay(100, ctx.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private static (MastodonFeedSource Source, FeedHealthRegistry Health, ListDeadLetters Dead, TrendRegistry Trends) NewSource(string url, int heartbeatSeconds = 30, int trendsSeconds = 0)
+    {
+        var time = new AdvancingTimeProvider();
+        var health = new FeedHealthRegistry(time);
+        var dead = new ListDeadLetters();
+        var trends = new TrendRegistry();
+        var options = new MastodonOptions
+        {
+            Instances = [new MastodonInstanceOptions { BaseUrl = url, AccessToken = "secret-token", Streams = ["public"], HeartbeatTimeoutSeconds = heartbeatSeconds, TrendsIntervalSeconds = trendsSeconds }],
+        };
+        return (new MastodonFeedSource(options, new HttpClient(), dead, health, trends, time, NullLogger<MastodonFeedSource>.Instance), health, dead, trends);
+    }
+
+    private static async Task<List<FeedEvent>> CollectAsync(MastodonFeedSource source, Func<List<FeedEvent>, bool> done)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var events = new List<FeedEvent>();
+        await foreach (var e in source.ReadAsync(cts.Token))
+        {
+            events.Add(e);
+            if (done(events))
+            {
+                break;
+            }
+        }
+
+        return events;
+    }
+
+    [Fact]
+    public async Task ReadAsync_DisconnectThenReconnect_BackfillsTheGapFromTheRestTimeline()
+    {
+        var requests = new ConcurrentQueue<string>();
+        var connections = 0;
+        await using var server = await LocalServer.StartAsync(app =>
+        {
+            app.MapGet("/api/v1/streaming/public", async (HttpContext ctx) =>
+            {
+                requests.Enqueue($"stream {ctx.Request.Headers.Authorization}");
+                ctx.Response.ContentType = "text/event-stream";
+                if (Interlocked.Increment(ref connections) == 1)
+                {
+                    await SendAsync(ctx, $":thump\nevent: update\ndata: {Status("100", "<p>River rising</p>")}\n\nevent: update\ndata: {Status("101", "<p>Bridge closed</p>")}\n\n");
+                    await Task.Delay(200);
+                    ctx.Abort();
+                    return;
+                }
+
+                await SendAsync(ctx, $"event: update\ndata: {Status("104", "<p>Shelter open</p>")}\n\nevent: delete\ndata: 100\n\n");
+                await HoldWithHeartbeatsAsync(ctx);
+            });
+            app.MapGet("/api/v1/timelines/public", (HttpContext ctx) =>
+            {
+                requests.Enqueue($"timeline {ctx.Request.QueryString}");
+                return Results.Text(ctx.Request.Query["min_id"] == "101" ? $"[{Status("103", "<p>missed 2</p>")},{Status("102", "<p>missed 1</p>")}]" : "[]", "application/json");
+            });
+        });
+        var (source, health, _, _) = NewSource(server.Url);
+
+        var events = await CollectAsync(source, es => es.Count == 6);
+
+        var host = new Uri(server.Url).Host;
+        Assert.Equal(
+            [$"mastodon:{host}/100", $"mastodon:{host}/101", $"mastodon:{host}/102", $"mastodon:{host}/103", $"mastodon:{host}/104", $"mastodon:{host}/100"],
+            events.Select(e => e.PostId));
+        Assert.Equal(FeedEventKind.Delete, events[^1].Kind);
+        Assert.Contains("timeline ?min_id=101&limit=40", requests);
+        Assert.Contains("stream Bearer secret-token", requests);
+        var gap = Assert.Single(health.For($"mastodon:{host}:public").Gaps);
+        Assert.True(gap.Recovered);
+        var post = events[0].Post!;
+        Assert.Equal("<p>River rising</p>", post.Text); // HTML is turned into text by the enricher
+        Assert.Equal(new Author("reporter@riverton.example", "Reporter", 120, "9"), post.Author);
+        Assert.Equal(new Engagement(3, 1, 0), post.Metrics);
+        Assert.Equal(["rivertonflood"], post.Entities.Hashtags);
+    }
+
+    [Fact]
+    public async Task ReadAsync_NoHeartbeat_ReconnectsAfterTheTimeout()
+    {
+        var connections = 0;
+        await using var server = await LocalServer.StartAsync(app => app.MapGet("/api/v1/streaming/public", async (HttpContext ctx) =>
+        {
+            ctx.Response.ContentType = "text/event-stream";
+            if (Interlocked.Increment(ref connections) == 1)
+            {
+                await SendAsync(ctx, ":)\n");
+                await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
+            }
+
+            await SendAsync(ctx, $"event: update\ndata: {Status("200", "after the silence")}\n\n");
+            await HoldWithHeartbeatsAsync(ctx);
+        }));
+        var (source, health, _, _) = NewSource(server.Url, heartbeatSeconds: 1);
+
+        var events = await CollectAsync(source, es => es.Count == 1);
+
+        Assert.Single(events);
+        Assert.Equal(2, connections);
+        Assert.Contains("no heartbeat for 1 s", health.Snapshot().Single().LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_MalformedUpdate_IsDeadLetteredAndTheStreamGoesOn()
+    {
+        await using var server = await LocalServer.StartAsync(app => app.MapGet("/api/v1/streaming/public", async (HttpContext ctx) =>
+        {
+            ctx.Response.ContentType = "text/event-stream";
+            await SendAsync(ctx, $"event: update\ndata: {{\"id\":\"1\",\n\nevent: update\ndata: {Status("300", "fine")}\n\n");
+            await HoldWithHeartbeatsAsync(ctx);
+        }));
+        var (source, _, dead, _) = NewSource(server.Url);
+
+        var events = await CollectAsync(source, es => es.Count == 1);
+
+        Assert.EndsWith("/300", events[0].PostId, StringComparison.Ordinal);
+        Assert.StartsWith("malformed JSON", Assert.Single(dead.Items).Reason, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task ReadAsync_RecordedStreamWithHeartbeats_YieldsUpdatesEditsAndDeletes()
+    {
+        Skip.IfNot(TestPaths.HasSharedFixtures, TestPaths.NoFixtures);
+        var recorded = await File.ReadAllTextAsync(TestPaths.Fixture("mastodon", "mastodon_streaming_replay_from_docs.sse"));
+        await using var server = await LocalServer.StartAsync(app => app.MapGet("/api/v1/streaming/public", async (HttpContext ctx) =>
+        {
+            ctx.Response.ContentType = "text/event-stream";
+            await SendAsync(ctx, recorded.ReplaceLineEndings("\n") + "\n\n");
+            await HoldWithHeartbeatsAsync(ctx);
+        }));
+        var (source, _, dead, _) = NewSource(server.Url);
+
+        var events = await CollectAsync(source, es => es.Count == 11);
+
+        Assert.Equal(8, events.Count(e => e.Kind == FeedEventKind.Upsert)); // 4 update + 4 status.update
+        Assert.Equal(3, events.Count(e => e.Kind == FeedEventKind.Delete));
+        Assert.Empty(dead.Items);
+    }
+
+    [Fact]
+    public async Task PollTrendsAsync_RecordsTagsAndLinksAndPublishesTrendingStatuses()
+    {
+        await using var server = await LocalServer.StartAsync(app =>
+        {
+            app.MapGet("/api/v1/trends/tags", () => Results.Text("""[{"name":"rivertonflood","url":"https://social.example/tags/rivertonflood","history":[{"day":"1","uses":"412","accounts":"300"}]}]""", "application/json"));
+            app.MapGet("/api/v1/trends/links", () => Results.Text("""[{"url":"https://news.example/flood","title":"Flood crest tonight","history":[{"day":"1","uses":"88","accounts":"70"}]}]""", "application/json"));
+            app.MapGet("/api/v1/trends/statuses", () => Results.Text($"[{Status("900", "trending")}]", "application/json"));
+        });
+        var (source, _, _, trends) = NewSource(server.Url);
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<FeedEvent>();
+
+        await source.PollTrendsAsync(new MastodonInstanceOptions { BaseUrl = server.Url }, "127.0.0.1", channel.Writer, CancellationToken.None);
+
+        var snapshot = Assert.Single(trends.Latest());
+        Assert.Equal([("rivertonflood", "tag", (long?)412), ("Flood crest tonight", "link", 88), ("mastodon:127.0.0.1/900", "status", 4)],
+            snapshot.Trends.Select(t => (t.Name, t.Kind, t.Volume)));
+        Assert.True(channel.Reader.TryRead(out var e));
+        Assert.Equal("mastodon:127.0.0.1/900", e.PostId);
+    }
+}
