@@ -54,6 +54,22 @@ internal sealed class DictionaryStore : IPostStore, ICursorStore
 
     public Task<Post?> GetAsync(string id, CancellationToken cancellationToken) => Task.FromResult(Posts.GetValueOrDefault(id));
 
+    public Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken)
+    {
+        var n = 0;
+        foreach (var (id, d) in deltas)
+        {
+            if (Posts.TryGetValue(id, out var p))
+            {
+                var m = p.Metrics ?? new Engagement();
+                p.Metrics = new Engagement(m.Likes + d.Likes, m.Reposts + d.Reposts, m.Replies + d.Replies, m.Quotes + d.Quotes);
+                n++;
+            }
+        }
+
+        return Task.FromResult(n);
+    }
+
     public Task<IReadOnlyDictionary<string, (string Id, float[] Embedding)>> FindByContentHashAsync(IReadOnlyCollection<string> contentHashes, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyDictionary<string, (string, float[])>>(Posts.Values
             .Where(p => p.ContentHash is not null && contentHashes.Contains(p.ContentHash) && p.Embedding is not null && p.DuplicateOf is null)

@@ -26,10 +26,24 @@ public sealed partial class PostProcessor(
 
     public async Task HandleAsync(IReadOnlyList<FeedEvent> batch, CancellationToken cancellationToken)
     {
-        // The last event for an id wins within a batch (a create then a delete is a delete).
+        // The last event for an id wins within a batch (a create then a delete is a delete);
+        // engagement events add up instead, and are applied after the posts they may refer to.
         var last = new Dictionary<string, FeedEvent>(batch.Count, StringComparer.Ordinal);
+        var engagement = new Dictionary<string, Engagement>(StringComparer.Ordinal);
         foreach (var e in batch)
         {
+            if (e.Kind == FeedEventKind.Engage)
+            {
+                if (e.Engagement is { } d)
+                {
+                    engagement[e.PostId] = engagement.TryGetValue(e.PostId, out var sum)
+                        ? new Engagement(sum.Likes + d.Likes, sum.Reposts + d.Reposts, sum.Replies + d.Replies, sum.Quotes + d.Quotes)
+                        : d;
+                }
+
+                continue;
+            }
+
             last[e.PostId] = e;
         }
 
@@ -71,6 +85,11 @@ public sealed partial class PostProcessor(
         {
             var removed = await store.DeleteAsync(deletes, cancellationToken).ConfigureAwait(false);
             metrics.RecordDeleted(removed);
+        }
+
+        if (engagement.Count > 0)
+        {
+            await store.AddEngagementAsync(engagement, cancellationToken).ConfigureAwait(false);
         }
 
         await AdvanceCursorsAsync(batch, cancellationToken).ConfigureAwait(false);

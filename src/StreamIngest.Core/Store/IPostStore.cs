@@ -12,6 +12,9 @@ public interface IPostStore
 
     Task<int> DeleteAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken);
 
+    /// <summary>Adds engagement deltas to stored posts (posts not stored are skipped); returns how many were updated.</summary>
+    Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken);
+
     Task<Post?> GetAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>Embeddings already stored for these content hashes (exact duplicates need no second embedding).</summary>

@@ -163,6 +163,39 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
         return deleted;
     }
 
+    public Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken) =>
+        db.WriteAsync((connection, tx) =>
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                UPDATE post_docs SET doc = json_set(doc,
+                  '$.metrics.likes', COALESCE(json_extract(doc, '$.metrics.likes'), 0) + $likes,
+                  '$.metrics.reposts', COALESCE(json_extract(doc, '$.metrics.reposts'), 0) + $reposts,
+                  '$.metrics.replies', COALESCE(json_extract(doc, '$.metrics.replies'), 0) + $replies,
+                  '$.metrics.quotes', COALESCE(json_extract(doc, '$.metrics.quotes'), 0) + $quotes)
+                WHERE rowid = (SELECT rowid FROM posts WHERE id = $id);
+                UPDATE posts SET engagement = engagement + $likes + $reposts + $replies + $quotes WHERE id = $id;
+                """;
+            var pId = cmd.Parameters.Add("$id", SqliteType.Text);
+            var pLikes = cmd.Parameters.Add("$likes", SqliteType.Integer);
+            var pReposts = cmd.Parameters.Add("$reposts", SqliteType.Integer);
+            var pReplies = cmd.Parameters.Add("$replies", SqliteType.Integer);
+            var pQuotes = cmd.Parameters.Add("$quotes", SqliteType.Integer);
+            var updated = 0;
+            foreach (var (id, d) in deltas)
+            {
+                pId.Value = id;
+                pLikes.Value = d.Likes;
+                pReposts.Value = d.Reposts;
+                pReplies.Value = d.Replies;
+                pQuotes.Value = d.Quotes;
+                updated += cmd.ExecuteNonQuery() > 0 ? 1 : 0;
+            }
+
+            return updated;
+        }, cancellationToken);
+
     public async Task<Post?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = db.Open();

@@ -80,6 +80,21 @@ public class PostProcessorTests
     }
 
     [Fact]
+    public async Task HandleAsync_EngagementEvents_AddUpOnTheStoredPostAndNeverReplaceIt()
+    {
+        var post = NewPost("1", "river rising");
+        post.Metrics = new Engagement(Likes: 2);
+
+        await Processor().HandleAsync(
+            [FeedEvent.Upsert(post), FeedEvent.Engage("test:1", new Engagement(Likes: 1)), FeedEvent.Engage("test:1", new Engagement(Reposts: 1)), FeedEvent.Engage("test:404", new Engagement(Likes: 1))],
+            CancellationToken.None);
+
+        Assert.Equal(new Engagement(Likes: 3, Reposts: 1), _store.Posts["test:1"].Metrics);
+        Assert.Equal("river rising", _store.Posts["test:1"].Text);
+        Assert.Equal(4, _metrics.Processed);
+    }
+
+    [Fact]
     public async Task HandleAsync_CreateThenDeleteInOneBatch_LeavesNothing()
     {
         await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "oops")), FeedEvent.Delete("test:1")], CancellationToken.None);

@@ -79,6 +79,21 @@ public class SqlitePostStoreTests : StoreTestBase
     }
 
     [Fact]
+    public async Task AddEngagementAsync_AddsToStoredCountsAndSkipsUnknownPosts()
+    {
+        var post = NewPost("1", "liked post", [1, 0, 0, 0]);
+        post.Metrics = new Engagement(Likes: 2, Replies: 1);
+        await Store.UpsertAsync([post], CancellationToken.None);
+
+        var updated = await Store.AddEngagementAsync(
+            new Dictionary<string, Engagement> { ["test:1"] = new(Likes: 3, Reposts: 1), ["test:missing"] = new(Likes: 1) }, CancellationToken.None);
+
+        Assert.Equal(1, updated);
+        Assert.Equal(new Engagement(5, 1, 1, 0), (await Store.GetAsync("test:1", CancellationToken.None))!.Metrics);
+        Assert.Equal(7, Scalar("SELECT engagement FROM posts WHERE id = 'test:1'"));
+    }
+
+    [Fact]
     public async Task PurgeAsync_RemovesOnlyPostsOlderThanTheCutoff()
     {
         await Store.UpsertAsync(

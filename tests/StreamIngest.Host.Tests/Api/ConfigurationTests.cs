@@ -21,8 +21,23 @@ public sealed class ConfigurationTests
 
         var ex = Assert.ThrowsAny<Exception>(() => host.CreateClient());
 
-        var validation = ex as OptionsValidationException ?? ex.InnerException as OptionsValidationException;
-        Assert.NotNull(validation);
+        var validation = Flatten(ex).OfType<OptionsValidationException>().FirstOrDefault();
+        Assert.True(validation is not null, $"expected an options validation error, got {ex}");
         Assert.Contains(validation.Failures, f => f.Contains(expected, StringComparison.Ordinal));
+    }
+
+    private static IEnumerable<Exception> Flatten(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            yield return ex;
+            if (ex is AggregateException agg)
+            {
+                foreach (var inner in agg.InnerExceptions.SelectMany(Flatten))
+                {
+                    yield return inner;
+                }
+            }
+        }
     }
 }

@@ -60,7 +60,7 @@ public sealed partial class JetstreamFeedSource(
         });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var reader = Task.Run(() => ReadSocketsAsync(frames.Writer, stop.Token), stop.Token);
-        var parser = new WireLineParser(WireFormat.Jetstream);
+        var parser = new WireLineParser(WireFormat.Jetstream, options.IncludeEngagement);
         try
         {
             await foreach (var (frame, endpoint) in frames.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))

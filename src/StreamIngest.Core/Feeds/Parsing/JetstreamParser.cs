@@ -10,8 +10,11 @@ namespace StreamIngest.Feeds.Parsing;
 /// <c>cursor</c> sequence) and v2 (<c>{"$type":"message","payload":{…#commit}}</c>). Post creates become
 /// posts, post deletes delete; identity events teach the parser handles. Other records are skipped.
 /// </summary>
-public sealed class JetstreamParser
+public sealed class JetstreamParser(bool includeEngagement = false)
 {
+    public const string LikeCollection = "app.bsky.feed.like";
+    public const string RepostCollection = "app.bsky.feed.repost";
+
     public const string Source = "bsky";
     public const string PostCollection = "app.bsky.feed.post";
     private const int MaxHandles = 100_000;
@@ -85,6 +88,14 @@ public sealed class JetstreamParser
         if (did is null || kind is null)
         {
             return ParseOutcome.Rejected("Jetstream frame without did or kind");
+        }
+
+        if (kind == "commit" && includeEngagement && operation == "create" && collection is LikeCollection or RepostCollection
+            && PostIdFromAtUri(record?.Obj("subject")?.Str("uri")) is { } target)
+        {
+            // Un-likes arrive as deletes without the subject, so counts only go up between refreshes.
+            var delta = collection == LikeCollection ? new Engagement(Likes: 1) : new Engagement(Reposts: 1);
+            return new ParseOutcome([FeedEvent.Engage(target, delta, cursor)]);
         }
 
         if (kind != "commit" || collection != PostCollection)

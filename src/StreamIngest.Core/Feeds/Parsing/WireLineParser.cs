@@ -17,11 +17,11 @@ public enum WireFormat
 /// Parses one line (or frame) of any supported wire format. Never throws for bad input: invalid UTF-8,
 /// malformed or truncated JSON, unknown shapes and missing fields come back as rejections with a reason.
 /// </summary>
-public sealed class WireLineParser(WireFormat format = WireFormat.Auto)
+public sealed class WireLineParser(WireFormat format = WireFormat.Auto, bool includeEngagement = false)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
-    private readonly JetstreamParser _jetstream = new();
+    private readonly JetstreamParser _jetstream = new(includeEngagement);
 
     public ParseOutcome Parse(ReadOnlySpan<byte> line, ParseContext context)
     {

@@ -89,6 +89,22 @@ public class JetstreamParserTests
     }
 
     [Fact]
+    public void Parse_LikesAndReposts_BecomeEngagementOnlyWhenAskedFor()
+    {
+        const string like = """{"did":"did:plc:a","time_us":1725911162329308,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.like","rkey":"l1","record":{"$type":"app.bsky.feed.like","subject":{"cid":"c","uri":"at://did:plc:wa7b35aakoll7hugkrjtf3xf/app.bsky.feed.post/3l3pte3p2e325"}}}}""";
+        const string repost = """{"did":"did:plc:a","time_us":1725911162329309,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.repost","rkey":"r1","record":{"$type":"app.bsky.feed.repost","subject":{"cid":"c","uri":"at://did:plc:wa7b35aakoll7hugkrjtf3xf/app.bsky.feed.post/3l3pte3p2e325"}}}}""";
+
+        var withEngagement = new WireLineParser(WireFormat.Jetstream, includeEngagement: true);
+        var e1 = Assert.Single(withEngagement.Parse(like, Context).Events);
+        var e2 = Assert.Single(withEngagement.Parse(repost, Context).Events);
+
+        Assert.Equal((FeedEventKind.Engage, "bsky:did:plc:wa7b35aakoll7hugkrjtf3xf/3l3pte3p2e325"), (e1.Kind, e1.PostId));
+        Assert.Equal(new Engagement(Likes: 1), e1.Engagement);
+        Assert.Equal(new Engagement(Reposts: 1), e2.Engagement);
+        Assert.Empty(new WireLineParser(WireFormat.Jetstream).Parse(like, Context).Events);
+    }
+
+    [Fact]
     public void Parse_ClientCreatedAtFarInTheFuture_IsBoundedByRelayTime()
     {
         var e = Assert.Single(new WireLineParser().Parse(
