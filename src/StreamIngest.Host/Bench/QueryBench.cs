@@ -22,7 +22,7 @@ internal static class QueryBench
 
     public sealed record Result(
         string Bench, bool SyntheticVectors, int Posts, int Queries, double InsertPerS, double ScanP50Ms, double HybridP50Ms,
-        double HybridP99Ms, double WarmConcurrentP50Ms, double WarmSequentialP50Ms, double ConcurrentSpeedupP50, double KeywordP50Ms, double VectorP50Ms, double QueryEmbedP50Ms, double RecallAt10, double RssMb);
+        double HybridP99Ms, double WarmConcurrentP50Ms, double WarmSequentialP50Ms, double ConcurrentSpeedupP50, double KeywordP50Ms, double VectorP50Ms, double QueryEmbedP50Ms, [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb);
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {

@@ -134,6 +134,7 @@ public sealed partial class JetstreamFeedSource(
         var stored = await cursors.GetAsync(CursorKey, ct).ConfigureAwait(false);
         _lastTimeUs = long.TryParse(stored, NumberStyles.Integer, CultureInfo.InvariantCulture, out var c) ? c : null;
         DateTimeOffset? disconnectedAt = null;
+        var failures = 0;
         var pipeline = ReconnectPipeline(timeProvider);
         try
         {
@@ -152,17 +153,26 @@ public sealed partial class JetstreamFeedSource(
 
                         disconnectedAt = null;
                         attempt = 0;
+                        failures = 0;
                     }, token).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
                 {
                     health.OnDisconnected(ex.Message);
+                    if (++failures == 1)
+                    {
+                        LogDisconnected(endpoint, ex.Message);
+                    }
+                    else
+                    {
+                        LogStillDisconnected(endpoint, failures, ex.Message);
+                    }
+
                     if (ex is not CursorTooOldException)
                     {
                         disconnectedAt ??= timeProvider.GetUtcNow(); // a too-old cursor's gap is already recorded
                     }
 
-                    LogDisconnected(endpoint, ex.Message);
                     if (attempt >= endpoints.Count)
                     {
                         FirstConnection.TrySetResult(false);
@@ -314,6 +324,9 @@ public sealed partial class JetstreamFeedSource(
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Jetstream {Endpoint} disconnected: {Error}")]
     private partial void LogDisconnected(string endpoint, string error);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Debug, Message = "Jetstream {Endpoint} still unreachable (attempt {Attempt}): {Error}")]
+    private partial void LogStillDisconnected(string endpoint, int attempt, string error);
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Jetstream {Endpoint} rejected the cursor as too old; resuming live, gap recorded")]
     private partial void LogCursorTooOld(string endpoint);
