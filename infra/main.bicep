@@ -1,0 +1,421 @@
+// StreamIngest, distributed mode on Azure:
+//   ingest role  -> Event Hubs (hub "posts")
+//   process role -> Event Hubs processor (checkpoints in Blob Storage) -> Cosmos DB
+//   api role     -> Cosmos DB
+// Every role authenticates with one user-assigned managed identity: no keys in app settings.
+// Build: infra/tools/bicep-build (CI runs it). Deploy: az deployment group create -g <rg> -f infra/main.bicep
+
+targetScope = 'resourceGroup'
+
+@description('Region for every resource.')
+param location string = resourceGroup().location
+
+@description('Short prefix for resource names (letters and digits).')
+@minLength(3)
+@maxLength(12)
+param prefix string = 'si${take(uniqueString(resourceGroup().id), 10)}'
+
+@description('Container image of StreamIngest.Host (built from src/StreamIngest.Host/Dockerfile).')
+param image string
+
+@description('Event Hubs partitions: the ceiling for process-role parallelism.')
+@minValue(1)
+@maxValue(32)
+param partitionCount int = 8
+
+@description('Posts older than this are expired by Cosmos DB TTL (hours).')
+@minValue(1)
+param retentionHours int = 48
+
+@description('Vector index for the embedding path: quantizedFlat (exact-ish, cheaper writes) or diskANN (large collections).')
+@allowed([
+  'quantizedFlat'
+  'diskANN'
+])
+param vectorIndexType string = 'quantizedFlat'
+
+@description('Autoscale ceiling of the posts container, in RU/s.')
+param maxThroughput int = 4000
+
+var names = {
+  identity: '${prefix}-id'
+  eventHubs: '${prefix}-eh'
+  storage: toLower('${prefix}ckpt')
+  cosmos: '${prefix}-cosmos'
+  logs: '${prefix}-logs'
+  environment: '${prefix}-env'
+}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: names.identity
+  location: location
+}
+
+// ---------------------------------------------------------------- Event Hubs
+resource eventHubs 'Microsoft.EventHub/namespaces@2024-01-01' = {
+  name: names.eventHubs
+  location: location
+  sku: {
+    name: 'Standard'
+    tier: 'Standard'
+    capacity: 1
+  }
+  properties: {
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+  }
+}
+
+resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
+  parent: eventHubs
+  name: 'posts'
+  properties: {
+    partitionCount: partitionCount
+    messageRetentionInDays: 1
+  }
+}
+
+resource processGroup 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2024-01-01' = {
+  parent: hub
+  name: 'process'
+}
+
+// ---------------------------------------------------------------- Checkpoints
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: names.storage
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource checkpoints 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobs
+  name: 'checkpoints'
+}
+
+// ---------------------------------------------------------------- Cosmos DB
+resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2025-10-15' = {
+  name: names.cosmos
+  location: location
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    disableLocalAuth: true
+    locations: [
+      {
+        locationName: location
+        failoverPriority: 0
+      }
+    ]
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    capabilities: [
+      {
+        name: 'EnableNoSQLVectorSearch'
+      }
+      {
+        name: 'EnableNoSQLFullTextSearch'
+      }
+    ]
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2025-10-15' = {
+  parent: cosmos
+  name: 'streamingest'
+  properties: {
+    resource: {
+      id: 'streamingest'
+    }
+  }
+}
+
+// Container design (README "Cosmos DB container"): /pk spreads writes over many logical partitions
+// (source + hash bucket of the id), so "now" is never one hot partition; the vector path is excluded from
+// the range index and served by its own vector index; text has a full-text index; TTL = retention.
+resource posts 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2025-10-15' = {
+  parent: database
+  name: 'posts'
+  properties: {
+    options: {
+      autoscaleSettings: {
+        maxThroughput: maxThroughput
+      }
+    }
+    resource: {
+      id: 'posts'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      defaultTtl: retentionHours * 3600
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/embedding/*'
+          }
+          {
+            path: '/doc/*'
+          }
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+        vectorIndexes: [
+          {
+            path: '/embedding'
+            type: vectorIndexType
+          }
+        ]
+        fullTextIndexes: [
+          {
+            path: '/text'
+          }
+        ]
+      }
+      vectorEmbeddingPolicy: {
+        vectorEmbeddings: [
+          {
+            path: '/embedding'
+            dataType: 'float32'
+            distanceFunction: 'cosine'
+            dimensions: 384
+          }
+        ]
+      }
+      fullTextPolicy: {
+        defaultLanguage: 'en-US'
+        fullTextPaths: [
+          {
+            path: '/text'
+            language: 'en-US'
+          }
+        ]
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Role assignments (identity, no keys)
+var roles = {
+  eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
+  eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+}
+
+resource sendRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: hub
+  name: guid(hub.id, identity.id, roles.eventHubsDataSender)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventHubsDataSender)
+  }
+}
+
+resource receiveRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: hub
+  name: guid(hub.id, identity.id, roles.eventHubsDataReceiver)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventHubsDataReceiver)
+  }
+}
+
+resource checkpointRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: checkpoints
+  name: guid(checkpoints.id, identity.id, roles.storageBlobDataContributor)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+// Cosmos DB data-plane RBAC: the built-in "Data Contributor" role.
+resource cosmosDataRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2025-10-15' = {
+  parent: cosmos
+  name: guid(cosmos.id, identity.id, 'data-contributor')
+  properties: {
+    principalId: identity.properties.principalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002'
+    scope: cosmos.id
+  }
+}
+
+// ---------------------------------------------------------------- Container Apps: one app per role
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: names.logs
+  location: location
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: 30
+  }
+}
+
+resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
+  name: names.environment
+  location: location
+  properties: {
+    appLogsConfiguration: {
+      destination: 'log-analytics'
+      logAnalyticsConfiguration: {
+        customerId: logs.properties.customerId
+        sharedKey: logs.listKeys().primarySharedKey
+      }
+    }
+  }
+}
+
+var commonEnv = [
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: identity.properties.clientId
+  }
+  {
+    name: 'Transport'
+    value: 'EventHubs'
+  }
+  {
+    name: 'EventHubs__FullyQualifiedNamespace'
+    value: '${eventHubs.name}.servicebus.windows.net'
+  }
+  {
+    name: 'EventHubs__HubName'
+    value: hub.name
+  }
+  {
+    name: 'EventHubs__ConsumerGroup'
+    value: processGroup.name
+  }
+  {
+    name: 'EventHubs__CheckpointContainerUri'
+    value: '${storage.properties.primaryEndpoints.blob}${checkpoints.name}'
+  }
+  {
+    name: 'Cosmos__Endpoint'
+    value: cosmos.properties.documentEndpoint
+  }
+  {
+    name: 'Cosmos__Database'
+    value: database.name
+  }
+  {
+    name: 'Cosmos__Container'
+    value: posts.name
+  }
+  {
+    name: 'Store__RetentionHours'
+    value: string(retentionHours)
+  }
+]
+
+var apps = [
+  {
+    role: 'ingest'
+    minReplicas: 1
+    maxReplicas: 1
+    ingress: false
+  }
+  {
+    role: 'process'
+    minReplicas: 1
+    maxReplicas: partitionCount
+    ingress: false
+  }
+  {
+    role: 'api'
+    minReplicas: 1
+    maxReplicas: 10
+    ingress: true
+  }
+]
+
+resource roleApps 'Microsoft.App/containerApps@2024-03-01' = [for app in apps: {
+  name: '${prefix}-${app.role}'
+  location: location
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    managedEnvironmentId: environment.id
+    configuration: {
+      ingress: app.ingress ? {
+        external: true
+        targetPort: 8080
+        transport: 'http'
+      } : null
+    }
+    template: {
+      containers: [
+        {
+          name: app.role
+          image: image
+          args: [
+            '--role'
+            app.role
+          ]
+          env: commonEnv
+          resources: {
+            cpu: json('1.0')
+            memory: '2Gi'
+          }
+          probes: app.ingress ? [
+            {
+              type: 'Liveness'
+              httpGet: {
+                path: '/health/live'
+                port: 8080
+              }
+            }
+            {
+              type: 'Readiness'
+              httpGet: {
+                path: '/health/ready'
+                port: 8080
+              }
+            }
+          ] : []
+        }
+      ]
+      scale: {
+        minReplicas: app.minReplicas
+        maxReplicas: app.maxReplicas
+      }
+    }
+  }
+}]
+
+output apiUrl string = 'https://${roleApps[2].properties.configuration.ingress.fqdn}'
+output eventHubsNamespace string = '${eventHubs.name}.servicebus.windows.net'
+output cosmosEndpoint string = cosmos.properties.documentEndpoint
