@@ -179,7 +179,7 @@ resource posts 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@20
             path: '/embedding/*'
           }
           {
-            path: '/doc/*'
+            path: '/post/*'
           }
           {
             path: '/"_etag"/?'
