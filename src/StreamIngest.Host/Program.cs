@@ -10,8 +10,16 @@ if (args is ["bench", ..])
 var builder = WebApplication.CreateBuilder(args);
 var options = builder.AddStreamIngestCore();
 builder.AddLocalEmbedder();
-builder.AddEmbeddedStore();
 builder.AddRetrieval();
+if (options.StoreKind == StoreKind.Cosmos)
+{
+    builder.AddCosmosStore();
+}
+else
+{
+    builder.AddEmbeddedStore();
+}
+
 builder.AddPipeline(options);
 builder.AddFeeds();
 builder.Services.AddProblemDetails();

@@ -59,9 +59,17 @@ public sealed partial class EventHubsFeedConsumer : PluggableCheckpointStoreEven
 
     public long? Backlog => null;
 
+    /// <summary>Work to do before processing starts (e.g. creating the checkpoint container on an emulator).</summary>
+    public Func<CancellationToken, Task>? BeforeStart { get; init; }
+
     public async Task ConsumeAsync(FeedBatchHandler handler, CancellationToken cancellationToken)
     {
         _handler = handler;
+        if (BeforeStart is not null)
+        {
+            await BeforeStart(cancellationToken).ConfigureAwait(false);
+        }
+
         await StartProcessingAsync(cancellationToken).ConfigureAwait(false);
         LogStarted(Identifier);
         try

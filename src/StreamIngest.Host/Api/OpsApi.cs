@@ -36,7 +36,7 @@ public static class OpsApi
     }
 
     public static async Task<Ok<StatsResponse>> StatsAsync(
-        PipelineMetrics metrics, IPostStore store, Int8VectorIndex index, IFeedConsumer consumer, CancellationToken cancellationToken) =>
+        PipelineMetrics metrics, IPostStore store, IFeedConsumer consumer, IServiceProvider services, CancellationToken cancellationToken) =>
         TypedResults.Ok(new StatsResponse(
             metrics.Received,
             metrics.Stored,
@@ -45,7 +45,7 @@ public static class OpsApi
             metrics.Processed,
             metrics.Duplicates,
             await store.CountAsync(cancellationToken),
-            index.Count,
+            services.GetService<Int8VectorIndex>()?.Count ?? -1,
             consumer.Backlog,
             metrics.FreshnessPercentile(50),
             metrics.FreshnessPercentile(99),

@@ -80,13 +80,21 @@ public static class HostingExtensions
     /// <summary>Transport, enrichers and the workers of the roles this process runs.</summary>
     public static void AddPipeline(this IHostApplicationBuilder builder, StreamIngestOptions options)
     {
-        builder.Services.AddSingleton(sp =>
+        if (options.Transport == TransportKind.EventHubs)
         {
-            var o = sp.GetRequiredService<IOptions<StreamIngestOptions>>().Value;
-            return new ChannelFeedTransport(o.QueueCapacity, o.MaxBatch);
-        });
-        builder.Services.AddSingleton<IFeedPublisher>(sp => sp.GetRequiredService<ChannelFeedTransport>());
-        builder.Services.AddSingleton<IFeedConsumer>(sp => sp.GetRequiredService<ChannelFeedTransport>());
+            builder.AddEventHubsTransport();
+        }
+        else
+        {
+            builder.Services.AddSingleton(sp =>
+            {
+                var o = sp.GetRequiredService<IOptions<StreamIngestOptions>>().Value;
+                return new ChannelFeedTransport(o.QueueCapacity, o.MaxBatch);
+            });
+            builder.Services.AddSingleton<IFeedPublisher>(sp => sp.GetRequiredService<ChannelFeedTransport>());
+            builder.Services.AddSingleton<IFeedConsumer>(sp => sp.GetRequiredService<ChannelFeedTransport>());
+        }
+
         builder.Services.AddSingleton<IEnricher, StandardEnricher>(_ => new StandardEnricher());
         builder.Services.AddSingleton<PostProcessor>();
 
@@ -100,7 +108,7 @@ public static class HostingExtensions
             builder.Services.AddHostedService<ProcessWorker>();
             builder.Services.AddHostedService(sp =>
             {
-                var o = sp.GetRequiredService<IOptions<SqliteOptions>>().Value;
+                var o = sp.GetRequiredService<IOptions<SqliteOptions>>().Value; // Cosmos expires by TTL; its purge is a no-op
                 return new RetentionWorker(
                     sp.GetRequiredService<IPostStore>(),
                     TimeSpan.FromHours(o.RetentionHours),

@@ -9,7 +9,7 @@ namespace StreamIngest.Host.Hosting;
 public sealed partial class StatusReporter(
     PipelineMetrics metrics,
     IFeedConsumer consumer,
-    Int8VectorIndex index,
+    IServiceProvider services,
     IOptions<StreamIngestOptions> options,
     TimeProvider timeProvider,
     ILogger<StatusReporter> logger) : BackgroundService
@@ -28,7 +28,7 @@ public sealed partial class StatusReporter(
                 (received - lastIn) / interval.TotalSeconds,
                 (stored - lastStored) / interval.TotalSeconds,
                 stored,
-                index.Count,
+                services.GetService<Int8VectorIndex>()?.Count ?? -1,
                 metrics.Rejected,
                 consumer.Backlog ?? -1,
                 metrics.FreshnessPercentile(50) ?? 0,

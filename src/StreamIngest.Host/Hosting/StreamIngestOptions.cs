@@ -21,6 +21,18 @@ public enum TransportKind
 {
     /// <summary>In-process bounded channel; only meaningful when one process runs every role.</summary>
     Channel,
+
+    /// <summary>Azure Event Hubs between the ingest and process roles (checkpoints in Blob Storage).</summary>
+    EventHubs,
+}
+
+public enum StoreKind
+{
+    /// <summary>SQLite file under Store:DataPath (embedded default).</summary>
+    Sqlite,
+
+    /// <summary>Azure Cosmos DB for NoSQL (Cosmos:* settings).</summary>
+    Cosmos,
 }
 
 public sealed class StreamIngestOptions
@@ -29,6 +41,8 @@ public sealed class StreamIngestOptions
     public Role Role { get; set; } = Role.All;
 
     public TransportKind Transport { get; set; } = TransportKind.Channel;
+
+    public StoreKind StoreKind { get; set; } = StoreKind.Sqlite;
 
     /// <summary>Capacity of the in-process channel; feeds wait when it is full.</summary>
     public int QueueCapacity { get; set; } = 4096;
@@ -54,7 +68,12 @@ public sealed class StreamIngestOptionsValidator : IValidateOptions<StreamIngest
         var errors = new List<string>();
         if (options.Transport == TransportKind.Channel && options.Role != Role.All)
         {
-            errors.Add($"Role must be 'all' when Transport is 'channel' (got '{options.Role}'): the in-process channel cannot connect separate processes; configure a distributed transport to split roles.");
+            errors.Add($"Role must be 'all' when Transport is 'channel' (got '{options.Role}'): the in-process channel cannot connect separate processes; set Transport to 'EventHubs' to split roles.");
+        }
+
+        if (options.Role is Role.Process or Role.Api && options.StoreKind == StoreKind.Sqlite)
+        {
+            errors.Add($"StoreKind must be 'Cosmos' when Role is '{options.Role}': a SQLite file is local to one process, so the api and process roles could not share it.");
         }
 
         if (options.QueueCapacity is < 1 or > 1_000_000)

@@ -6,6 +6,17 @@ namespace StreamIngest.Host.Tests.Api;
 /// <summary>Bad configuration stops the host at start with an error that names the key.</summary>
 public sealed class ConfigurationTests
 {
+    [Fact]
+    public void Start_ProcessRoleOnSqlite_FailsNamingStoreKind()
+    {
+        var dir = TestPaths.NewTempDir();
+        using var host = new StreamIngestHost(dir, null, new Dictionary<string, string?> { ["Role"] = "Process", ["Transport"] = "EventHubs", ["EventHubs:ConnectionString"] = "Endpoint=sb://127.0.0.1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true", ["EventHubs:CheckpointConnectionString"] = "UseDevelopmentStorage=true" });
+
+        var ex = Assert.ThrowsAny<Exception>(() => host.CreateClient());
+
+        Assert.Contains(Flatten(ex).OfType<OptionsValidationException>().SelectMany(v => v.Failures), f => f.Contains("StoreKind must be 'Cosmos'", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("Feeds:Replay:Speed", "-1", "Feeds:Replay:Speed")]
     [InlineData("Feeds:Replay:Path", "/nonexistent/file.jsonl", "Feeds:Replay:Path")]
@@ -13,11 +24,21 @@ public sealed class ConfigurationTests
     [InlineData("Search:RecencyWeight", "2", "Search:RecencyWeight")]
     [InlineData("Embedding:MaxTokens", "4", "Embedding:MaxTokens")]
     [InlineData("Store:RetentionHours", "-5", "Store:RetentionHours")]
+    [InlineData("Transport", "EventHubs", "EventHubs:ConnectionString or EventHubs:FullyQualifiedNamespace must be set")]
+    [InlineData("StoreKind", "Cosmos", "Cosmos:Endpoint or Cosmos:ConnectionString must be set")]
+    [InlineData("Feeds:Jetstream:Endpoints:0", "http://not-a-websocket", "Feeds:Jetstream:Endpoints: 'http://not-a-websocket' must be a ws:// or wss:// URI")]
+    [InlineData("Feeds:Mastodon:Instances:0:Streams:0", "everything", "Feeds:Mastodon:Instances:0:BaseUrl must be an absolute http(s) URL")]
     public void Start_InvalidSetting_FailsNamingTheKey(string key, string value, string expected)
     {
         var dir = TestPaths.NewTempDir();
         var replay = ReplayFile.Write(dir, [ReplayFile.Post("1", "x", 1)]);
-        using var host = new StreamIngestHost(dir, replay, new Dictionary<string, string?> { [key] = value });
+        var settings = new Dictionary<string, string?> { [key] = value };
+        if (key.StartsWith("Feeds:Jetstream", StringComparison.Ordinal))
+        {
+            settings["Feeds:Jetstream:Enabled"] = "true"; // validated even before any connection is tried
+        }
+
+        using var host = new StreamIngestHost(dir, replay, settings);
 
         var ex = Assert.ThrowsAny<Exception>(() => host.CreateClient());
 

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Text.Json.Serialization;
+using Microsoft.Azure.Cosmos;
+using StreamIngest.Model;
+using StreamIngest.Store;
+
+namespace StreamIngest.Azure.Cosmos;
+
+/// <summary>Per-source resume positions as small documents in the posts container (partition "_cursors", never expiring).</summary>
+public sealed class CosmosCursorStore(Container container, TimeProvider timeProvider) : ICursorStore
+{
+    private const string Partition = "_cursors";
+
+    public async Task<string?> GetAsync(string source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await container.ReadItemAsync<CursorDocument>("cursor-" + CosmosPostDocument.EscapeId(source), new PartitionKey(Partition), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource.Cursor;
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public Task SetAsync(string source, string cursor, CancellationToken cancellationToken) =>
+        container.UpsertItemAsync(
+            new CursorDocument("cursor-" + CosmosPostDocument.EscapeId(source), Partition, source, cursor, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), -1),
+            new PartitionKey(Partition), new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
+
+    private sealed record CursorDocument(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("pk")] string Pk,
+        [property: JsonPropertyName("source")] string Source,
+        [property: JsonPropertyName("cursor")] string Cursor,
+        [property: JsonPropertyName("updatedAtMs")] long UpdatedAtMs,
+        [property: JsonPropertyName("ttl")] int Ttl);
+}
+
+/// <summary>Dead letters as documents (partition "_deadletters"), expiring with the container's TTL.</summary>
+public sealed class CosmosDeadLetterStore(Container container) : IDeadLetterStore
+{
+    private const string Partition = "_deadletters";
+
+    public Task WriteAsync(DeadLetter deadLetter, CancellationToken cancellationToken) =>
+        container.CreateItemAsync(
+            new DeadLetterDocument(Guid.NewGuid().ToString("N"), Partition, deadLetter.At.ToUnixTimeMilliseconds(), deadLetter),
+            new PartitionKey(Partition), new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
+
+    public async Task<IReadOnlyList<DeadLetter>> ListAsync(int limit, CancellationToken cancellationToken)
+    {
+        var query = new QueryDefinition("SELECT TOP @n * FROM c WHERE c.pk = @pk ORDER BY c.atMs DESC").WithParameter("@n", limit).WithParameter("@pk", Partition);
+        var list = new List<DeadLetter>();
+        using var iterator = container.GetItemQueryIterator<DeadLetterDocument>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(Partition) });
+        while (iterator.HasMoreResults)
+        {
+            list.AddRange((await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false)).Select(d => d.Letter));
+        }
+
+        return list;
+    }
+
+    private sealed record DeadLetterDocument(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("pk")] string Pk,
+        [property: JsonPropertyName("atMs")] long AtMs,
+        [property: JsonPropertyName("letter")] DeadLetter Letter);
+}
