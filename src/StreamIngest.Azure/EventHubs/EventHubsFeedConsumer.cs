@@ -62,6 +62,13 @@ public sealed partial class EventHubsFeedConsumer : PluggableCheckpointStoreEven
     /// <summary>Work to do before processing starts (e.g. creating the checkpoint container on an emulator).</summary>
     public Func<CancellationToken, Task>? BeforeStart { get; init; }
 
+    /// <summary>Where decoded batches go (set by <see cref="ConsumeAsync"/>).</summary>
+    internal FeedBatchHandler? Handler
+    {
+        get => _handler;
+        set => _handler = value;
+    }
+
     public async Task ConsumeAsync(FeedBatchHandler handler, CancellationToken cancellationToken)
     {
         _handler = handler;
@@ -83,7 +90,14 @@ public sealed partial class EventHubsFeedConsumer : PluggableCheckpointStoreEven
         }
     }
 
-    protected override async Task OnProcessingEventBatchAsync(IEnumerable<EventData> events, EventProcessorPartition partition, CancellationToken cancellationToken)
+    protected override Task OnProcessingEventBatchAsync(IEnumerable<EventData> events, EventProcessorPartition partition, CancellationToken cancellationToken) =>
+        HandleBatchAsync(events, partition.PartitionId, position => UpdateCheckpointAsync(partition.PartitionId, position, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// One partition batch: decode (undecodable events are dead-lettered), hand to the pipeline, and only
+    /// when that returned, checkpoint past the last event. Never throws.
+    /// </summary>
+    internal async Task HandleBatchAsync(IEnumerable<EventData> events, string partitionId, Func<CheckpointPosition, Task> checkpoint, CancellationToken cancellationToken)
     {
         try
         {
@@ -99,7 +113,7 @@ public sealed partial class EventHubsFeedConsumer : PluggableCheckpointStoreEven
                 catch (JsonException ex)
                 {
                     await _deadLetters.WriteAsync(
-                        DeadLetter.Create("eventhubs", $"undecodable event: {ex.Message}", data.EventBody.ToString(), $"partition {partition.PartitionId} seq {data.SequenceNumber}", _timeProvider.GetUtcNow()),
+                        DeadLetter.Create("eventhubs", $"undecodable event: {ex.Message}", data.EventBody.ToString(), $"partition {partitionId} seq {data.SequenceNumber}", _timeProvider.GetUtcNow()),
                         cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -115,12 +129,12 @@ public sealed partial class EventHubsFeedConsumer : PluggableCheckpointStoreEven
             }
 
             // Only now is the batch durable: move the checkpoint past it.
-            await UpdateCheckpointAsync(partition.PartitionId, CheckpointPosition.FromEvent(last), cancellationToken).ConfigureAwait(false);
+            await checkpoint(CheckpointPosition.FromEvent(last)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Never throw from a handler; without a checkpoint the batch is delivered again.
-            LogBatchError(ex, partition.PartitionId);
+            LogBatchError(ex, partitionId);
         }
         catch (OperationCanceledException)
         {
