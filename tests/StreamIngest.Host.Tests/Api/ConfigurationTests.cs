@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using StreamIngest.Tests;
 
 namespace StreamIngest.Host.Tests.Api;
@@ -6,15 +5,43 @@ namespace StreamIngest.Host.Tests.Api;
 /// <summary>Bad configuration stops the host at start with an error that names the key.</summary>
 public sealed class ConfigurationTests
 {
-    [Fact]
-    public void Start_ProcessRoleOnSqlite_FailsNamingStoreKind()
+    /// <summary>Starts the real host as its own process (as a user would) and returns its exit code and output.</summary>
+    private static async Task<(int ExitCode, string Output)> StartHostAsync(IDictionary<string, string?> settings)
     {
         var dir = TestPaths.NewTempDir();
-        using var host = new StreamIngestHost(dir, null, new Dictionary<string, string?> { ["Role"] = "Process", ["Transport"] = "EventHubs", ["EventHubs:ConnectionString"] = "Endpoint=sb://127.0.0.1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true", ["EventHubs:CheckpointConnectionString"] = "UseDevelopmentStorage=true" });
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = dir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+        foreach (var (key, value) in new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Store:DataPath"] = dir,
+            ["Feeds:Jetstream:Enabled"] = "false",
+            ["StatusIntervalSeconds"] = "0",
+        }.Concat(settings))
+        {
+            psi.ArgumentList.Add($"--{key}={value}");
+        }
 
-        var ex = Assert.ThrowsAny<Exception>(() => host.CreateClient());
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, "host did not stop within 60 s: " + await stdout);
+        }
 
-        Assert.Contains(Flatten(ex).OfType<OptionsValidationException>().SelectMany(v => v.Failures), f => f.Contains("StoreKind must be 'Cosmos'", StringComparison.Ordinal));
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     [Theory]
@@ -28,37 +55,32 @@ public sealed class ConfigurationTests
     [InlineData("StoreKind", "Cosmos", "Cosmos:Endpoint or Cosmos:ConnectionString must be set")]
     [InlineData("Feeds:Jetstream:Endpoints:0", "http://not-a-websocket", "Feeds:Jetstream:Endpoints: 'http://not-a-websocket' must be a ws:// or wss:// URI")]
     [InlineData("Feeds:Mastodon:Instances:0:Streams:0", "everything", "Feeds:Mastodon:Instances:0:BaseUrl must be an absolute http(s) URL")]
-    public void Start_InvalidSetting_FailsNamingTheKey(string key, string value, string expected)
+    public async Task Start_InvalidSetting_ExitsWithAnErrorNamingTheKey(string key, string value, string expected)
     {
-        var dir = TestPaths.NewTempDir();
-        var replay = ReplayFile.Write(dir, [ReplayFile.Post("1", "x", 1)]);
         var settings = new Dictionary<string, string?> { [key] = value };
         if (key.StartsWith("Feeds:Jetstream", StringComparison.Ordinal))
         {
-            settings["Feeds:Jetstream:Enabled"] = "true"; // validated even before any connection is tried
+            settings["Feeds:Jetstream:Enabled"] = "true"; // validated before any connection is tried
         }
 
-        using var host = new StreamIngestHost(dir, replay, settings);
+        var (exitCode, output) = await StartHostAsync(settings);
 
-        var ex = Assert.ThrowsAny<Exception>(() => host.CreateClient());
-
-        var validation = Flatten(ex).OfType<OptionsValidationException>().FirstOrDefault();
-        Assert.True(validation is not null, $"expected an options validation error, got {ex}");
-        Assert.Contains(validation.Failures, f => f.Contains(expected, StringComparison.Ordinal));
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
     }
 
-    private static IEnumerable<Exception> Flatten(Exception? ex)
+    [Fact]
+    public async Task Start_ProcessRoleOnSqlite_ExitsNamingStoreKind()
     {
-        for (; ex is not null; ex = ex.InnerException)
+        var (exitCode, output) = await StartHostAsync(new Dictionary<string, string?>
         {
-            yield return ex;
-            if (ex is AggregateException agg)
-            {
-                foreach (var inner in agg.InnerExceptions.SelectMany(Flatten))
-                {
-                    yield return inner;
-                }
-            }
-        }
+            ["Role"] = "Process",
+            ["Transport"] = "EventHubs",
+            ["EventHubs:ConnectionString"] = "Endpoint=sb://127.0.0.1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true",
+            ["EventHubs:CheckpointConnectionString"] = "UseDevelopmentStorage=true",
+        });
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("StoreKind must be 'Cosmos'", output, StringComparison.Ordinal);
     }
 }

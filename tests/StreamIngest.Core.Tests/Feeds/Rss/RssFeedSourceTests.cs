@@ -141,7 +141,7 @@ public class RssFeedSourceTests
         Assert.True(await e.MoveNextAsync());
 
         Assert.Equal("Subway strike enters day two\n\nNo trains again today.", e.Current.Post!.Text);
-        Assert.Equal(3, calls);
+        Assert.True(Volatile.Read(ref calls) >= 3, $"two failures then a success: {calls} calls"); // the next interval may already have polled again
         Assert.Equal(2, time.Waits.Count(w => w >= TimeSpan.FromSeconds(2.5) && w <= TimeSpan.FromSeconds(30))); // two jittered exponential backoffs
         Assert.Contains("503", health.Snapshot().LastError, StringComparison.Ordinal);
         await cts.CancelAsync();
