@@ -6,7 +6,6 @@ using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Parsing;
 using StreamIngest.Model;
@@ -31,17 +30,8 @@ public sealed partial class JetstreamFeedSource(
     public const string CursorKey = JetstreamParser.Source;
 
     /// <summary>"jetstream-reconnect": exponential from 1 s to 60 s with jitter, forever.</summary>
-    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider) => new ResiliencePipelineBuilder { Name = "jetstream-reconnect", TimeProvider = timeProvider }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
-            BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromSeconds(1),
-            MaxDelay = TimeSpan.FromSeconds(60),
-            UseJitter = true,
-            MaxRetryAttempts = int.MaxValue,
-        })
-        .Build();
+    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider) =>
+        FeedResilience.ExponentialForever("jetstream-reconnect", timeProvider, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), static _ => true);
 
     private long? _lastTimeUs;
 

@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 using StreamIngest.Enrich;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Parsing;
@@ -35,18 +34,9 @@ public sealed partial class MastodonFeedSource(
     public string Name => "mastodon";
 
     /// <summary>"mastodon-reconnect": exponential from 1 s to 60 s with jitter, forever (a 429's Retry-After is honoured).</summary>
-    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider) => new ResiliencePipelineBuilder { Name = "mastodon-reconnect", TimeProvider = timeProvider }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
-            BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromSeconds(1),
-            MaxDelay = TimeSpan.FromSeconds(60),
-            UseJitter = true,
-            MaxRetryAttempts = int.MaxValue,
-            DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is RetryAfterException r ? r.RetryAfter : (TimeSpan?)null),
-        })
-        .Build();
+    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider) =>
+        FeedResilience.ExponentialForever("mastodon-reconnect", timeProvider, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), static _ => true,
+            static ex => ex is RetryAfterException r ? r.RetryAfter : null);
 
     public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

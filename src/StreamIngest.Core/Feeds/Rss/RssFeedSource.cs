@@ -6,7 +6,6 @@ using System.Threading.Channels;
 using System.Xml;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 using StreamIngest.Enrich;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Model;
@@ -77,17 +76,9 @@ public sealed partial class RssFeedSource(
     }
 
     /// <summary>"rss-poll": a failed poll is retried exponentially from 5 s to 10 min; the interval resumes after a success.</summary>
-    public static ResiliencePipeline PollPipeline(TimeProvider timeProvider) => new ResiliencePipelineBuilder { Name = "rss-poll", TimeProvider = timeProvider }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<HttpRequestException>().Handle<XmlException>().Handle<TimeoutException>().Handle<IOException>(),
-            BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromSeconds(5),
-            MaxDelay = TimeSpan.FromMinutes(10),
-            UseJitter = true,
-            MaxRetryAttempts = int.MaxValue,
-        })
-        .Build();
+    public static ResiliencePipeline PollPipeline(TimeProvider timeProvider) =>
+        FeedResilience.ExponentialForever("rss-poll", timeProvider, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(10),
+            static ex => ex is HttpRequestException or XmlException or TimeoutException or IOException);
 
     private async Task PollAsync(RssFeedOptions feed, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {

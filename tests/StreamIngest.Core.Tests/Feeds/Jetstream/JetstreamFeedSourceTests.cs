@@ -73,32 +73,6 @@ public class JetstreamFeedSourceTests
         return (new JetstreamFeedSource(options, cursors, dead, health, time, NullLogger<JetstreamFeedSource>.Instance), health, dead);
     }
 
-    private static async Task<List<FeedEvent>> CollectAsync(IFeedSourceLike source, Func<List<FeedEvent>, bool> done)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var events = new List<FeedEvent>();
-        await foreach (var e in source.ReadAsync(cts.Token))
-        {
-            events.Add(e);
-            if (done(events))
-            {
-                break;
-            }
-        }
-
-        return events;
-    }
-
-    private interface IFeedSourceLike
-    {
-        IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken ct);
-    }
-
-    private sealed class Wrap(JetstreamFeedSource s) : IFeedSourceLike
-    {
-        public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken ct) => s.ReadAsync(ct);
-    }
-
     [Fact]
     public async Task ReadAsync_ConnectionDroppedMidStream_ResumesFromLastCursorRewoundAndLosesNothing()
     {
@@ -107,7 +81,7 @@ public class JetstreamFeedSourceTests
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
         var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
 
-        var events = await CollectAsync(new Wrap(source), es => es.Select(e => e.PostId).Distinct().Count() == 20);
+        var events = await FeedEvents.CollectAsync(source, es => es.Select(e => e.PostId).Distinct().Count() == 20);
 
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"bsky:did:plc:test/k{i}").Order(), events.Select(e => e.PostId).Distinct().Order());
         var queries = script.Queries.ToArray();
@@ -133,7 +107,7 @@ public class JetstreamFeedSourceTests
         cursors.Cursors["bsky"] = (T0 + 30_000_000).ToString(CultureInfo.InvariantCulture);
         var (source, _, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], cursors);
 
-        var events = await CollectAsync(new Wrap(source), es => es.Count == 1);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
         Assert.Equal("bsky:did:plc:test/k40", events[0].PostId); // the server honoured the cursor
         Assert.Contains($"cursor={T0 + 25_000_000}", script.Queries.First(), StringComparison.Ordinal);
@@ -161,7 +135,7 @@ public class JetstreamFeedSourceTests
         cursors.Cursors["bsky"] = T0.ToString(CultureInfo.InvariantCulture);
         var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], cursors);
 
-        var events = await CollectAsync(new Wrap(source), es => es.Count == 1);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
         Assert.Equal("bsky:did:plc:test/k50", events[0].PostId);
         var gap = Assert.Single(health.Gaps);
@@ -177,7 +151,7 @@ public class JetstreamFeedSourceTests
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
         var (source, health, _) = NewSource(["ws://127.0.0.1:1/subscribe", server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
 
-        var events = await CollectAsync(new Wrap(source), es => es.Count == 1);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
         Assert.Single(events);
         Assert.EndsWith("/subscribe", health.Endpoint, StringComparison.Ordinal);
@@ -194,7 +168,7 @@ public class JetstreamFeedSourceTests
             Interlocked.Increment(ref calls) == 1 ? stallFirst.HandleAsync(ctx) : script.HandleAsync(ctx)));
         var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore(), idleSeconds: 1);
 
-        var events = await CollectAsync(new Wrap(source), es => es.Count == 2);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 2);
 
         Assert.Equal(2, events.Count);
         Assert.Contains("no frame for 1 s", health.LastError, StringComparison.Ordinal);
@@ -207,7 +181,7 @@ public class JetstreamFeedSourceTests
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
         var (source, health, dead) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
 
-        var events = await CollectAsync(new Wrap(source), es => es.Count == 2);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 2);
 
         Assert.Equal(["bsky:did:plc:test/k1", "bsky:did:plc:test/k2"], events.Select(e => e.PostId));
         Assert.StartsWith("malformed JSON", Assert.Single(dead.Items).Reason, StringComparison.Ordinal);
@@ -224,7 +198,7 @@ public class JetstreamFeedSourceTests
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
         var (source, _, dead) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
 
-        var events = await CollectAsync(new Wrap(source), es => es.Count == expected);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == expected);
 
         Assert.Equal(expected, events.Count);
         Assert.Contains(events, e => e.Kind == FeedEventKind.Delete);

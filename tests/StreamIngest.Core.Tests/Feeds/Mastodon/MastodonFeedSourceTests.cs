@@ -63,22 +63,6 @@ public class MastodonFeedSourceTests
         return (new MastodonFeedSource(options, new HttpClient(), dead, health, trends, time, NullLogger<MastodonFeedSource>.Instance), health, dead, trends);
     }
 
-    private static async Task<List<FeedEvent>> CollectAsync(MastodonFeedSource source, Func<List<FeedEvent>, bool> done)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var events = new List<FeedEvent>();
-        await foreach (var e in source.ReadAsync(cts.Token))
-        {
-            events.Add(e);
-            if (done(events))
-            {
-                break;
-            }
-        }
-
-        return events;
-    }
-
     [Fact]
     public async Task ReadAsync_DisconnectThenReconnect_BackfillsTheGapFromTheRestTimeline()
     {
@@ -109,7 +93,7 @@ public class MastodonFeedSourceTests
         });
         var (source, health, _, _) = NewSource(server.Url);
 
-        var events = await CollectAsync(source, es => es.Count == 6);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 6);
 
         var host = new Uri(server.Url).Host;
         Assert.Equal(
@@ -146,7 +130,7 @@ public class MastodonFeedSourceTests
         }));
         var (source, health, _, _) = NewSource(server.Url, heartbeatSeconds: 1);
 
-        var events = await CollectAsync(source, es => es.Count == 1);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
         Assert.Single(events);
         Assert.Equal(2, connections);
@@ -164,7 +148,7 @@ public class MastodonFeedSourceTests
         }));
         var (source, _, dead, _) = NewSource(server.Url);
 
-        var events = await CollectAsync(source, es => es.Count == 1);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
         Assert.EndsWith("/300", events[0].PostId, StringComparison.Ordinal);
         Assert.StartsWith("malformed JSON", Assert.Single(dead.Items).Reason, StringComparison.Ordinal);
@@ -183,7 +167,7 @@ public class MastodonFeedSourceTests
         }));
         var (source, _, dead, _) = NewSource(server.Url);
 
-        var events = await CollectAsync(source, es => es.Count == 11);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 11);
 
         Assert.Equal(8, events.Count(e => e.Kind == FeedEventKind.Upsert)); // 4 update + 4 status.update
         Assert.Equal(3, events.Count(e => e.Kind == FeedEventKind.Delete));

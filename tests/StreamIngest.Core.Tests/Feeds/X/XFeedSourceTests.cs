@@ -104,22 +104,6 @@ public class XFeedSourceTests
         return (new XFeedSource(options, new HttpClient(), dead, health, new TrendRegistry(), time, NullLogger<XFeedSource>.Instance), health, dead, time);
     }
 
-    private static async Task<List<FeedEvent>> CollectAsync(XFeedSource source, Func<List<FeedEvent>, bool> done)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var events = new List<FeedEvent>();
-        await foreach (var e in source.ReadAsync(cts.Token))
-        {
-            events.Add(e);
-            if (done(events))
-            {
-                break;
-            }
-        }
-
-        return events;
-    }
-
     [Fact]
     public async Task ReadAsync_DropThen429Then503ThenRecovery_FollowsTheDocumentedBackoffAndRecoversTheGap()
     {
@@ -155,7 +139,7 @@ public class XFeedSourceTests
         await using var server = await LocalServer.StartAsync(fake.Map);
         var (source, health, _, _) = NewSource(server.Url);
 
-        var events = await CollectAsync(source, es => es.Count == 5);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 5);
 
         Assert.Equal(["x:1001", "x:1002", "x:1004", "x:1003", "x:1005"], events.Select(e => e.PostId));
         Assert.Equal(0.25, source.Delays[0].TotalSeconds);             // TCP-level drop: linear from 250 ms
@@ -205,7 +189,7 @@ public class XFeedSourceTests
         await using var server = await LocalServer.StartAsync(fake.Map);
         var (source, health, _, _) = NewSource(server.Url);
 
-        var events = await CollectAsync(source, es => es.Count == 2);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 2);
 
         Assert.Equal(["x:2001", "x:2002"], events.Select(e => e.PostId));
         Assert.Contains("stalled", health.For("x:stream").Snapshot().LastError, StringComparison.Ordinal);
@@ -230,7 +214,7 @@ public class XFeedSourceTests
         await using var server = await LocalServer.StartAsync(fake.Map);
         var (source, health, dead, _) = NewSource(server.Url);
 
-        var events = await CollectAsync(source, es => es.Count == 7);
+        var events = await FeedEvents.CollectAsync(source, es => es.Count == 7);
         await Task.Delay(300); // the truncated line follows the last tweet on the wire
 
         Assert.Equal(7, events.Select(e => e.PostId).Distinct().Count());
