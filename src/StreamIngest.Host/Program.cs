@@ -11,15 +11,7 @@ var builder = WebApplication.CreateBuilder(args);
 var options = builder.AddStreamIngestCore();
 builder.AddLocalEmbedder();
 builder.AddRetrieval();
-if (options.StoreKind == StoreKind.Cosmos)
-{
-    builder.AddCosmosStore();
-}
-else
-{
-    builder.AddEmbeddedStore();
-}
-
+builder.AddStore(options);
 builder.AddPipeline(options);
 builder.AddFeeds();
 builder.Services.AddProblemDetails();

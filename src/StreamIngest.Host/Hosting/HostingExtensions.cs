@@ -42,8 +42,21 @@ public static class HostingExtensions
     public static void AddLocalEmbedder(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<MiniLmOptions>().BindConfiguration(MiniLmOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<MiniLmOptions>, EmbeddingOptionsValidator>();
+        builder.Services.AddSingleton<IValidateOptions<MiniLmOptions>>(new SectionValidator<MiniLmOptions>(MiniLmOptions.Section));
         builder.Services.AddSingleton<IEmbedder>(sp => new MiniLmEmbedder(sp.GetRequiredService<IOptions<MiniLmOptions>>().Value));
+    }
+
+    /// <summary>The store (with retriever, cursors and dead letters) that <see cref="StreamIngestOptions.StoreKind"/> names.</summary>
+    public static void AddStore(this IHostApplicationBuilder builder, StreamIngestOptions options)
+    {
+        if (options.StoreKind == StoreKind.Cosmos)
+        {
+            builder.AddCosmosStore();
+        }
+        else
+        {
+            builder.AddEmbeddedStore();
+        }
     }
 
     /// <summary>SQLite store, FTS5 keyword index, in-memory int8 vector index, dead letters and cursors in one file.</summary>
@@ -65,7 +78,7 @@ public static class HostingExtensions
     public static void AddRetrieval(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<SearchOptions>, SearchOptionsValidator>();
+        builder.Services.AddSingleton<IValidateOptions<SearchOptions>>(new SectionValidator<SearchOptions>(SearchOptions.Section, o => o.Validate()));
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<SearchOptions>>().Value;

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
 namespace StreamIngest.Host.Hosting;
@@ -102,67 +103,20 @@ public sealed class SearchOptions
     /// <summary>ISO-8601 or .NET time span: age at which recency has halved.</summary>
     public TimeSpan HalfLife { get; set; } = TimeSpan.FromHours(6);
 
+    [Range(0.0, 1.0)]
     public double RecencyWeight { get; set; } = 0.5;
 
+    [Range(0.0, 1.0)]
     public double EngagementWeight { get; set; } = 0.1;
 
+    [Range(1, 10_000)]
     public int RrfK { get; set; } = 60;
-}
 
-public sealed class SearchOptionsValidator : IValidateOptions<SearchOptions>
-{
-    public ValidateOptionsResult Validate(string? name, SearchOptions options)
+    public IEnumerable<string> Validate()
     {
-        var errors = new List<string>();
-        if (options.HalfLife <= TimeSpan.Zero)
+        if (HalfLife <= TimeSpan.Zero)
         {
-            errors.Add($"Search:HalfLife must be positive (got {options.HalfLife}).");
+            yield return $"{Section}:HalfLife must be positive (got {HalfLife}).";
         }
-
-        if (options.RecencyWeight is < 0 or > 1)
-        {
-            errors.Add($"Search:RecencyWeight must be between 0 and 1 (got {options.RecencyWeight}).");
-        }
-
-        if (options.EngagementWeight is < 0 or > 1)
-        {
-            errors.Add($"Search:EngagementWeight must be between 0 and 1 (got {options.EngagementWeight}).");
-        }
-
-        if (options.RrfK < 1)
-        {
-            errors.Add($"Search:RrfK must be at least 1 (got {options.RrfK}).");
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-}
-
-public sealed class EmbeddingOptionsValidator : IValidateOptions<Embedded.Onnx.MiniLmOptions>
-{
-    public ValidateOptionsResult Validate(string? name, Embedded.Onnx.MiniLmOptions options)
-    {
-        var errors = new List<string>();
-        if (options.Threads is < 0 or > 256)
-        {
-            errors.Add($"Embedding:Threads must be between 0 (one per core) and 256 (got {options.Threads}).");
-        }
-
-        if (options.IntraOpThreads is < 1 or > 256)
-        {
-            errors.Add($"Embedding:IntraOpThreads must be between 1 and 256 (got {options.IntraOpThreads}).");
-        }
-
-        if (options.MaxBatch is < 1 or > 1024)
-        {
-            errors.Add($"Embedding:MaxBatch must be between 1 and 1024 (got {options.MaxBatch}).");
-        }
-
-        if (options.MaxTokens is < 8 or > 256)
-        {
-            errors.Add($"Embedding:MaxTokens must be between 8 and 256 (got {options.MaxTokens}).");
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
