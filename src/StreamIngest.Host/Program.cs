@@ -14,6 +14,7 @@ builder.AddRetrieval();
 builder.AddStore(options);
 builder.AddPipeline(options);
 builder.AddFeeds();
+builder.AddTelemetry();
 builder.Services.AddProblemDetails();
 
 var app = builder.Build();
@@ -24,6 +25,7 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
 });
 app.UseStatusCodePages();
 app.MapOpsApi();
+app.MapTelemetry();
 if (options.RunsApi)
 {
     app.MapSearchApi();

@@ -171,6 +171,20 @@ public sealed class EndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task Metrics_PrometheusEndpoint_ExposesThePipelineCounters()
+    {
+        await using var host = new StreamIngestHost(_dir, ReplayFile.Write(_dir, Lines()));
+        await WaitForReplayAsync(host);
+        using var client = host.CreateClient();
+
+        var text = await client.GetStringAsync("/metrics");
+
+        Assert.Contains("streamingest_posts_stored", text, StringComparison.Ordinal);
+        Assert.Contains("streamingest_posts_rejected", text, StringComparison.Ordinal);
+        Assert.Contains("streamingest_freshness", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DeadLetters_ShowTheMalformedLineWithItsReasonAndLocation()
     {
         await using var host = new StreamIngestHost(_dir, ReplayFile.Write(_dir, Lines()));
