@@ -1,0 +1,131 @@
+using System.Diagnostics.Metrics;
+using Azure.Messaging.EventHubs.Primitives;
+using Azure.Messaging.EventHubs.Producer;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using StreamIngest.Azure.EventHubs;
+using StreamIngest.Embedded.Onnx;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Enrich;
+using StreamIngest.Model;
+using StreamIngest.Pipeline;
+using StreamIngest.TestBroker;
+using StreamIngest.Tests;
+using Xunit.Abstractions;
+
+namespace StreamIngest.Azure.Tests.EventHubs;
+
+/// <summary>
+/// The distributed pipeline end to end on real components: feed events → EventHubsFeedPublisher (the SDK's
+/// buffered producer) → the AMQP test broker → two processors (the SDK's PluggableCheckpointStoreEventProcessor
+/// with our Blob checkpoint store on Azurite) → enrich → MiniLM → SQLite. One processor is stopped mid-stream;
+/// the other takes its partitions over from the last checkpoint.
+/// </summary>
+public sealed class DistributedPipelineTests(ITestOutputHelper output)
+{
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        public Meter Create(MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private static Post NewPost(int i) => new()
+    {
+        Id = Post.MakeId("dist", i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        Source = "dist",
+        NativeId = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        CreatedAt = DateTimeOffset.UtcNow.AddSeconds(-i),
+        ReceivedAt = DateTimeOffset.UtcNow,
+        Author = new Author($"author{i % 7}"),
+        Text = $"Post number {i} about the river flood and the bridge closure on street {i % 13}",
+        Provenance = new Provenance("test", "distributed", DateTimeOffset.UtcNow, "00"),
+    };
+
+    [SkippableFact]
+    public async Task FeedToTwoProcessors_OneStoppedMidStream_EveryPostStoredExactlyOnce()
+    {
+        Skip.IfNot(Azurite.Available.Value, Azurite.NotRunning);
+        const int posts = 400;
+        using var broker = new EventHubsTestBroker("posts", 4);
+        var container = await Azurite.NewContainerAsync();
+        var db = new SqliteDatabase(Path.Combine(TestPaths.NewTempDir(), "distributed.db"));
+        var index = new Int8VectorIndex(384);
+        var store = new SqlitePostStore(db, index);
+        var deadLetters = new SqliteDeadLetterStore(db);
+        using var embedder = new MiniLmEmbedder(new MiniLmOptions());
+
+        // Ingest role: publish every post through the buffered producer, partitioned by author.
+        var producer = new EventHubBufferedProducerClient(broker.ConnectionString, "posts");
+        await using (var publisher = new EventHubsFeedPublisher(producer, deadLetters, TimeProvider.System, NullLogger<EventHubsFeedPublisher>.Instance))
+        {
+            for (var i = 0; i < posts; i++)
+            {
+                await publisher.PublishAsync(FeedEvent.Upsert(NewPost(i)), CancellationToken.None);
+            }
+        } // disposing flushes
+
+        Assert.Equal(posts, broker.Counts.Sum());
+        Assert.True(broker.Counts.Count(c => c > 0) >= 3, $"partition keys should spread the posts: {string.Join(',', broker.Counts)}");
+
+        (ProcessWorker Worker, PipelineMetrics Metrics) NewProcessor(string name)
+        {
+            var metrics = new PipelineMetrics(new TestMeterFactory());
+            var processorOptions = new EventProcessorOptions
+            {
+                Identifier = name,
+                LoadBalancingUpdateInterval = TimeSpan.FromMilliseconds(500),
+                PartitionOwnershipExpirationInterval = TimeSpan.FromSeconds(3),
+            };
+            var consumer = new EventHubsFeedConsumer(
+                new BlobCheckpointStore(container), 16, "$Default", broker.ConnectionString, "posts", processorOptions, deadLetters, TimeProvider.System,
+                NullLogger<EventHubsFeedConsumer>.Instance);
+            var processor = new PostProcessor([new StandardEnricher()], embedder, store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+            return (new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance) { Retry = ResiliencePipeline.Empty }, metrics);
+        }
+
+        var (a, metricsA) = NewProcessor("processor-a");
+        var (b, metricsB) = NewProcessor("processor-b");
+        await a.StartAsync(CancellationToken.None);
+        await b.StartAsync(CancellationToken.None);
+
+        // Stop A once it has done part of the work; B must take over A's partitions from their checkpoints.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (metricsA.Processed < posts / 8 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var processedByAWhenStopped = metricsA.Processed;
+        await a.StopAsync(CancellationToken.None);
+
+        while (await store.CountAsync(CancellationToken.None) < posts && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        await b.StopAsync(CancellationToken.None);
+        var stored = await store.CountAsync(CancellationToken.None);
+        var delivered = metricsA.Processed + metricsB.Processed;
+        var blobs = new List<string>();
+        await foreach (var blob in container.GetBlobsAsync())
+        {
+            blobs.Add(blob.Name);
+        }
+
+        output.WriteLine($"stored {stored} of {posts}; processor A handled {metricsA.Processed} (stopped at {processedByAWhenStopped}), B {metricsB.Processed}; redelivered {delivered - posts}; dead letters {(await deadLetters.ListAsync(10, CancellationToken.None)).Count}");
+
+        Assert.Equal(posts, stored);                                  // nothing lost, nothing duplicated (upsert by id)
+        Assert.True(processedByAWhenStopped > 0, "processor A took part before it was stopped");
+        Assert.True(metricsB.Processed > 0, "processor B took part");
+        Assert.True(delivered >= posts, "at-least-once: every event was handled at least once");
+        Assert.Equal(posts, index.Count);
+        Assert.Empty(await deadLetters.ListAsync(10, CancellationToken.None));
+        Assert.Equal(4, blobs.Count(n => n.Contains("/ownership/", StringComparison.Ordinal)));  // every partition was claimed
+        Assert.Equal(broker.Counts.Count(c => c > 0), blobs.Count(n => n.Contains("/checkpoint/", StringComparison.Ordinal)));
+        db.Dispose();
+    }
+}
