@@ -237,7 +237,8 @@ public sealed partial class EventHubsTestBroker : IDisposable
 
             var start = StartSequence(source!, partition);
             long? epoch = attach.Properties?[new Symbol("com.microsoft:epoch")] is long e ? e : null;
-            var endpoint = new OutgoingEndpoint(partition, start);
+            var trackLastEnqueued = attach.DesiredCapabilities is { } caps && caps.Any(c => c.ToString() == "com.microsoft:enable-receiver-runtime-metric");
+            var endpoint = new OutgoingEndpoint(partition, start, trackLastEnqueued);
             if (epoch is { } ownerLevel)
             {
                 var key = $"{r.Groups[1].Value}/{partition.Id}";
@@ -331,10 +332,13 @@ public sealed partial class EventHubsTestBroker : IDisposable
         private int _credit;
         private bool _closed;
 
-        public OutgoingEndpoint(Partition partition, int start)
+        private readonly bool _trackLastEnqueued;
+
+        public OutgoingEndpoint(Partition partition, int start, bool trackLastEnqueued)
         {
             _partition = partition;
             _next = start;
+            _trackLastEnqueued = trackLastEnqueued;
             _partition.Published += Pump;
         }
 
@@ -375,6 +379,8 @@ public sealed partial class EventHubsTestBroker : IDisposable
                 while (!_closed && _link is not null && _credit > 0)
                 {
                     byte[] bytes;
+                    int last;
+                    DateTime lastEnqueued;
                     lock (_partition)
                     {
                         if (_next >= _partition.Events.Count)
@@ -383,11 +389,26 @@ public sealed partial class EventHubsTestBroker : IDisposable
                         }
 
                         bytes = _partition.Events[_next].Bytes;
+                        last = _partition.Events.Count - 1;
+                        lastEnqueued = _partition.Events[last].Enqueued;
                     }
 
                     _next++;
                     _credit--;
-                    _link.SendMessage(Message.Decode(new ByteBuffer(bytes, 0, bytes.Length, bytes.Length)));
+                    var message = Message.Decode(new ByteBuffer(bytes, 0, bytes.Length, bytes.Length));
+                    if (_trackLastEnqueued)
+                    {
+                        // What the service reports when the receiver asks for runtime metrics.
+                        message.DeliveryAnnotations = new DeliveryAnnotations
+                        {
+                            [new Symbol("last_enqueued_sequence_number")] = (long)last,
+                            [new Symbol("last_enqueued_offset")] = (last * 100L).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            [new Symbol("last_enqueued_time_utc")] = lastEnqueued,
+                            [new Symbol("runtime_info_retrieval_time_utc")] = DateTime.UtcNow,
+                        };
+                    }
+
+                    _link.SendMessage(message);
                 }
             }
         }
