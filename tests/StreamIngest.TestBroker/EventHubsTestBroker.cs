@@ -246,7 +246,8 @@ public sealed partial class EventHubsTestBroker : IDisposable
                 {
                     if (broker._epochReceivers.TryGetValue(key, out var current) && current.Epoch > ownerLevel && current.IsOpen)
                     {
-                        attachContext.Complete(new Error(new Symbol("com.microsoft:receiver-disconnected")) { Description = $"a receiver with a higher owner level ({current.Epoch}) is active" });
+                        // Same condition the service uses for a consumer pushed out by a higher owner level.
+                        attachContext.Complete(new Error(new Symbol("amqp:link:stolen")) { Description = $"a receiver with a higher owner level ({current.Epoch}) is active" });
                         return;
                     }
 

@@ -161,18 +161,41 @@ public class TestBrokerReceiveTests
         {
             await foreach (var _ in low.ReadEventsFromPartitionAsync("0", EventPosition.Earliest, new ReadEventOptions { OwnerLevel = 1 }, cts.Token))
             {
-                lowReads++;
+                Interlocked.Increment(ref lowReads);
             }
         });
-        while (lowReads < 3)
+        while (Volatile.Read(ref lowReads) < 3)
         {
             await Task.Delay(50, cts.Token);
         }
 
-        var highRead = await ReadAsync(high, "0", EventPosition.Earliest, 1, new ReadEventOptions { OwnerLevel = 2 });
+        // The higher owner keeps reading for as long as the lower one is alive, as a real owner would.
+        using var highStop = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        var highReads = 0;
+        var highTask = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var _ in high.ReadEventsFromPartitionAsync("0", EventPosition.Earliest, new ReadEventOptions { OwnerLevel = 2 }, highStop.Token))
+                {
+                    Interlocked.Increment(ref highReads);
+                }
+            }
+            catch (TaskCanceledException)
+            {
+                // stopped below
+            }
+        });
         var ex = await Assert.ThrowsAsync<EventHubsException>(() => lowTask);
+        while (Volatile.Read(ref highReads) < 3)
+        {
+            await Task.Delay(50, cts.Token);
+        }
 
-        Assert.Single(highRead);
+        await highStop.CancelAsync();
+        await highTask;
+
+        Assert.Equal(3, Volatile.Read(ref highReads));
         Assert.Equal(EventHubsException.FailureReason.ConsumerDisconnected, ex.Reason);
     }
 }
