@@ -23,6 +23,14 @@ public sealed partial class EventHubsFeedPublisher : IFeedPublisher, IAsyncDispo
     private long _sent;
     private long _failed;
 
+    public const string MeterName = "StreamIngest.EventHubs";
+
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new(MeterName);
+    private static readonly System.Diagnostics.Metrics.Counter<long> SentCounter =
+        Meter.CreateCounter<long>("streamingest.eventhubs.published", "{event}", "Events the buffered producer sent");
+    private static readonly System.Diagnostics.Metrics.Counter<long> FailedCounter =
+        Meter.CreateCounter<long>("streamingest.eventhubs.publish_failed", "{event}", "Events the buffered producer gave up on (dead-lettered)");
+
     public EventHubsFeedPublisher(EventHubBufferedProducerClient producer, IDeadLetterStore deadLetters, TimeProvider timeProvider, ILogger<EventHubsFeedPublisher> logger)
     {
         _producer = producer;
@@ -32,6 +40,7 @@ public sealed partial class EventHubsFeedPublisher : IFeedPublisher, IAsyncDispo
         _producer.SendEventBatchSucceededAsync += args =>
         {
             Interlocked.Add(ref _sent, args.EventBatch.Count);
+            SentCounter.Add(args.EventBatch.Count);
             return Task.CompletedTask;
         };
         _producer.SendEventBatchFailedAsync += OnBatchFailedAsync;
@@ -78,6 +87,7 @@ public sealed partial class EventHubsFeedPublisher : IFeedPublisher, IAsyncDispo
     private async Task OnBatchFailedAsync(SendEventBatchFailedEventArgs args)
     {
         Interlocked.Add(ref _failed, args.EventBatch.Count);
+        FailedCounter.Add(args.EventBatch.Count);
         LogBatchFailed(args.Exception, args.EventBatch.Count, args.PartitionId);
         foreach (var data in args.EventBatch)
         {

@@ -20,7 +20,9 @@ public sealed record StatsResponse(
     long? Queue,
     double? FreshnessP50Ms,
     double? FreshnessP99Ms,
-    DateTimeOffset? NewestStored);
+    DateTimeOffset? NewestStored,
+    double? CosmosRuPerPost,
+    double? CosmosRuPerQuery);
 
 public static class OpsApi
 {
@@ -49,7 +51,9 @@ public static class OpsApi
             consumer.Backlog,
             metrics.FreshnessPercentile(50),
             metrics.FreshnessPercentile(99),
-            metrics.NewestStored));
+            metrics.NewestStored,
+            services.GetService<StreamIngest.Azure.Cosmos.CosmosPostStore>()?.Cost.RuPerPost,
+            services.GetService<StreamIngest.Azure.Cosmos.CosmosPostStore>()?.Cost.RuPerQuery));
 
     public static async Task<Results<Ok<IReadOnlyList<DeadLetter>>, ValidationProblem>> DeadLettersAsync(
         int? limit, IDeadLetterStore deadLetters, CancellationToken cancellationToken)
