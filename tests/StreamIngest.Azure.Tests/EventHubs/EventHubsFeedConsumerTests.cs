@@ -4,26 +4,13 @@ using Azure.Messaging.EventHubs.Processor;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamIngest.Azure.EventHubs;
 using StreamIngest.Model;
-using StreamIngest.Store;
+using StreamIngest.Tests;
 
 namespace StreamIngest.Azure.Tests.EventHubs;
 
 /// <summary>The processor's batch handling: decode, hand over, and checkpoint only after the handler returned.</summary>
 public class EventHubsFeedConsumerTests
 {
-    private sealed class ListDeadLetters : IDeadLetterStore
-    {
-        public List<DeadLetter> Items { get; } = [];
-
-        public Task WriteAsync(DeadLetter deadLetter, CancellationToken cancellationToken)
-        {
-            Items.Add(deadLetter);
-            return Task.CompletedTask;
-        }
-
-        public Task<IReadOnlyList<DeadLetter>> ListAsync(int limit, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<DeadLetter>>(Items);
-    }
-
     private sealed class NoStore : CheckpointStore
     {
         public override Task<IEnumerable<EventProcessorPartitionOwnership>> ListOwnershipAsync(string a, string b, string c, CancellationToken ct) => Task.FromResult(Enumerable.Empty<EventProcessorPartitionOwnership>());

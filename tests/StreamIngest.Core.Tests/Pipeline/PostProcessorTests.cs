@@ -6,6 +6,7 @@ using StreamIngest.Core.Tests.Enrich;
 using StreamIngest.Enrich;
 using StreamIngest.Model;
 using StreamIngest.Pipeline;
+using StreamIngest.Tests;
 using StreamIngest.Transport;
 
 namespace StreamIngest.Core.Tests.Pipeline;
