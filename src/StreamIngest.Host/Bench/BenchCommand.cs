@@ -85,14 +85,14 @@ public static class BenchCommand
     /// <summary>An in-process pipeline on a fresh SQLite file: the same classes the host wires.</summary>
     internal sealed class Pipeline : IDisposable
     {
-        public Pipeline(string path, IEmbedder embedder)
+        public Pipeline(string path, IEmbedder embedder, int maxBatch = 64)
         {
             Db = new SqliteDatabase(path);
             Index = new Int8VectorIndex(embedder.Dimensions);
             Store = new SqlitePostStore(Db, Index);
             Metrics = new PipelineMetrics(new BenchMeterFactory());
             DeadLetters = new MeteredDeadLetterStore(new SqliteDeadLetterStore(Db), Metrics);
-            Transport = new ChannelFeedTransport(4096, 64);
+            Transport = new ChannelFeedTransport(4096, maxBatch);
             Processor = new PostProcessor(
                 [new StandardEnricher()], embedder, Store, new SqliteCursorStore(Db, TimeProvider.System), DeadLetters, Metrics,
                 TimeProvider.System, NullLogger<PostProcessor>.Instance);

@@ -23,6 +23,7 @@ internal static class IngestBench
         var rate = options.Int("rate", 300);
         var threads = options.Int("threads", 0);
         var onnxBatch = options.Int("batch", new MiniLmOptions().MaxBatch);
+        var maxBatch = options.Int("max-batch", 64);
         var texts = SampleTexts(n);
         using var embedder = new MiniLmEmbedder(new MiniLmOptions { Threads = threads, MaxBatch = onnxBatch });
         embedder.Embed(texts.Take(64).ToArray()); // warm-up
@@ -41,7 +42,7 @@ internal static class IngestBench
         WriteReplayFile(fast, texts, 0, rate);
         double pipeline;
         long dead;
-        using (var p = new BenchCommand.Pipeline(Path.Combine(dir, "fast.db"), embedder))
+        using (var p = new BenchCommand.Pipeline(Path.Combine(dir, "fast.db"), embedder, maxBatch))
         {
             var elapsed = await p.ReplayAsync(new ReplayOptions { Path = fast, Timestamps = ReplayTimestamps.Original });
             pipeline = p.Metrics.Stored / elapsed.TotalSeconds;
@@ -57,7 +58,7 @@ internal static class IngestBench
         var pacedFile = Path.Combine(dir, "paced.jsonl");
         WriteReplayFile(pacedFile, texts.Take(paced).ToArray(), n, rate);
         double p50, p99;
-        using (var p = new BenchCommand.Pipeline(Path.Combine(dir, "paced.db"), embedder))
+        using (var p = new BenchCommand.Pipeline(Path.Combine(dir, "paced.db"), embedder, maxBatch))
         {
             await p.ReplayAsync(new ReplayOptions { Path = pacedFile, Timestamps = ReplayTimestamps.ShiftToNow, Speed = 1 });
             p50 = p.Metrics.FreshnessPercentile(50) ?? 0;
