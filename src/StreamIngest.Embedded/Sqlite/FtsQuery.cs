@@ -18,14 +18,7 @@ public static class FtsQuery
         "which", "who", "why", "will", "with", "you", "about", "happening", "going", "any", "do", "does", "did", "so",
     };
 
-    public static string? Build(string text) => Join(Terms(text));
-
-    /// <summary>The quoted OR-query for already chosen terms, or null when there are none.</summary>
-    public static string? Join(IReadOnlyList<string> terms) =>
-        terms.Count == 0 ? null : string.Join(" OR ", terms.Select(t => $"\"{t}\""));
-
-    /// <summary>The words of <paramref name="text"/> to search for: lower-case, distinct, stop words dropped unless nothing else is left.</summary>
-    public static List<string> Terms(string text)
+    public static string? Build(string text)
     {
         var words = new List<string>();
         var sb = new StringBuilder();
@@ -48,7 +41,7 @@ public static class FtsQuery
             terms = [.. words.Distinct(StringComparer.Ordinal).Take(MaxTerms)];
         }
 
-        return terms;
+        return terms.Count == 0 ? null : string.Join(" OR ", terms.Select(t => $"\"{t}\""));
 
         void Flush()
         {

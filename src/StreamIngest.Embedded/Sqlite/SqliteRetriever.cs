@@ -18,9 +18,6 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     /// <summary>Run the keyword and vector lists of a hybrid query at the same time (each on its own connection).</summary>
     public bool ConcurrentLists { get; init; } = true;
 
-    /// <summary>Leave very common terms out of keyword queries (see <see cref="CommonTermShare"/>).</summary>
-    public bool PruneCommonTerms { get; init; } = true;
-
     /// <summary>Candidates taken from each list before fusion (at least; more for large k).</summary>
     public const int MinCandidates = 40;
 
@@ -115,53 +112,9 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         return rows;
     }
 
-    /// <summary>
-    /// A term found in more than this share of posts carries almost no BM25 weight but costs a scan of its
-    /// whole posting list, so it is left out of the keyword query when rarer terms remain (like a stop word).
-    /// </summary>
-    public const double CommonTermShare = 0.2;
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Docs, long At)> _documentFrequency = new(StringComparer.Ordinal);
-
-    /// <summary>Drops terms that appear in more than <see cref="CommonTermShare"/> of posts, keeping at least the rarest one.</summary>
-    internal List<string> SelectiveTerms(SqliteConnection connection, List<string> terms)
+    private static List<Candidate> KeywordCandidates(SqliteConnection connection, SearchQuery query, int n, long since, long until)
     {
-        var total = index.Count;
-        if (!PruneCommonTerms || terms.Count < 2 || total < 1000)
-        {
-            return terms;
-        }
-
-        var df = terms.ToDictionary(t => t, t => DocumentFrequency(connection, t), StringComparer.Ordinal);
-        var selective = terms.Where(t => df[t] <= total * CommonTermShare).ToList();
-        return selective.Count > 0 ? selective : [terms.MinBy(t => df[t])!];
-    }
-
-    /// <summary>Posts containing the term, counted once and remembered for a minute (it changes slowly).</summary>
-    private long DocumentFrequency(SqliteConnection connection, string term)
-    {
-        var now = Environment.TickCount64;
-        if (_documentFrequency.TryGetValue(term, out var cached) && now - cached.At < 60_000)
-        {
-            return cached.Docs;
-        }
-
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH $term";
-        cmd.Parameters.AddWithValue("$term", FtsQuery.Join([term]));
-        var docs = (long)cmd.ExecuteScalar()!;
-        if (_documentFrequency.Count > 100_000)
-        {
-            _documentFrequency.Clear();
-        }
-
-        _documentFrequency[term] = (docs, now);
-        return docs;
-    }
-
-    private List<Candidate> KeywordCandidates(SqliteConnection connection, SearchQuery query, int n, long since, long until)
-    {
-        var match = FtsQuery.Join(SelectiveTerms(connection, FtsQuery.Terms(query.Text)));
+        var match = FtsQuery.Build(query.Text);
         if (match is null)
         {
             return [];

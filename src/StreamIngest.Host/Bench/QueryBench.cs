@@ -22,7 +22,7 @@ internal static class QueryBench
 
     public sealed record Result(
         string Bench, bool SyntheticVectors, int Posts, int Queries, double InsertPerS, double ScanP50Ms, double HybridP50Ms,
-        double HybridP99Ms, double WarmConcurrentP50Ms, double WarmSequentialP50Ms, double ConcurrentSpeedupP50, double KeywordPrunedP99Ms, double KeywordUnprunedP99Ms, double PruneSpeedupP99, double PrunedTop10Overlap, double KeywordP50Ms, double VectorP50Ms, double QueryEmbedP50Ms, [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb);
+        double HybridP99Ms, double WarmConcurrentP50Ms, double WarmSequentialP50Ms, double ConcurrentSpeedupP50, double KeywordP50Ms, double VectorP50Ms, double QueryEmbedP50Ms, [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb);
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {
@@ -68,10 +68,6 @@ internal static class QueryBench
         var vectorOnly = new List<double>();
         var sequential = new List<double>();
         var warmConcurrent = new List<double>();
-        var pruned = new List<double>();
-        var unpruned = new List<double>();
-        var overlap = new List<double>();
-        var unprunedRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System)) { PruneCommonTerms = false };
         var sequentialRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System)) { ConcurrentLists = false };
         foreach (var (text, vector) in qs.Take(10))
         {
@@ -102,26 +98,6 @@ internal static class QueryBench
             t = Stopwatch.GetTimestamp();
             await retriever.SearchAsync(query with { Mode = SearchMode.Keyword }, CancellationToken.None);
             keyword.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
-
-            // Keyword search with and without leaving out very common terms, alternating which goes first.
-            SearchResult? withPrune = null, without = null;
-            foreach (var pruneFirst in new[] { pruned.Count % 2 == 0, pruned.Count % 2 != 0 })
-            {
-                t = Stopwatch.GetTimestamp();
-                var r = await (pruneFirst ? retriever : unprunedRetriever).SearchAsync(query with { Mode = SearchMode.Keyword }, CancellationToken.None);
-                (pruneFirst ? pruned : unpruned).Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
-                if (pruneFirst)
-                {
-                    withPrune = r;
-                }
-                else
-                {
-                    without = r;
-                }
-            }
-
-            var reference = without!.Hits.Select(h => h.Post.Id).ToHashSet();
-            overlap.Add(reference.Count == 0 ? 1 : withPrune!.Hits.Count(h => reference.Contains(h.Post.Id)) / (double)reference.Count);
 
             t = Stopwatch.GetTimestamp();
             await retriever.SearchAsync(query with { Mode = SearchMode.Vector }, CancellationToken.None);
@@ -156,9 +132,7 @@ internal static class QueryBench
         return new Result("query", true, n, queries, Math.Round(insertPerS), R(BenchCommand.Percentile(scan, 50)),
             R(BenchCommand.Percentile(hybrid, 50)), R(BenchCommand.Percentile(hybrid, 99)),
             R(BenchCommand.Percentile(warmConcurrent, 50)), R(BenchCommand.Percentile(sequential, 50)),
-            Math.Round(BenchCommand.Percentile(sequential, 50) / BenchCommand.Percentile(warmConcurrent, 50), 2),
-            R(BenchCommand.Percentile(pruned, 99)), R(BenchCommand.Percentile(unpruned, 99)),
-            Math.Round(BenchCommand.Percentile(unpruned, 99) / BenchCommand.Percentile(pruned, 99), 2), Math.Round(overlap.Average(), 3), R(BenchCommand.Percentile(keyword, 50)), R(BenchCommand.Percentile(vectorOnly, 50)),
+            Math.Round(BenchCommand.Percentile(sequential, 50) / BenchCommand.Percentile(warmConcurrent, 50), 2), R(BenchCommand.Percentile(keyword, 50)), R(BenchCommand.Percentile(vectorOnly, 50)),
             R(BenchCommand.Percentile(embed, 50)), Math.Round(recall / recallQueries.Length, 4), rss);
     }
 
