@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StreamIngest.Model;
@@ -18,31 +17,22 @@ public sealed partial class FallbackFeedSource(
 {
     public string Name => live.Name;
 
-    public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var merged = Channel.CreateBounded<FeedEvent>(1024);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var liveTask = PumpAsync(live, merged.Writer, stop.Token);
-        var fallbackTask = Task.Run(async () =>
-        {
-            if (!await liveConnected.WaitAsync(stop.Token).ConfigureAwait(false))
-            {
-                LogFallingBack(live.Name, fallback.Name);
-                await PumpAsync(fallback, merged.Writer, stop.Token).ConfigureAwait(false);
-            }
-        }, stop.Token);
-        _ = Task.WhenAll(liveTask, fallbackTask).ContinueWith(_ => merged.Writer.TryComplete(), TaskScheduler.Default);
+    public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken cancellationToken) =>
+        FeedMerge.ReadAllAsync(1024, [(writer, ct) => PumpAsync(live, writer, ct), FallbackAsync], cancellationToken);
 
+    private async Task FallbackAsync(ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    {
         try
         {
-            await foreach (var e in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            if (!await liveConnected.WaitAsync(ct).ConfigureAwait(false))
             {
-                yield return e;
+                LogFallingBack(live.Name, fallback.Name);
+                await PumpAsync(fallback, writer, ct).ConfigureAwait(false);
             }
         }
-        finally
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            await stop.CancelAsync().ConfigureAwait(false);
+            // shutting down before the live feed decided
         }
     }
 

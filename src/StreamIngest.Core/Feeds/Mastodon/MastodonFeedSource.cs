@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -38,28 +37,24 @@ public sealed partial class MastodonFeedSource(
         FeedResilience.ExponentialForever("mastodon-reconnect", timeProvider, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), static _ => true,
             static ex => ex is RetryAfterException r ? r.RetryAfter : null);
 
-    public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken cancellationToken)
     {
-        var merged = Channel.CreateBounded<FeedEvent>(4096);
-        var loops = new List<Task>();
+        var loops = new List<FeedLoop>();
         foreach (var instance in options.Instances)
         {
             foreach (var spec in instance.Streams)
             {
-                loops.Add(StreamLoopAsync(instance, MastodonStream.TryParse(spec)!, merged.Writer, cancellationToken));
+                var stream = MastodonStream.TryParse(spec)!;
+                loops.Add((writer, ct) => StreamLoopAsync(instance, stream, writer, ct));
             }
 
             if (instance.TrendsIntervalSeconds > 0)
             {
-                loops.Add(TrendsLoopAsync(instance, merged.Writer, cancellationToken));
+                loops.Add((writer, ct) => TrendsLoopAsync(instance, writer, ct));
             }
         }
 
-        _ = Task.WhenAll(loops).ContinueWith(_ => merged.Writer.TryComplete(), TaskScheduler.Default);
-        await foreach (var e in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            yield return e;
-        }
+        return FeedMerge.ReadAllAsync(4096, loops, cancellationToken);
     }
 
     private async Task StreamLoopAsync(MastodonInstanceOptions instance, MastodonStream stream, ChannelWriter<FeedEvent> writer, CancellationToken ct)

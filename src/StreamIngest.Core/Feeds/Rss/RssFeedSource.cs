@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.ServiceModel.Syndication;
 using System.Threading.Channels;
 using System.Xml;
@@ -64,16 +63,8 @@ public sealed partial class RssFeedSource(
 
     public string Name => "rss";
 
-    public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var merged = Channel.CreateBounded<FeedEvent>(1024);
-        var pollers = options.Feeds.Select(f => PollAsync(f, merged.Writer, cancellationToken)).ToArray();
-        _ = Task.WhenAll(pollers).ContinueWith(_ => merged.Writer.TryComplete(), TaskScheduler.Default);
-        await foreach (var e in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            yield return e;
-        }
-    }
+    public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken cancellationToken) =>
+        FeedMerge.ReadAllAsync(1024, options.Feeds.Select(f => (FeedLoop)((writer, ct) => PollAsync(f, writer, ct))), cancellationToken);
 
     /// <summary>"rss-poll": a failed poll is retried exponentially from 5 s to 10 min; the interval resumes after a success.</summary>
     public static ResiliencePipeline PollPipeline(TimeProvider timeProvider) =>

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -66,30 +65,25 @@ public sealed partial class XFeedSource(
         })
         .Build();
 
-    public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken cancellationToken)
     {
-        var merged = Channel.CreateBounded<FeedEvent>(4096);
-        var loops = new List<Task>();
+        var loops = new List<FeedLoop>();
         if (options.StreamEnabled)
         {
-            loops.Add(StreamLoopAsync(merged.Writer, cancellationToken));
+            loops.Add(StreamLoopAsync);
         }
 
         if (options.RecentSearchEnabled)
         {
-            loops.Add(RecentSearchLoopAsync(merged.Writer, cancellationToken));
+            loops.Add(RecentSearchLoopAsync);
         }
 
         if (options.TrendsWoeid > 0)
         {
-            loops.Add(TrendsLoopAsync(cancellationToken));
+            loops.Add((_, ct) => TrendsLoopAsync(ct));
         }
 
-        _ = Task.WhenAll(loops).ContinueWith(_ => merged.Writer.TryComplete(), TaskScheduler.Default);
-        await foreach (var e in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            yield return e;
-        }
+        return FeedMerge.ReadAllAsync(4096, loops, cancellationToken);
     }
 
     /// <summary>Makes the server's rules match configuration: adds the missing, deletes the extra (when pruning).</summary>
