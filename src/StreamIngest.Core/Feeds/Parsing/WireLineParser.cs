@@ -25,20 +25,25 @@ public sealed class WireLineParser(WireFormat format = WireFormat.Auto, bool inc
 
     public ParseOutcome Parse(ReadOnlySpan<byte> line, ParseContext context)
     {
-        string text;
-        try
+        if (!System.Text.Unicode.Utf8.IsValid(line))
         {
-            text = StrictUtf8.GetString(line);
-        }
-        catch (DecoderFallbackException ex)
-        {
-            return ParseOutcome.Rejected($"invalid UTF-8 at byte {ex.Index}");
+            try
+            {
+                StrictUtf8.GetString(line); // only to say where the bad byte is
+            }
+            catch (DecoderFallbackException ex)
+            {
+                return ParseOutcome.Rejected($"invalid UTF-8 at byte {ex.Index}");
+            }
         }
 
-        return Parse(text, context);
+        return ParseUtf8(line.ToArray(), context);
     }
 
-    public ParseOutcome Parse(string line, ParseContext context)
+    public ParseOutcome Parse(string line, ParseContext context) => ParseUtf8(Encoding.UTF8.GetBytes(line), context);
+
+    /// <summary>Parses and hashes the same UTF-8 bytes, so a line is neither decoded nor re-encoded on the way.</summary>
+    private ParseOutcome ParseUtf8(byte[] line, ParseContext context)
     {
         JsonDocument doc;
         try
