@@ -258,7 +258,7 @@ public sealed partial class MastodonFeedSource(
     private async Task WriteAllAsync(List<Post> posts, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
         // Oldest first, by snowflake id (timelines list newest first; equal timestamps are common).
-        foreach (var p in posts.OrderBy(p => p.NativeId.Length).ThenBy(p => p.NativeId, StringComparer.Ordinal))
+        foreach (var p in posts.OrderBy(p => p.NativeId, SnowflakeIdComparer.Instance))
         {
             p.ReceivedAt = timeProvider.GetUtcNow();
             await writer.WriteAsync(FeedEvent.Upsert(p), ct).ConfigureAwait(false);
@@ -353,7 +353,7 @@ public sealed partial class MastodonFeedSource(
         /// <summary>Keeps the highest status id seen (snowflake ids: longer is newer, then ordinal).</summary>
         public void See(string id)
         {
-            if (LastId is null || id.Length > LastId.Length || id.Length == LastId.Length && string.CompareOrdinal(id, LastId) > 0)
+            if (SnowflakeIdComparer.IsNewer(id, LastId))
             {
                 LastId = id;
             }

@@ -369,7 +369,7 @@ public sealed partial class XFeedSource(
                 _seen.Remove(_seenOrder.Dequeue());
             }
 
-            if (_lastId is null || id.Length > _lastId.Length || id.Length == _lastId.Length && string.CompareOrdinal(id, _lastId) > 0)
+            if (SnowflakeIdComparer.IsNewer(id, _lastId))
             {
                 _lastId = id;
             }
