@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
@@ -11,13 +12,14 @@ namespace StreamIngest.Azure.Cosmos;
 /// </summary>
 public sealed class CosmosPostDocument
 {
-    /// <summary>Cosmos ids may not contain '/', '\', '?' or '#': those are escaped; <see cref="PostId"/> keeps the original.</summary>
+    /// <summary><see cref="DocumentId"/> of the post id: only [A-Za-z0-9_-], so no request path ever needs escaping.</summary>
     [JsonPropertyName("id")]
     public required string Id { get; init; }
 
     [JsonPropertyName("pk")]
     public required string PartitionKey { get; init; }
 
+    /// <summary>The post's own id (<c>source:nativeId</c>).</summary>
     [JsonPropertyName("postId")]
     public required string PostId { get; init; }
 
@@ -46,12 +48,25 @@ public sealed class CosmosPostDocument
     [JsonPropertyName("embedding")]
     public float[]? Embedding { get; init; }
 
+    /// <summary>
+    /// Seconds to live from this write. Cosmos DB counts TTL from the item's last write (<c>_ts</c>)
+    /// (https://learn.microsoft.com/azure/cosmos-db/nosql/time-to-live), so every write sets what is left of the
+    /// post's retention counted from <c>created_at</c>, the same rule as the embedded store's purge. Null: the container default.
+    /// </summary>
+    [JsonPropertyName("ttl")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Ttl { get; init; }
+
     [JsonPropertyName("post")]
     public required Post Post { get; init; }
 
-    public static string EscapeId(string postId) =>
-        postId.Replace("%", "%25", StringComparison.Ordinal).Replace("/", "%2F", StringComparison.Ordinal)
-            .Replace("\\", "%5C", StringComparison.Ordinal).Replace("?", "%3F", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal);
+    /// <summary>
+    /// The Cosmos item id for a post id: base64url of its SHA-256 (43 characters). Bluesky ids contain '/', and
+    /// percent-escaped ids fail point operations in Gateway mode (Azure/azure-cosmos-dotnet-v3#4954), so ids
+    /// use an alphabet that never needs escaping; <see cref="PostId"/> keeps the original.
+    /// </summary>
+    public static string DocumentId(string postId) =>
+        Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(postId)));
 
     /// <summary>
     /// Partition key from the id alone (deletes carry nothing else): the source plus a stable hash bucket,
@@ -66,22 +81,40 @@ public sealed class CosmosPostDocument
         return $"{source}-{bucket:D2}";
     }
 
+    /// <summary>What is left of <paramref name="retention"/> for a post created at <paramref name="createdAtMs"/>, in whole seconds (at least 1); null when retention is off.</summary>
+    public static int? TtlFor(long createdAtMs, TimeSpan retention, DateTimeOffset now)
+    {
+        if (retention <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        var left = retention - (now - DateTimeOffset.FromUnixTimeMilliseconds(createdAtMs));
+        return (int)Math.Clamp(Math.Ceiling(left.TotalSeconds), 1, int.MaxValue);
+    }
+
     public static IReadOnlyList<string> TagsOf(PostEntities e) =>
         [.. e.Hashtags.Select(h => "h:" + h), .. e.Cashtags.Select(c => "c:" + c), .. e.Mentions.Select(m => "m:" + m)];
 
-    public static CosmosPostDocument From(Post post, int buckets) => new()
+    public static CosmosPostDocument From(Post post, int buckets, TimeSpan retention, DateTimeOffset now)
     {
-        Id = EscapeId(post.Id),
-        PartitionKey = PartitionKeyFor(post.Id, buckets),
-        PostId = post.Id,
-        Source = post.Source,
-        CreatedAtMs = post.CreatedAt.ToUnixTimeMilliseconds(),
-        Lang = post.Lang,
-        Text = post.Text,
-        ContentHash = post.ContentHash,
-        Engagement = post.Metrics?.Total ?? 0,
-        Tags = TagsOf(post.Entities),
-        Embedding = post.Embedding,
-        Post = post,
-    };
+        // Always a metrics object, so engagement patches of /post/metrics have a parent to write into.
+        post.Metrics ??= new Engagement();
+        return new()
+        {
+            Id = DocumentId(post.Id),
+            PartitionKey = PartitionKeyFor(post.Id, buckets),
+            PostId = post.Id,
+            Source = post.Source,
+            CreatedAtMs = post.CreatedAt.ToUnixTimeMilliseconds(),
+            Lang = post.Lang,
+            Text = post.Text,
+            ContentHash = post.ContentHash,
+            Engagement = post.Metrics.Total,
+            Tags = TagsOf(post.Entities),
+            Embedding = post.Embedding,
+            Ttl = TtlFor(post.CreatedAt.ToUnixTimeMilliseconds(), retention, now),
+            Post = post,
+        };
+    }
 }

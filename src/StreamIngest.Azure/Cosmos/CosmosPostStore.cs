@@ -2,6 +2,8 @@ using System.Collections.ObjectModel;
 using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
 using StreamIngest.Embed;
@@ -12,71 +14,112 @@ using StreamIngest.Store;
 namespace StreamIngest.Azure.Cosmos;
 
 /// <summary>
-/// The store and retriever ports on Azure Cosmos DB for NoSQL. Upserts are idempotent by id (bulk mode
-/// when enabled); 429/503 are retried by the SDK and then by the "cosmos-write" pipeline honouring
-/// retry-after; every operation's RU charge is recorded. Hybrid queries rank in the service with
-/// <c>ORDER BY RANK RRF(VectorDistance, FullTextScore)</c>, filters in the WHERE clause, every value a
-/// query parameter; the same recency decay as the embedded store is applied to the candidates returned.
-/// Retention is the container's default TTL, so <see cref="PurgeAsync"/> has nothing to do.
+/// The store and retriever ports on Azure Cosmos DB for NoSQL. Upserts are idempotent by id (bulk mode on the
+/// process role's writes client when enabled). Throttling (429) is retried by the SDK alone, tuned by
+/// <see cref="CosmosOptions.MaxRetryAttemptsOnThrottle"/>; ambiguous failures (408, 503: the write may or may not
+/// have happened) are retried only for idempotent writes (upsert, delete), never for engagement updates, which
+/// would count twice. Every operation's RU charge is recorded. Hybrid queries rank in the service with
+/// <c>ORDER BY RANK RRF(VectorDistance, FullTextScore)</c>, filters in the WHERE clause, every value a query
+/// parameter except the row limit; the same recency decay as the embedded store is applied to the candidates.
+/// Retention is a per-item TTL counted from <c>created_at</c>, so <see cref="PurgeAsync"/> has nothing to do.
 /// </summary>
-public sealed class CosmosPostStore : IPostStore, IRetriever
+public sealed partial class CosmosPostStore : IPostStore, IRetriever
 {
     public const string MeterName = "StreamIngest.Cosmos";
 
+    /// <summary>An engagement update lost to a concurrent one (412) is read and applied again, this many times.</summary>
+    private const int MaxEngagementAttempts = 5;
+
     private readonly Container _container;
+    private readonly Container _bulk;
     private readonly CosmosOptions _options;
+    private readonly TimeSpan _retention;
     private readonly IEmbedder _embedder;
     private readonly HybridRanker _ranker;
-    private readonly ResiliencePipeline _writes;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline _idempotentWrites;
     private readonly Histogram<double> _ru;
+    private readonly Counter<long> _engagementUncertain;
     private double _writeRu;
     private long _writes_;
     private double _queryRu;
     private long _queries;
 
-    public CosmosPostStore(Container container, CosmosOptions options, IEmbedder embedder, HybridRanker ranker, IMeterFactory meters, TimeProvider timeProvider)
+    /// <param name="container">Point reads, queries, patches.</param>
+    /// <param name="bulkContainer">Upserts and deletes (the same container through the bulk client); null: <paramref name="container"/>.</param>
+    public CosmosPostStore(
+        Container container,
+        Container? bulkContainer,
+        CosmosOptions options,
+        TimeSpan retention,
+        IEmbedder embedder,
+        HybridRanker ranker,
+        IMeterFactory meters,
+        TimeProvider timeProvider,
+        ILogger<CosmosPostStore>? logger = null)
     {
         _container = container;
+        _bulk = bulkContainer ?? container;
         _options = options;
+        _retention = retention;
         _embedder = embedder;
         _ranker = ranker;
-        _ru = meters.Create(MeterName).CreateHistogram<double>("streamingest.cosmos.request_charge", "RU", "Request units per Cosmos DB operation");
-        _writes = new ResiliencePipelineBuilder { Name = "cosmos-write", TimeProvider = timeProvider }
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<CosmosException>(e => e.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable or HttpStatusCode.RequestTimeout),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(500),
-                MaxDelay = TimeSpan.FromSeconds(30),
-                MaxRetryAttempts = 8,
-                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is CosmosException { RetryAfter: { } after } ? after : (TimeSpan?)null),
-            })
-            .Build();
+        _timeProvider = timeProvider;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        var meter = meters.Create(MeterName);
+        _ru = meter.CreateHistogram<double>("streamingest.cosmos.request_charge", "RU", "Request units per Cosmos DB operation");
+        _engagementUncertain = meter.CreateCounter<long>("streamingest.cosmos.engagement_uncertain", "{update}", "Engagement updates that failed ambiguously and were not retried");
+        _idempotentWrites = IdempotentWritePipeline(timeProvider);
     }
 
     /// <summary>RU per stored post and per query so far (the cost summary).</summary>
     public (double RuPerPost, double RuPerQuery) Cost =>
         (Interlocked.Read(ref _writes_) == 0 ? 0 : _writeRu / _writes_, Interlocked.Read(ref _queries) == 0 ? 0 : _queryRu / _queries);
 
+    /// <summary>
+    /// Whether a failed write may or may not have been applied: a timeout or an unavailable service after the
+    /// request was sent. Only idempotent writes may be sent again after one of these.
+    /// </summary>
+    public static bool IsAmbiguous(CosmosException e) => e.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.ServiceUnavailable;
+
+    /// <summary>
+    /// Retries for writes that are safe to repeat: ambiguous failures and 449 (retry with). Never 429: the SDK has
+    /// already retried throttling as configured, and retrying it again here would multiply the wait.
+    /// </summary>
+    public static ResiliencePipeline IdempotentWritePipeline(TimeProvider timeProvider) =>
+        new ResiliencePipelineBuilder { Name = "cosmos-idempotent-write", TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<CosmosException>(e => IsAmbiguous(e) || (int)e.StatusCode == 449),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(500),
+                MaxDelay = TimeSpan.FromSeconds(10),
+                MaxRetryAttempts = 4,
+            })
+            .Build();
+
     public async Task UpsertAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken)
     {
+        var now = _timeProvider.GetUtcNow();
+
         // With AllowBulkExecution the SDK groups these concurrent calls into bulk requests per partition.
-        await Task.WhenAll(posts.Select(p => _writes.ExecuteAsync(async ct =>
+        await Task.WhenAll(posts.Select(p => _idempotentWrites.ExecuteAsync(async ct =>
         {
-            var doc = CosmosPostDocument.From(p, _options.PartitionBuckets);
-            var response = await _container.UpsertItemAsync(doc, new PartitionKey(doc.PartitionKey), new ItemRequestOptions { EnableContentResponseOnWrite = false }, ct).ConfigureAwait(false);
+            var doc = CosmosPostDocument.From(p, _options.PartitionBuckets, _retention, now);
+            var response = await _bulk.UpsertItemAsync(doc, new PartitionKey(doc.PartitionKey), new ItemRequestOptions { EnableContentResponseOnWrite = false }, ct).ConfigureAwait(false);
             RecordWrite(response.RequestCharge);
         }, cancellationToken).AsTask())).ConfigureAwait(false);
     }
 
     public async Task<int> DeleteAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
-        var deleted = await Task.WhenAll(ids.Select(id => _writes.ExecuteAsync(async ct =>
+        var deleted = await Task.WhenAll(ids.Select(id => _idempotentWrites.ExecuteAsync(async ct =>
         {
             try
             {
-                var response = await _container.DeleteItemAsync<CosmosPostDocument>(CosmosPostDocument.EscapeId(id), new PartitionKey(CosmosPostDocument.PartitionKeyFor(id, _options.PartitionBuckets)), cancellationToken: ct).ConfigureAwait(false);
+                var response = await _bulk.DeleteItemAsync<CosmosPostDocument>(CosmosPostDocument.DocumentId(id), new PartitionKey(CosmosPostDocument.PartitionKeyFor(id, _options.PartitionBuckets)), cancellationToken: ct).ConfigureAwait(false);
                 RecordWrite(response.RequestCharge);
                 return 1;
             }
@@ -88,34 +131,75 @@ public sealed class CosmosPostStore : IPostStore, IRetriever
         return deleted.Sum();
     }
 
+    /// <summary>
+    /// Adds engagement to stored posts: read the item, then patch its metrics, total and remaining TTL under
+    /// its ETag (a concurrent update makes the patch fail with 412 and it is read and applied again). Not
+    /// idempotent, so an ambiguous failure is not retried (it is counted in
+    /// <c>streamingest.cosmos.engagement_uncertain</c> and logged), and no failure is thrown: the batch around it
+    /// has already stored its posts, and a retried batch would apply the other updates twice.
+    /// </summary>
     public async Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken)
     {
-        var updated = await Task.WhenAll(deltas.Select(kv => _writes.ExecuteAsync(async ct =>
+        var updated = await Task.WhenAll(deltas.Select(kv => AddEngagementAsync(kv.Key, kv.Value, cancellationToken))).ConfigureAwait(false);
+        return updated.Sum();
+    }
+
+    private async Task<int> AddEngagementAsync(string postId, Engagement delta, CancellationToken ct)
+    {
+        var id = CosmosPostDocument.DocumentId(postId);
+        var pk = new PartitionKey(CosmosPostDocument.PartitionKeyFor(postId, _options.PartitionBuckets));
+        for (var attempt = 1; ; attempt++)
         {
-            var d = kv.Value;
             try
             {
+                var current = await _container.ReadItemAsync<CosmosPostDocument>(id, pk, cancellationToken: ct).ConfigureAwait(false);
+                _ru.Record(current.RequestCharge);
                 var response = await _container.PatchItemAsync<CosmosPostDocument>(
-                    CosmosPostDocument.EscapeId(kv.Key),
-                    new PartitionKey(CosmosPostDocument.PartitionKeyFor(kv.Key, _options.PartitionBuckets)),
-                    [
-                        PatchOperation.Increment("/engagement", d.Total),
-                        PatchOperation.Increment("/post/metrics/likes", d.Likes),
-                        PatchOperation.Increment("/post/metrics/reposts", d.Reposts),
-                        PatchOperation.Increment("/post/metrics/replies", d.Replies),
-                        PatchOperation.Increment("/post/metrics/quotes", d.Quotes),
-                    ],
-                    new PatchItemRequestOptions { EnableContentResponseOnWrite = false },
+                    id,
+                    pk,
+                    EngagementPatch(current.Resource, delta, _retention, _timeProvider.GetUtcNow()),
+                    new PatchItemRequestOptions { IfMatchEtag = current.ETag, EnableContentResponseOnWrite = false },
                     ct).ConfigureAwait(false);
                 RecordWrite(response.RequestCharge);
                 return 1;
             }
-            catch (CosmosException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
             {
-                return 0; // not stored (yet), or stored without a metrics object
+                return 0; // not stored (yet, or any more)
             }
-        }, cancellationToken).AsTask())).ConfigureAwait(false);
-        return updated.Sum();
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.PreconditionFailed && attempt < MaxEngagementAttempts)
+            {
+                // Changed since the read; the patch was not applied. Read again.
+            }
+            catch (CosmosException e)
+            {
+                if (IsAmbiguous(e))
+                {
+                    _engagementUncertain.Add(1);
+                }
+
+                LogEngagementFailed(e, postId, (int)e.StatusCode);
+                return 0;
+            }
+        }
+    }
+
+    /// <summary>The patch for one engagement update: metrics (a whole object, so items stored without one work too), the total, and the TTL left from created_at.</summary>
+    public static IReadOnlyList<PatchOperation> EngagementPatch(CosmosPostDocument current, Engagement delta, TimeSpan retention, DateTimeOffset now)
+    {
+        var m = current.Post.Metrics ?? new Engagement();
+        var next = new Engagement(m.Likes + delta.Likes, m.Reposts + delta.Reposts, m.Replies + delta.Replies, m.Quotes + delta.Quotes);
+        var operations = new List<PatchOperation>
+        {
+            PatchOperation.Set("/post/metrics", next),
+            PatchOperation.Set("/engagement", next.Total),
+        };
+        if (CosmosPostDocument.TtlFor(current.CreatedAtMs, retention, now) is { } ttl)
+        {
+            operations.Add(PatchOperation.Set("/ttl", ttl));
+        }
+
+        return operations;
     }
 
     public async Task<Post?> GetAsync(string id, CancellationToken cancellationToken)
@@ -123,7 +207,7 @@ public sealed class CosmosPostStore : IPostStore, IRetriever
         try
         {
             var response = await _container.ReadItemAsync<CosmosPostDocument>(
-                CosmosPostDocument.EscapeId(id), new PartitionKey(CosmosPostDocument.PartitionKeyFor(id, _options.PartitionBuckets)), cancellationToken: cancellationToken).ConfigureAwait(false);
+                CosmosPostDocument.DocumentId(id), new PartitionKey(CosmosPostDocument.PartitionKeyFor(id, _options.PartitionBuckets)), cancellationToken: cancellationToken).ConfigureAwait(false);
             _ru.Record(response.RequestCharge);
             var post = response.Resource.Post;
             post.Embedding = response.Resource.Embedding;
@@ -156,10 +240,13 @@ public sealed class CosmosPostStore : IPostStore, IRetriever
         return found;
     }
 
-    public async Task<long> CountAsync(CancellationToken cancellationToken) =>
-        (await QueryAsync<long>(new QueryDefinition("SELECT VALUE COUNT(1) FROM c"), cancellationToken).ConfigureAwait(false)).Sum();
+    /// <summary>Posts only: cursor, dead-letter and other side documents in the container have no <c>postId</c>.</summary>
+    public const string CountQuery = "SELECT VALUE COUNT(1) FROM c WHERE IS_DEFINED(c.postId)";
 
-    /// <summary>Expiry is the container's default TTL (= retention); nothing to purge by hand.</summary>
+    public async Task<long> CountAsync(CancellationToken cancellationToken) =>
+        (await QueryAsync<long>(new QueryDefinition(CountQuery), cancellationToken).ConfigureAwait(false)).Sum();
+
+    /// <summary>Expiry is each item's TTL (what is left of retention from created_at); nothing to purge by hand.</summary>
     public Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => Task.FromResult(0);
 
     public async Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
@@ -187,16 +274,32 @@ public sealed class CosmosPostStore : IPostStore, IRetriever
         return new SearchResult(hits, rows.Count, query.Mode);
     }
 
-    /// <summary>The Cosmos SQL for a search: filters in WHERE, TOP n, ranking by mode; every value a parameter.</summary>
+    /// <summary>
+    /// The Cosmos SQL for a search: filters in WHERE, TOP n, ranking by mode; every value a parameter except n.
+    /// <list type="bullet">
+    /// <item>Keyword mode filters with <c>FullTextContainsAny</c>: <c>FullTextScore</c> only orders, so without the filter
+    /// posts with none of the terms come back too (https://learn.microsoft.com/azure/cosmos-db/query/fulltextscore).
+    /// Hybrid mode does not filter: a post may match by meaning alone.</item>
+    /// <item>The row limit is an inlined integer (computed here, never user text): ranked queries are distributed from
+    /// the query plan and need a literal limit, as the EF Core Cosmos provider found (dotnet/efcore#35867).</item>
+    /// </list>
+    /// </summary>
     public static QueryDefinition? BuildSearchQuery(SearchQuery query, int n, float[]? vector)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
         var terms = SearchTerms(query.Text);
-        if (query.Mode != SearchMode.Vector && terms.Count == 0 && query.Mode == SearchMode.Keyword)
+        if (query.Mode == SearchMode.Keyword && terms.Count == 0)
         {
             return null;
         }
 
+        var termParams = string.Join(", ", terms.Select((_, i) => $"@t{i}"));
         var where = new List<string> { "c.createdAtMs >= @since", "c.createdAtMs <= @until" };
+        if (query.Mode == SearchMode.Keyword)
+        {
+            where.Add($"FullTextContainsAny(c.text, {termParams})");
+        }
+
         if (query.Source is not null)
         {
             where.Add("c.source = @source");
@@ -212,9 +315,9 @@ public sealed class CosmosPostStore : IPostStore, IRetriever
             where.Add("ARRAY_CONTAINS(c.tags, @tag)");
         }
 
-        var termParams = string.Join(", ", terms.Select((_, i) => $"@t{i}"));
         var useText = query.Mode != SearchMode.Vector && terms.Count > 0;
-        var select = vector is null ? "SELECT TOP @n c.post" : "SELECT TOP @n c.post, VectorDistance(c.embedding, @v) AS similarity";
+        var top = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var select = vector is null ? $"SELECT TOP {top} c.post" : $"SELECT TOP {top} c.post, VectorDistance(c.embedding, @v) AS similarity";
         var order = (query.Mode, useText) switch
         {
             (SearchMode.Keyword, _) => $"ORDER BY RANK FullTextScore(c.text, {termParams})",
@@ -222,7 +325,6 @@ public sealed class CosmosPostStore : IPostStore, IRetriever
             _ => $"ORDER BY RANK RRF(VectorDistance(c.embedding, @v), FullTextScore(c.text, {termParams}))",
         };
         var definition = new QueryDefinition($"{select} FROM c WHERE {string.Join(" AND ", where)} {order}")
-            .WithParameter("@n", n)
             .WithParameter("@since", query.Since?.ToUnixTimeMilliseconds() ?? 0)
             .WithParameter("@until", query.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue);
         if (vector is not null)
@@ -296,29 +398,62 @@ public sealed class CosmosPostStore : IPostStore, IRetriever
         while (Interlocked.CompareExchange(ref target, next, seen) != seen);
     }
 
-    /// <summary>Creates the database and container with the policies of infra/main.bicep (for emulators and first runs).</summary>
+    /// <summary>
+    /// Creates the database and container with the policies of infra/main.bicep (for emulators and first runs),
+    /// and refuses to run against an existing container whose vector index type differs from the configured one:
+    /// the vector indexes of a container cannot be changed in place (https://learn.microsoft.com/azure/cosmos-db/index-vector-data),
+    /// so a different choice needs a new container (and a re-ingest).
+    /// </summary>
     public static async Task<Container> EnsureContainerAsync(CosmosClient client, CosmosOptions options, TimeSpan retention, CancellationToken ct)
     {
         var database = (await client.CreateDatabaseIfNotExistsAsync(options.Database, cancellationToken: ct).ConfigureAwait(false)).Database;
+        var response = await database.CreateContainerIfNotExistsAsync(ContainerPropertiesFor(options, retention), cancellationToken: ct).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.Created && VectorIndexMismatch(response.Resource, options) is { } mismatch)
+        {
+            throw new InvalidOperationException(mismatch);
+        }
+
+        return response.Container;
+    }
+
+    /// <summary>The container definition: /pk, TTL on (each item carries its own), vector and full-text policies and indexes.</summary>
+    public static ContainerProperties ContainerPropertiesFor(CosmosOptions options, TimeSpan retention)
+    {
         var properties = new ContainerProperties(options.Container, "/pk")
         {
             DefaultTimeToLive = retention > TimeSpan.Zero ? (int)retention.TotalSeconds : -1,
             VectorEmbeddingPolicy = new VectorEmbeddingPolicy(new Collection<Embedding>
             {
-                new() { Path = "/embedding", DataType = VectorDataType.Float32, DistanceFunction = DistanceFunction.Cosine, Dimensions = 384 },
+                new() { Path = "/embedding", DataType = VectorDataType.Float32, DistanceFunction = DistanceFunction.Cosine, Dimensions = EmbeddingDimensions },
             }),
             FullTextPolicy = new FullTextPolicy { DefaultLanguage = "en-US", FullTextPaths = [new FullTextPath { Path = "/text", Language = "en-US" }] },
         };
         properties.IndexingPolicy.ExcludedPaths.Add(new ExcludedPath { Path = "/embedding/*" });
         properties.IndexingPolicy.ExcludedPaths.Add(new ExcludedPath { Path = "/post/*" });
-        properties.IndexingPolicy.VectorIndexes.Add(new VectorIndexPath
-        {
-            Path = "/embedding",
-            Type = string.Equals(options.VectorIndexType, "diskANN", StringComparison.OrdinalIgnoreCase) ? VectorIndexType.DiskANN : VectorIndexType.QuantizedFlat,
-        });
+        properties.IndexingPolicy.VectorIndexes.Add(new VectorIndexPath { Path = "/embedding", Type = VectorIndexTypeOf(options.ResolveVectorIndexType()) });
         properties.IndexingPolicy.FullTextIndexes.Add(new FullTextIndexPath { Path = "/text" });
-        return (await database.CreateContainerIfNotExistsAsync(properties, cancellationToken: ct).ConfigureAwait(false)).Container;
+        return properties;
     }
+
+    /// <summary>The embedding model's dimensions (all-MiniLM-L6-v2), as in infra/main.bicep.</summary>
+    public const int EmbeddingDimensions = 384;
+
+    /// <summary>Why an existing container cannot serve this configuration, or null.</summary>
+    public static string? VectorIndexMismatch(ContainerProperties existing, CosmosOptions options)
+    {
+        var wanted = VectorIndexTypeOf(options.ResolveVectorIndexType());
+        var actual = existing.IndexingPolicy?.VectorIndexes?.FirstOrDefault(v => v.Path == "/embedding")?.Type;
+        return actual is { } a && a != wanted
+            ? $"Cosmos container '{existing.Id}' has a {a} vector index but {CosmosOptions.Section}:VectorIndexType resolves to {wanted}; a vector index cannot be changed in place. Use a new {CosmosOptions.Section}:Container, or set {CosmosOptions.Section}:VectorIndexType to {a}."
+            : null;
+    }
+
+    private static VectorIndexType VectorIndexTypeOf(string name) => name switch
+    {
+        "diskANN" => VectorIndexType.DiskANN,
+        "flat" => VectorIndexType.Flat,
+        _ => VectorIndexType.QuantizedFlat,
+    };
 
     private sealed record HashRow(
         [property: System.Text.Json.Serialization.JsonPropertyName("contentHash")] string ContentHash,
@@ -327,4 +462,7 @@ public sealed class CosmosPostStore : IPostStore, IRetriever
         [property: System.Text.Json.Serialization.JsonPropertyName("createdAtMs")] long CreatedAtMs);
 
     private sealed record SearchRow(Post Post, double? Similarity);
+
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Engagement update for {PostId} failed with {Status}; not retried (it may or may not have been applied)")]
+    private partial void LogEngagementFailed(Exception ex, string postId, int status);
 }

@@ -15,7 +15,7 @@ public sealed class CosmosCursorStore(Container container, TimeProvider timeProv
     {
         try
         {
-            return (await container.ReadItemAsync<CursorDocument>("cursor-" + CosmosPostDocument.EscapeId(source), new PartitionKey(Partition), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource.Cursor;
+            return (await container.ReadItemAsync<CursorDocument>("cursor-" + CosmosPostDocument.DocumentId(source), new PartitionKey(Partition), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource.Cursor;
         }
         catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -25,7 +25,7 @@ public sealed class CosmosCursorStore(Container container, TimeProvider timeProv
 
     public Task SetAsync(string source, string cursor, CancellationToken cancellationToken) =>
         container.UpsertItemAsync(
-            new CursorDocument("cursor-" + CosmosPostDocument.EscapeId(source), Partition, source, cursor, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), -1),
+            new CursorDocument("cursor-" + CosmosPostDocument.DocumentId(source), Partition, source, cursor, timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), -1),
             new PartitionKey(Partition), new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
 
     private sealed record CursorDocument(

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
+using StreamIngest.Feeds.Health;
 using StreamIngest.Model;
 using StreamIngest.Store;
 using StreamIngest.Transport;
@@ -12,6 +13,9 @@ namespace StreamIngest.Pipeline;
 /// The process role: consumes batches from the transport and hands them to <see cref="PostProcessor"/>.
 /// Transient failures (store busy, embedder hiccup) are retried by the "process-batch" pipeline; a batch
 /// that still fails is dead-lettered event by event, so nothing is dropped silently and the loop goes on.
+/// When the transport itself cannot run (Event Hubs or its checkpoint store unreachable at start-up), the
+/// worker reports it in <see cref="Health"/> and starts it again with backoff (1 s doubling to 60 s) instead of
+/// stopping the host: the API stays up and processing resumes when the hub returns.
 /// </summary>
 public sealed partial class ProcessWorker(
     IFeedConsumer consumer,
@@ -38,15 +42,44 @@ public sealed partial class ProcessWorker(
 
     public ResiliencePipeline Retry { get; init; } = DefaultRetry;
 
+    /// <summary>Where transport failures are reported (shown in /v1/feeds and /health/ready); optional.</summary>
+    public FeedHealth? Health { get; init; }
+
+    /// <summary>Backoff between restarts of a transport that failed.</summary>
+    public TimeSpan RestartDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxRestartDelay { get; init; } = TimeSpan.FromSeconds(60);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        var delay = RestartDelay;
+        while (!stoppingToken.IsCancellationRequested)
         {
-            await consumer.ConsumeAsync(HandleAsync, stoppingToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // shutting down
+            try
+            {
+                await consumer.ConsumeAsync(HandleAsync, stoppingToken).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return; // shutting down
+            }
+            catch (Exception ex)
+            {
+                LogTransportFailed(ex, delay.TotalSeconds);
+                Health?.OnDisconnected($"{ex.GetType().Name}: {ex.Message}");
+            }
+
+            try
+            {
+                await Task.Delay(delay, timeProvider, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRestartDelay.Ticks));
         }
     }
 
@@ -74,6 +107,9 @@ public sealed partial class ProcessWorker(
             metrics.RecordProcessed(batch.Count);
         }
     }
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "The transport could not run; starting it again in {DelaySeconds} s")]
+    private partial void LogTransportFailed(Exception ex, double delaySeconds);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Batch of {Count} events failed after retries; dead-lettered")]
     private partial void LogBatchFailed(Exception ex, int count);

@@ -51,7 +51,7 @@ public static class HostingExtensions
     {
         if (options.StoreKind == StoreKind.Cosmos)
         {
-            builder.AddCosmosStore();
+            builder.AddCosmosStore(options);
         }
         else
         {
@@ -95,7 +95,7 @@ public static class HostingExtensions
     {
         if (options.Transport == TransportKind.EventHubs)
         {
-            builder.AddEventHubsTransport();
+            builder.AddEventHubsTransport(options);
         }
         else
         {
@@ -118,7 +118,12 @@ public static class HostingExtensions
 
         if (options.RunsProcess)
         {
-            builder.Services.AddHostedService<ProcessWorker>();
+            builder.Services.AddHostedService(sp => new ProcessWorker(
+                sp.GetRequiredService<IFeedConsumer>(), sp.GetRequiredService<PostProcessor>(), sp.GetRequiredService<IDeadLetterStore>(),
+                sp.GetRequiredService<PipelineMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProcessWorker>>())
+            {
+                Health = options.Transport == TransportKind.EventHubs ? sp.GetRequiredService<FeedHealthRegistry>().For(AzureHostingExtensions.ProcessHealthName) : null,
+            });
             builder.Services.AddHostedService(sp =>
             {
                 var o = sp.GetRequiredService<IOptions<SqliteOptions>>().Value; // Cosmos expires by TTL; its purge is a no-op

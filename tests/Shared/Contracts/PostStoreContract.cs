@@ -9,8 +9,19 @@ namespace StreamIngest.Tests.Contracts;
 /// </summary>
 public abstract class PostStoreContract
 {
+    /// <summary>The embedding dimension of stores under test: the real model's (all-MiniLM-L6-v2).</summary>
+    protected const int Dimensions = 384;
+
     /// <summary>A store with no posts, owned by the calling test.</summary>
     protected abstract Task<IPostStore> NewStoreAsync();
+
+    /// <summary>A unit vector along axis <paramref name="axis"/>.</summary>
+    protected static float[] Axis(int axis)
+    {
+        var v = new float[Dimensions];
+        v[axis] = 1;
+        return v;
+    }
 
     protected static Post NewPost(string id, string text, float[]? embedding = null, string? hash = null) => new()
     {
@@ -25,7 +36,7 @@ public abstract class PostStoreContract
         Metrics = new Engagement(1, 0, 0, 0),
         Entities = new PostEntities(["flood"], ["TSLA"], ["alice"], ["https://example.com/a"]),
         ContentHash = hash ?? "hash-" + id,
-        Embedding = embedding ?? [1, 0, 0, 0],
+        Embedding = embedding ?? Axis(0),
         Provenance = new Provenance("contract", "memory", DateTimeOffset.UnixEpoch, "00"),
     };
 
@@ -76,12 +87,26 @@ public abstract class PostStoreContract
     public async Task FindByContentHash_ReturnsTheStoredEmbeddingForKnownHashes()
     {
         var store = await NewStoreAsync();
-        await store.UpsertAsync([NewPost("1", "same", [0, 1, 0, 0], "h-same")], CancellationToken.None);
+        await store.UpsertAsync([NewPost("1", "same", Axis(1), "h-same")], CancellationToken.None);
 
         var found = await store.FindByContentHashAsync(["h-same", "h-unknown"], CancellationToken.None);
 
         var (id, embedding) = Assert.Single(found).Value;
         Assert.Equal(Post.MakeId("contract", "1"), id);
-        Assert.Equal([0f, 1, 0, 0], embedding);
+        Assert.Equal(Axis(1), embedding);
+    }
+
+    [SkippableFact]
+    public async Task AddEngagement_PostStoredWithoutMetrics_StartsCountingFromZero()
+    {
+        var store = await NewStoreAsync();
+        var post = NewPost("jet", "a Jetstream post carries no counts");
+        post.Metrics = null;
+        await store.UpsertAsync([post], CancellationToken.None);
+
+        var updated = await store.AddEngagementAsync(new Dictionary<string, Engagement> { [post.Id] = new(Likes: 1) }, CancellationToken.None);
+
+        Assert.Equal(1, updated);
+        Assert.Equal(1, (await store.GetAsync(post.Id, CancellationToken.None))!.Metrics!.Likes);
     }
 }

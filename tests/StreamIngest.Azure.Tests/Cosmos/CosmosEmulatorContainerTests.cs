@@ -1,12 +1,18 @@
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
+using Microsoft.Azure.Cosmos;
+using StreamIngest.Azure.Cosmos;
 using StreamIngest.Model;
 
 namespace StreamIngest.Azure.Tests.Cosmos;
 
 /// <summary>
-/// The official Cosmos DB Linux (vNext) emulator in a container (generic Testcontainers builder). Real
-/// tests where a Docker engine answers; skipped with the reason where none does (as on this machine and in CI).
+/// The official Cosmos DB Linux (vNext) emulator in a container (generic Testcontainers builder). Real tests where a
+/// Docker engine answers; skipped with the reason where none does (as on this machine and in CI).
+/// The emulator serves the NoSQL API in Gateway mode with a subset of features
+/// (https://learn.microsoft.com/azure/cosmos-db/emulator-linux#feature-support): documents, patch, TTL and queries
+/// are checked here; vector search, full-text search, hybrid ranking, custom indexing policies and request-unit
+/// charges are not emulated, so those need a real account (STREAMINGEST_COSMOS_CONNECTION, see README).
 /// </summary>
 public sealed class CosmosEmulatorContainerTests : IAsyncLifetime
 {
@@ -42,29 +48,57 @@ public sealed class CosmosEmulatorContainerTests : IAsyncLifetime
         }
     }
 
+    private CosmosOptions Options() =>
+        CosmosTestSupport.NewOptions($"AccountEndpoint=http://{_container!.Hostname}:{_container.GetMappedPublicPort(8081)}/;AccountKey={EmulatorKey};", emulator: true);
+
+    private static Post NewPost(string nativeId, DateTimeOffset createdAt, string text) => new()
+    {
+        Id = Post.MakeId("bsky", nativeId),
+        Source = "bsky",
+        NativeId = nativeId,
+        CreatedAt = createdAt,
+        Text = text,
+        Provenance = new Provenance("test", "emulator", createdAt, "00"),
+        Embedding = CosmosTestSupport.UnitVector(text.Length),
+    };
+
     [SkippableFact]
-    public async Task Emulator_UpsertReadDelete_RoundTripsAPost()
+    public async Task Emulator_UpsertReadPatchDelete_WithSlashIdsAndNoMetrics()
     {
         Skip.IfNot(DockerAvailable, NoDocker);
-        var connection = $"AccountEndpoint=http://{_container!.Hostname}:{_container.GetMappedPublicPort(8081)}/;AccountKey={EmulatorKey};";
-        var store = await CosmosTestSupport.NewStoreAsync(connection, gateway: true);
-        var post = new Post
-        {
-            Id = "bsky:did:plc:emu/1",
-            Source = "bsky",
-            NativeId = "did:plc:emu/1",
-            CreatedAt = DateTimeOffset.UtcNow,
-            Text = "emulator round trip",
-            Provenance = new Provenance("test", "emulator", DateTimeOffset.UtcNow, "00"),
-            Embedding = [1, 0, 0, 0],
-        };
+        var (store, _) = await CosmosTestSupport.NewStoreAsync(Options(), TimeSpan.FromHours(48));
+        var post = NewPost("did:plc:emu/3k1", DateTimeOffset.UtcNow, "emulator round trip");
 
         await store.UpsertAsync([post], CancellationToken.None);
         var back = await store.GetAsync(post.Id, CancellationToken.None);
+        var liked = await store.AddEngagementAsync(new Dictionary<string, Engagement> { [post.Id] = new(Likes: 2) }, CancellationToken.None);
+        var afterLike = await store.GetAsync(post.Id, CancellationToken.None);
+        var count = await store.CountAsync(CancellationToken.None);
         var deleted = await store.DeleteAsync([post.Id], CancellationToken.None);
 
         Assert.Equal("emulator round trip", back!.Text);
+        Assert.Equal(CosmosPostStore.EmbeddingDimensions, back.Embedding!.Length);
+        Assert.Equal(1, liked);
+        Assert.Equal(2, afterLike!.Metrics!.Likes);
+        Assert.Equal(1, count);
         Assert.Equal(1, deleted);
-        Assert.True(store.Cost.RuPerPost > 0);
+    }
+
+    [SkippableFact]
+    public async Task Emulator_PostOlderThanRetention_ExpiresByItsOwnTtl()
+    {
+        Skip.IfNot(DockerAvailable, NoDocker);
+        var (store, _) = await CosmosTestSupport.NewStoreAsync(Options(), TimeSpan.FromSeconds(30));
+        var old = NewPost("did:plc:emu/old", DateTimeOffset.UtcNow.AddSeconds(-29), "old replayed post");
+
+        await store.UpsertAsync([old], CancellationToken.None);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await store.GetAsync(old.Id, CancellationToken.None) is not null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+        }
+
+        Assert.Null(await store.GetAsync(old.Id, CancellationToken.None));
     }
 }

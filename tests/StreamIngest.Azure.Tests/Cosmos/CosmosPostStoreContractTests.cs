@@ -9,6 +9,6 @@ public sealed class CosmosPostStoreContractTests : PostStoreContract
     protected override async Task<IPostStore> NewStoreAsync()
     {
         Skip.If(CosmosTestSupport.ConnectionString is null, CosmosTestSupport.NotConfigured);
-        return await CosmosTestSupport.NewStoreAsync(CosmosTestSupport.ConnectionString!, gateway: true);
+        return await CosmosTestSupport.NewStoreAsync(CosmosTestSupport.ConnectionString!, emulator: CosmosTestSupport.IsEmulator);
     }
 }

@@ -14,10 +14,10 @@ public class CosmosQueryTests
         var q = CosmosPostStore.BuildSearchQuery(new SearchQuery { Text = "flooding downtown", Since = DateTimeOffset.UnixEpoch.AddDays(1) }, 40, Vector)!;
 
         Assert.Equal(
-            "SELECT TOP @n c.post, VectorDistance(c.embedding, @v) AS similarity FROM c WHERE c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY RANK RRF(VectorDistance(c.embedding, @v), FullTextScore(c.text, @t0, @t1))",
+            "SELECT TOP 40 c.post, VectorDistance(c.embedding, @v) AS similarity FROM c WHERE c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY RANK RRF(VectorDistance(c.embedding, @v), FullTextScore(c.text, @t0, @t1))",
             q.QueryText);
         var p = q.GetQueryParameters().ToDictionary(x => x.Name, x => x.Value);
-        Assert.Equal(40, p["@n"]);
+        Assert.False(p.ContainsKey("@n")); // ranked queries need a literal row limit
         Assert.Equal(86_400_000L, p["@since"]);
         Assert.Equal("flooding", p["@t0"]);
         Assert.Equal("downtown", p["@t1"]);
@@ -34,6 +34,7 @@ public class CosmosQueryTests
         Assert.DoesNotContain("OR 1=1", q.QueryText, StringComparison.Ordinal);
         Assert.DoesNotContain("bsky", q.QueryText, StringComparison.Ordinal);
         Assert.Contains("c.source = @source AND c.lang = @lang AND ARRAY_CONTAINS(c.tags, @tag)", q.QueryText, StringComparison.Ordinal);
+        Assert.StartsWith("SELECT TOP 40 c.post FROM c", q.QueryText, StringComparison.Ordinal);
         Assert.Contains("ORDER BY RANK FullTextScore(c.text, ", q.QueryText, StringComparison.Ordinal);
         var p = q.GetQueryParameters().ToDictionary(x => x.Name, x => x.Value);
         Assert.Equal("bsky'--", p["@source"]);
@@ -49,12 +50,35 @@ public class CosmosQueryTests
         Assert.DoesNotContain("FullTextScore", q.QueryText, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("bsky:did:plc:abc/3k1", "bsky:did:plc:abc%2F3k1")]
-    [InlineData("x:1?2#3\\4%", "x:1%3F2%233%5C4%25")]
-    public void EscapeId_CharactersCosmosForbids_AreEscapedReversibly(string postId, string expected)
+    [Fact]
+    public void BuildSearchQuery_KeywordMode_FiltersToPostsWithAnyTermAndRanksByBm25()
     {
-        Assert.Equal(expected, CosmosPostDocument.EscapeId(postId));
+        var q = CosmosPostStore.BuildSearchQuery(new SearchQuery { Text = "bridge flooding", Mode = SearchMode.Keyword }, 25, null)!;
+
+        Assert.Equal(
+            "SELECT TOP 25 c.post FROM c WHERE c.createdAtMs >= @since AND c.createdAtMs <= @until AND FullTextContainsAny(c.text, @t0, @t1) ORDER BY RANK FullTextScore(c.text, @t0, @t1)",
+            q.QueryText);
+    }
+
+    [Fact]
+    public void BuildSearchQuery_HybridMode_DoesNotRequireTheTerms()
+    {
+        var q = CosmosPostStore.BuildSearchQuery(new SearchQuery { Text = "bridge flooding" }, 25, Vector)!;
+
+        Assert.DoesNotContain("FullTextContains", q.QueryText, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("bsky:did:plc:abc/3k1")]
+    [InlineData("x:1?2#3\\4%25")]
+    [InlineData("mastodon:mastodon.social/109876")]
+    public void DocumentId_NeedsNoEscapingAndIsStable(string postId)
+    {
+        var id = CosmosPostDocument.DocumentId(postId);
+
+        Assert.Matches("^[A-Za-z0-9_-]{43}$", id);
+        Assert.Equal(id, CosmosPostDocument.DocumentId(postId));
+        Assert.NotEqual(id, CosmosPostDocument.DocumentId(postId + "x"));
     }
 
     [Fact]

@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
+using Azure.Identity;
 using Microsoft.Azure.Cosmos;
 using StreamIngest.Azure.Cosmos;
 using StreamIngest.Embed;
-using StreamIngest.Model;
 using StreamIngest.Retrieve;
 
 namespace StreamIngest.Azure.Tests.Cosmos;
@@ -13,28 +13,48 @@ internal static class CosmosTestSupport
 
     public static string? ConnectionString => Environment.GetEnvironmentVariable("STREAMINGEST_COSMOS_CONNECTION");
 
-    /// <summary>A store on a new container (own name) in the given account, created with the production policies.</summary>
-    public static async Task<CosmosPostStore> NewStoreAsync(string connectionString, bool gateway)
+    /// <summary>STREAMINGEST_COSMOS_EMULATOR=1: the connection string is an emulator's (Gateway mode, its endpoint only).</summary>
+    public static bool IsEmulator => Environment.GetEnvironmentVariable("STREAMINGEST_COSMOS_EMULATOR") == "1";
+
+    /// <summary>Options for a new container (own name) in the given account; an emulator needs Gateway mode and its own endpoint only.</summary>
+    public static CosmosOptions NewOptions(string connectionString, bool emulator) => new()
     {
-        var options = new CosmosOptions { ConnectionString = connectionString, Container = "c" + Guid.NewGuid().ToString("N")[..12], Bulk = false };
-        var client = new CosmosClient(connectionString, new CosmosClientOptions
-        {
-            UseSystemTextJsonSerializerWithOptions = PostJson.Options,
-            ConnectionMode = gateway ? ConnectionMode.Gateway : ConnectionMode.Direct,
-            AllowBulkExecution = options.Bulk,
-        });
-        var container = await CosmosPostStore.EnsureContainerAsync(client, options, TimeSpan.FromHours(48), CancellationToken.None);
-        return new CosmosPostStore(container, options, new UnusedEmbedder(), new HybridRanker(new RankingOptions(), TimeProvider.System), new TestMeterFactory(), TimeProvider.System);
+        ConnectionString = connectionString,
+        Container = "c" + Guid.NewGuid().ToString("N")[..12],
+        Bulk = false,
+        ConnectionMode = emulator ? "Gateway" : "Direct",
+        LimitToEndpoint = emulator,
+        VectorIndexType = "quantizedFlat",
+    };
+
+    /// <summary>A store on a new container, created with the production policies.</summary>
+    public static async Task<(CosmosPostStore Store, Container Container)> NewStoreAsync(CosmosOptions options, TimeSpan retention)
+    {
+        var client = CosmosClientFactory.Create(options, new DefaultAzureCredential(), bulk: false);
+        var container = await CosmosPostStore.EnsureContainerAsync(client, options, retention, CancellationToken.None);
+        var store = new CosmosPostStore(container, null, options, retention, new UnitEmbedder(), new HybridRanker(new RankingOptions(), TimeProvider.System), new TestMeterFactory(), TimeProvider.System);
+        return (store, container);
     }
 
-    private sealed class UnusedEmbedder : IEmbedder
-    {
-        public string Model => "none";
+    public static async Task<CosmosPostStore> NewStoreAsync(string connectionString, bool emulator) =>
+        (await NewStoreAsync(NewOptions(connectionString, emulator), TimeSpan.FromHours(48))).Store;
 
-        public int Dimensions => 4;
+    /// <summary>A 384-dimension unit vector (the container's real dimension), different per seed.</summary>
+    public static float[] UnitVector(int seed)
+    {
+        var v = new float[CosmosPostStore.EmbeddingDimensions];
+        v[Math.Abs(seed) % v.Length] = 1;
+        return v;
+    }
+
+    private sealed class UnitEmbedder : IEmbedder
+    {
+        public string Model => "test";
+
+        public int Dimensions => CosmosPostStore.EmbeddingDimensions;
 
         public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) =>
-            Task.FromResult(texts.Select(_ => new float[] { 1, 0, 0, 0 }).ToArray());
+            Task.FromResult(texts.Select(t => UnitVector(t.Length)).ToArray());
     }
 
     private sealed class TestMeterFactory : IMeterFactory

@@ -99,7 +99,7 @@ public sealed class DistributedPipelineTests(ITestOutputHelper output)
 
         // Ingest role: publish every post through the buffered producer, partitioned by author.
         var producer = new EventHubBufferedProducerClient(broker.ConnectionString, "posts");
-        await using (var publisher = new EventHubsFeedPublisher(producer, deadLetters, TimeProvider.System, NullLogger<EventHubsFeedPublisher>.Instance))
+        await using (var publisher = new EventHubsFeedPublisher(producer, deadLetters, new TestMeterFactory(), TimeProvider.System, NullLogger<EventHubsFeedPublisher>.Instance))
         {
             for (var i = 0; i < posts; i++)
             {

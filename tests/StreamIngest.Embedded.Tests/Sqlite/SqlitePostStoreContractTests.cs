@@ -15,7 +15,7 @@ public sealed class SqlitePostStoreContractTests : PostStoreContract, IDisposabl
     {
         var db = new SqliteDatabase(Path.Combine(TestPaths.NewTempDir(), "contract.db"));
         _databases.Add(db);
-        return Task.FromResult<IPostStore>(new SqlitePostStore(db, new Int8VectorIndex(4)));
+        return Task.FromResult<IPostStore>(new SqlitePostStore(db, new Int8VectorIndex(Dimensions)));
     }
 
     public void Dispose() => _databases.ForEach(d => d.Dispose());
