@@ -25,10 +25,11 @@ public sealed partial class EventHubsTestBroker : IDisposable
     private readonly Dictionary<string, OutgoingEndpoint> _epochReceivers = new(StringComparer.OrdinalIgnoreCase);
     private int _roundRobin;
 
-    public EventHubsTestBroker(string hubName = "posts", int partitionCount = 4)
+    /// <param name="port">A port to listen on (e.g. one clients were already pointed at before the broker "came back"); default: a free one.</param>
+    public EventHubsTestBroker(string hubName = "posts", int partitionCount = 4, int? port = null)
     {
         HubName = hubName;
-        Port = FreePort();
+        Port = port ?? FreePort();
         if (Environment.GetEnvironmentVariable("TESTBROKER_TRACE") == "1")
         {
             Amqp.Trace.TraceLevel = Amqp.TraceLevel.Frame;
@@ -49,8 +50,11 @@ public sealed partial class EventHubsTestBroker : IDisposable
 
     public int Port { get; }
 
-    public string ConnectionString =>
-        $"Endpoint=sb://127.0.0.1:{Port};SharedAccessKeyName=test;SharedAccessKey=dGVzdGtleQ==;UseDevelopmentEmulator=true";
+    public string ConnectionString => ConnectionStringFor(Port);
+
+    /// <summary>The connection string for a broker on <paramref name="port"/> (whether or not one is listening yet).</summary>
+    public static string ConnectionStringFor(int port) =>
+        $"Endpoint=sb://127.0.0.1:{port};SharedAccessKeyName=test;SharedAccessKey=dGVzdGtleQ==;UseDevelopmentEmulator=true";
 
     public string FullyQualifiedNamespace => $"127.0.0.1:{Port}";
 
@@ -69,7 +73,7 @@ public sealed partial class EventHubsTestBroker : IDisposable
         }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();

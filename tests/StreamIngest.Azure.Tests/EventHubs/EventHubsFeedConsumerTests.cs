@@ -2,6 +2,7 @@ using Azure.Messaging.EventHubs;
 using Azure.Messaging.EventHubs.Primitives;
 using Azure.Messaging.EventHubs.Processor;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using StreamIngest.Azure.EventHubs;
 using StreamIngest.Model;
 using StreamIngest.Tests;
@@ -26,9 +27,9 @@ public class EventHubsFeedConsumerTests
     private static EventData Event(FeedEvent e, long seq) =>
         EventHubsModelFactory.EventData(new BinaryData(EventHubsFeedPublisher.ToEventData(e).EventBody.ToArray()), null, null, null, seq, (seq * 100).ToString(System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow);
 
-    private static EventHubsFeedConsumer Consumer(ListDeadLetters dead) =>
+    private static EventHubsFeedConsumer Consumer(ListDeadLetters dead, TimeProvider? time = null) =>
         new(new NoStore(), 64, "$Default", "Endpoint=sb://127.0.0.1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true", "posts",
-            new EventProcessorOptions(), dead, TimeProvider.System, NullLogger<EventHubsFeedConsumer>.Instance);
+            new EventProcessorOptions(), dead, time ?? TimeProvider.System, NullLogger<EventHubsFeedConsumer>.Instance);
 
     [Fact]
     public async Task HandleBatchAsync_DecodesHandsOverAndThenCheckpointsPastTheLastEvent()
@@ -64,17 +65,62 @@ public class EventHubsFeedConsumerTests
     }
 
     [Fact]
-    public async Task HandleBatchAsync_HandlerFails_NoCheckpointAndNoThrow()
+    public async Task HandleBatchAsync_HandlerFails_HandsTheSameBatchOverAgainUntilItIsDurableThenCheckpoints()
     {
-        var consumer = Consumer(new ListDeadLetters());
-        consumer.Handler = (_, _) => throw new IOException("store down");
-        var checkpointed = false;
+        var time = new FakeTimeProvider();
+        var consumer = Consumer(new ListDeadLetters(), time);
+        var attempts = new List<string>();
+        consumer.Handler = (batch, _) =>
+        {
+            attempts.Add(string.Join(",", batch.Select(e => e.PostId)));
+            return attempts.Count < 3 ? throw new IOException("store down") : Task.CompletedTask;
+        };
+        var checkpoints = new List<long>();
 
-        await consumer.HandleBatchAsync([Event(FeedEvent.Delete("x:1"), 1)], "0", _ =>
+        var handling = consumer.HandleBatchAsync([Event(FeedEvent.Delete("x:1"), 1), Event(FeedEvent.Delete("x:2"), 2)], "0", p =>
+        {
+            checkpoints.Add(p.SequenceNumber);
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+        while (!handling.IsCompleted)
+        {
+            Assert.Empty(checkpoints); // nothing moves past the batch while it is not handled
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.WhenAny(handling, Task.Delay(5));
+        }
+
+        await handling;
+        Assert.Equal(["x:1,x:2", "x:1,x:2", "x:1,x:2"], attempts);
+        Assert.Equal([2L], checkpoints);
+    }
+
+    [Fact]
+    public async Task HandleBatchAsync_HandlerFailsUntilShutdown_NoCheckpointAndNoThrow()
+    {
+        var time = new FakeTimeProvider();
+        var consumer = Consumer(new ListDeadLetters(), time);
+        var attempts = 0;
+        consumer.Handler = (_, _) =>
+        {
+            Interlocked.Increment(ref attempts);
+            throw new IOException("store down");
+        };
+        var checkpointed = false;
+        using var stopping = new CancellationTokenSource();
+
+        var handling = consumer.HandleBatchAsync([Event(FeedEvent.Delete("x:1"), 1)], "0", _ =>
         {
             checkpointed = true;
             return Task.CompletedTask;
-        }, CancellationToken.None);
+        }, stopping.Token);
+        while (Volatile.Read(ref attempts) < 2)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.WhenAny(handling, Task.Delay(5));
+        }
+
+        await stopping.CancelAsync();
+        await handling;
 
         Assert.False(checkpointed);
     }

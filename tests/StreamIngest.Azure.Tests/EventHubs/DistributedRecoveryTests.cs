@@ -1,0 +1,227 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Azure.Messaging.EventHubs;
+using Azure.Messaging.EventHubs.Primitives;
+using Azure.Messaging.EventHubs.Producer;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using StreamIngest.Azure.EventHubs;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Embed;
+using StreamIngest.Enrich;
+using StreamIngest.Feeds.Health;
+using StreamIngest.Model;
+using StreamIngest.Pipeline;
+using StreamIngest.Store;
+using StreamIngest.TestBroker;
+using StreamIngest.Tests;
+using Xunit.Abstractions;
+
+namespace StreamIngest.Azure.Tests.EventHubs;
+
+/// <summary>
+/// The distributed roles when things fail: a batch that cannot be stored or dead-lettered must not be skipped
+/// by a later checkpoint, and roles started while the hub is down must wait, say so, and recover when it returns.
+/// Real SDK clients, the AMQP test broker and Blob checkpoints on Azurite.
+/// </summary>
+public sealed class DistributedRecoveryTests(ITestOutputHelper output)
+{
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        public Meter Create(MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>Cheap deterministic vectors: these tests are about delivery, not meaning.</summary>
+    private sealed class HashEmbedder : IEmbedder
+    {
+        public string Model => "hash";
+
+        public int Dimensions => 384;
+
+        public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) =>
+            Task.FromResult(texts.Select(t =>
+            {
+                var v = new float[384];
+                v[(t.GetHashCode(StringComparison.Ordinal) & int.MaxValue) % 384] = 1;
+                return v;
+            }).ToArray());
+    }
+
+    /// <summary>Fails every write of a batch holding <paramref name="poisonId"/> until it has failed <paramref name="failures"/> times.</summary>
+    private sealed class FailingStore(IPostStore inner, string poisonId, int failures) : IPostStore
+    {
+        private int _failed;
+
+        public int Failed => Volatile.Read(ref _failed);
+
+        public Task UpsertAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken) =>
+            posts.Any(p => p.Id == poisonId) && Interlocked.Increment(ref _failed) <= failures
+                ? throw new IOException("store unavailable for this batch")
+                : inner.UpsertAsync(posts, cancellationToken);
+
+        public Task<int> DeleteAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken) => inner.DeleteAsync(ids, cancellationToken);
+
+        public Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken) => inner.AddEngagementAsync(deltas, cancellationToken);
+
+        public Task<Post?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
+
+        public Task<IReadOnlyDictionary<string, (string Id, float[] Embedding)>> FindByContentHashAsync(IReadOnlyCollection<string> contentHashes, CancellationToken cancellationToken) =>
+            inner.FindByContentHashAsync(contentHashes, cancellationToken);
+
+        public Task<long> CountAsync(CancellationToken cancellationToken) => inner.CountAsync(cancellationToken);
+
+        public Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => inner.PurgeAsync(cutoff, cancellationToken);
+    }
+
+    /// <summary>A dead-letter store that is down (throws) while <see cref="Down"/> is set.</summary>
+    private sealed class SwitchableDeadLetters(IDeadLetterStore inner) : IDeadLetterStore
+    {
+        public volatile bool Down = true;
+
+        public Task WriteAsync(DeadLetter deadLetter, CancellationToken cancellationToken) =>
+            Down ? throw new IOException("dead-letter store unavailable") : inner.WriteAsync(deadLetter, cancellationToken);
+
+        public Task<IReadOnlyList<DeadLetter>> ListAsync(int limit, CancellationToken cancellationToken) => inner.ListAsync(limit, cancellationToken);
+    }
+
+    private static Post NewPost(int i) => new()
+    {
+        Id = Post.MakeId("dist", i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        Source = "dist",
+        NativeId = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        CreatedAt = DateTimeOffset.UtcNow.AddSeconds(-i),
+        ReceivedAt = DateTimeOffset.UtcNow,
+        Author = new Author($"author{i % 7}"),
+        Text = $"Post number {i} about the river flood and the bridge closure on street {i % 13}",
+        Provenance = new Provenance("test", "distributed", DateTimeOffset.UtcNow, "00"),
+    };
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for: {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static EventProcessorOptions FastProcessor(string name) => new()
+    {
+        Identifier = name,
+        LoadBalancingUpdateInterval = TimeSpan.FromMilliseconds(500),
+        PartitionOwnershipExpirationInterval = TimeSpan.FromSeconds(3),
+        RetryOptions = new EventHubsRetryOptions { MaximumRetries = 2, Delay = TimeSpan.FromMilliseconds(100), MaximumDelay = TimeSpan.FromMilliseconds(500), TryTimeout = TimeSpan.FromSeconds(5) },
+    };
+
+    [SkippableFact]
+    public async Task BatchThatCanBeNeitherStoredNorDeadLettered_IsHandedOverAgain_NotSkippedByALaterCheckpoint()
+    {
+        Skip.IfNot(Azurite.Available.Value, Azurite.NotRunning);
+        const int posts = 200;
+        using var broker = new EventHubsTestBroker("posts", 2);
+        var container = await Azurite.NewContainerAsync();
+        using var db = new SqliteDatabase(Path.Combine(TestPaths.NewTempDir(), "failing.db"));
+        var inner = new SqlitePostStore(db, new Int8VectorIndex(384));
+        var deadLetters = new SwitchableDeadLetters(new SqliteDeadLetterStore(db));
+        var poison = NewPost(7).Id;
+        var store = new FailingStore(inner, poison, failures: 2);
+
+        await using (var publisher = new EventHubsFeedPublisher(new EventHubBufferedProducerClient(broker.ConnectionString, "posts"), deadLetters, new TestMeterFactory(), TimeProvider.System, NullLogger<EventHubsFeedPublisher>.Instance))
+        {
+            for (var i = 0; i < posts; i++)
+            {
+                await publisher.PublishAsync(FeedEvent.Upsert(NewPost(i)), CancellationToken.None);
+            }
+        }
+
+        var metrics = new PipelineMetrics(new TestMeterFactory());
+        var consumer = new EventHubsFeedConsumer(
+            new BlobCheckpointStore(container), 16, "$Default", broker.ConnectionString, "posts", FastProcessor("processor"), deadLetters, TimeProvider.System,
+            NullLogger<EventHubsFeedConsumer>.Instance);
+        var processor = new PostProcessor([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+        var worker = new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance) { Retry = ResiliencePipeline.Empty };
+
+        await worker.StartAsync(CancellationToken.None);
+        await WaitUntilAsync(async () => await inner.CountAsync(CancellationToken.None) == posts, TimeSpan.FromSeconds(60), $"all {posts} posts stored");
+        await worker.StopAsync(CancellationToken.None);
+
+        output.WriteLine($"poison batch failed {store.Failed} times (store and dead-letter store both down), stored {await inner.CountAsync(CancellationToken.None)}");
+        Assert.True(store.Failed >= 3, "the failed batch was handed over again until it was stored");
+        Assert.NotNull(await inner.GetAsync(poison, CancellationToken.None));
+        Assert.Empty(await deadLetters.ListAsync(10, CancellationToken.None));
+    }
+
+    [SkippableFact]
+    public async Task RolesStartedWhileTheHubIsDown_ReportIt_AndEverythingFlowsWhenItComesUp()
+    {
+        Skip.IfNot(Azurite.Available.Value, Azurite.NotRunning);
+        const int posts = 60;
+        var port = EventHubsTestBroker.FreePort();
+        var connection = EventHubsTestBroker.ConnectionStringFor(port);
+        var container = await Azurite.NewContainerAsync();
+        using var db = new SqliteDatabase(Path.Combine(TestPaths.NewTempDir(), "late-hub.db"));
+        var store = new SqlitePostStore(db, new Int8VectorIndex(384));
+        var deadLetters = new SqliteDeadLetterStore(db);
+        var health = new FeedHealthRegistry(TimeProvider.System);
+
+        // Ingest role: a feed publishing into a hub that is not there yet. It must wait, not end.
+        var producer = new EventHubBufferedProducerClient(connection, "posts", new EventHubBufferedProducerClientOptions
+        {
+            RetryOptions = new EventHubsRetryOptions { MaximumRetries = 0, TryTimeout = TimeSpan.FromSeconds(2) },
+        });
+        var publisher = new EventHubsFeedPublisher(producer, deadLetters, new TestMeterFactory(), TimeProvider.System, NullLogger<EventHubsFeedPublisher>.Instance)
+        {
+            Health = health.For("eventhubs-publish"),
+            RetryDelay = TimeSpan.FromMilliseconds(200),
+            MaxRetryDelay = TimeSpan.FromSeconds(1),
+        };
+        var feed = Task.Run(async () =>
+        {
+            for (var i = 0; i < posts; i++)
+            {
+                await publisher.PublishAsync(FeedEvent.Upsert(NewPost(i)), CancellationToken.None);
+            }
+        });
+
+        // Process role: a processor that cannot reach the hub either. The worker must survive and retry.
+        var metrics = new PipelineMetrics(new TestMeterFactory());
+        var consumer = new EventHubsFeedConsumer(
+            new BlobCheckpointStore(container), 16, "$Default", connection, "posts", FastProcessor("late"), deadLetters, TimeProvider.System,
+            NullLogger<EventHubsFeedConsumer>.Instance) { Health = health.For("eventhubs-process") };
+        var processor = new PostProcessor([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+        var worker = new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance)
+        {
+            Health = health.For("eventhubs-process"),
+            RestartDelay = TimeSpan.FromMilliseconds(200),
+            MaxRestartDelay = TimeSpan.FromSeconds(1),
+        };
+        await worker.StartAsync(CancellationToken.None);
+
+        await WaitUntilAsync(() => Task.FromResult(health.For("eventhubs-publish").LastError is not null), TimeSpan.FromSeconds(30), "the publisher reports the hub unreachable");
+        await WaitUntilAsync(() => Task.FromResult(health.For("eventhubs-process").LastError is not null), TimeSpan.FromSeconds(30), "the processor reports the hub unreachable");
+        Assert.False(feed.IsCompleted, "the feed waits for the hub instead of ending");
+        var downState = health.Snapshot();
+
+        using var broker = new EventHubsTestBroker("posts", 2, port);
+        await feed.WaitAsync(TimeSpan.FromSeconds(60));
+        await publisher.DisposeAsync(); // flush
+        await WaitUntilAsync(async () => await store.CountAsync(CancellationToken.None) == posts, TimeSpan.FromSeconds(60), $"all {posts} posts stored after the hub came up");
+        await worker.StopAsync(CancellationToken.None);
+
+        foreach (var s in downState)
+        {
+            output.WriteLine($"while down: {s.Name} connected={s.Connected} error={s.LastError}");
+        }
+
+        Assert.All(downState, s => Assert.False(s.Connected));
+        Assert.True(health.For("eventhubs-publish").Connected);
+        Assert.True(health.For("eventhubs-process").Connected);
+        Assert.Equal(posts, await store.CountAsync(CancellationToken.None));
+    }
+}
