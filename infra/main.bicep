@@ -27,12 +27,16 @@ param partitionCount int = 8
 @minValue(1)
 param retentionHours int = 48
 
-@description('Vector index for the embedding path: quantizedFlat (exact-ish, cheaper writes) or diskANN (large collections).')
+// quantizedFlat serves searches over up to about 50,000 vectors per search scope, diskANN beyond that
+// (https://learn.microsoft.com/azure/cosmos-db/index-vector-data); a firehose kept for retentionHours holds far more.
+// A container's vector index cannot be changed in place, so the container is named after its index type:
+// choosing another type deploys a new container (posts-<type>) instead of failing, and the apps follow it.
+@description('Vector index for the embedding path: diskANN (firehose-sized collections) or quantizedFlat (up to ~50,000 posts per search).')
 @allowed([
   'quantizedFlat'
   'diskANN'
 ])
-param vectorIndexType string = 'quantizedFlat'
+param vectorIndexType string = 'diskANN'
 
 @description('Autoscale ceiling of the posts container, in RU/s.')
 param maxThroughput int = 4000
@@ -149,7 +153,7 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2025-10-15
 // the range index and served by its own vector index; text has a full-text index; TTL = retention.
 resource posts 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2025-10-15' = {
   parent: database
-  name: 'posts'
+  name: 'posts-${toLower(vectorIndexType)}'
   properties: {
     options: {
       autoscaleSettings: {
@@ -157,7 +161,7 @@ resource posts 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@20
       }
     }
     resource: {
-      id: 'posts'
+      id: 'posts-${toLower(vectorIndexType)}'
       partitionKey: {
         paths: [
           '/pk'
@@ -330,6 +334,10 @@ var commonEnv = [
   {
     name: 'Cosmos__Container'
     value: posts.name
+  }
+  {
+    name: 'Cosmos__VectorIndexType'
+    value: vectorIndexType
   }
   {
     name: 'Store__RetentionHours'

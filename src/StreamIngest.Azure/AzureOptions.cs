@@ -20,8 +20,16 @@ public sealed class EventHubsOptions
 
     public string CheckpointContainer { get; set; } = "checkpoints";
 
-    /// <summary>A stable name for this processor instance (shows as the owner of its partitions).</summary>
+    /// <summary>A stable name for this processor instance (shows as the owner of its partitions); default <see cref="DefaultProcessorIdentifier"/>.</summary>
     public string? ProcessorIdentifier { get; set; }
+
+    /// <summary>
+    /// The processor's identifier when none is configured: host name and role, stable across restarts of the same
+    /// instance (unlike machine-pid), so a restarted processor finds its own ownership records and takes its
+    /// partitions back at once instead of waiting for them to expire. Two processors on one host need distinct
+    /// <c>EventHubs:ProcessorIdentifier</c>s.
+    /// </summary>
+    public static string DefaultProcessorIdentifier(string machineName, string role) => $"{machineName}-{role}".ToLowerInvariant();
 
     /// <summary>Idempotent publishing (needs a tier that supports it).</summary>
     public bool EnableIdempotentRetries { get; set; }

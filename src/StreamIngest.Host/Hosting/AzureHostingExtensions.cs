@@ -34,13 +34,6 @@ public static class AzureHostingExtensions
     public static void AddAzureCredential(this IHostApplicationBuilder builder) =>
         builder.Services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
 
-    /// <summary>
-    /// The processor's identifier when none is configured: host name and role, stable across restarts of the same
-    /// instance, so a restarted processor finds its own ownership records and takes its partitions back at once
-    /// instead of waiting for them to expire. Two processors on one host need distinct <c>EventHubs:ProcessorIdentifier</c>s.
-    /// </summary>
-    public static string DefaultProcessorIdentifier(string machineName, Role role) => $"{machineName}-{role}".ToLowerInvariant();
-
     public static void AddEventHubsTransport(this IHostApplicationBuilder builder, StreamIngestOptions options)
     {
         builder.AddAzureCredential();
@@ -72,7 +65,7 @@ public static class AzureHostingExtensions
         {
             var o = sp.GetRequiredService<IOptions<EventHubsOptions>>().Value;
             var container = sp.GetRequiredService<BlobContainerClient>();
-            var processorOptions = new EventProcessorOptions { Identifier = o.ProcessorIdentifier ?? DefaultProcessorIdentifier(Environment.MachineName, options.Role) };
+            var processorOptions = new EventProcessorOptions { Identifier = o.ProcessorIdentifier ?? EventHubsOptions.DefaultProcessorIdentifier(Environment.MachineName, options.Role.ToString()) };
             var store = new BlobCheckpointStore(container);
             var deadLetters = sp.GetRequiredService<IDeadLetterStore>();
             var time = sp.GetRequiredService<TimeProvider>();

@@ -224,4 +224,85 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         Assert.True(health.For("eventhubs-process").Connected);
         Assert.Equal(posts, await store.CountAsync(CancellationToken.None));
     }
+
+    [SkippableFact]
+    public async Task RestartedProcessorWithTheSameIdentifier_TakesItsPartitionsBackAtOnce_NotAfterExpiry()
+    {
+        Skip.IfNot(Azurite.Available.Value, Azurite.NotRunning);
+        const int posts = 40;
+        var expiry = TimeSpan.FromSeconds(60);
+        using var broker = new EventHubsTestBroker("posts", 2);
+        var container = await Azurite.NewContainerAsync();
+        var checkpoints = new BlobCheckpointStore(container);
+        using var db = new SqliteDatabase(Path.Combine(TestPaths.NewTempDir(), "restart.db"));
+        var store = new SqlitePostStore(db, new Int8VectorIndex(384));
+        var deadLetters = new SqliteDeadLetterStore(db);
+        var identifier = EventHubsOptions.DefaultProcessorIdentifier("worker-7", "Process");
+
+        ProcessWorker NewWorker()
+        {
+            var options = FastProcessor(identifier);
+            options.PartitionOwnershipExpirationInterval = expiry;
+            var metrics = new PipelineMetrics(new TestMeterFactory());
+            var consumer = new EventHubsFeedConsumer(checkpoints, 16, "$Default", broker.ConnectionString, "posts", options, deadLetters, TimeProvider.System, NullLogger<EventHubsFeedConsumer>.Instance);
+            var processor = new PostProcessor([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+            return new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance);
+        }
+
+        // The first life of the instance claims both partitions, then "dies": its ownership records stay fresh
+        // under its name (a clean stop would have released them; kill -9 does not).
+        var first = NewWorker();
+        await first.StartAsync(CancellationToken.None);
+        await WaitUntilAsync(async () => (await AllOwnershipAsync(container)).Count(o => o.OwnerIdentifier == identifier) == 2, TimeSpan.FromSeconds(30), "both partitions claimed");
+        var held = (await AllOwnershipAsync(container)).ToList();
+        await first.StopAsync(CancellationToken.None);
+        var released = await AllOwnershipAsync(container);
+        await checkpoints.ClaimOwnershipAsync(released.Select(o => new EventProcessorPartitionOwnership
+        {
+            FullyQualifiedNamespace = o.FullyQualifiedNamespace, EventHubName = o.EventHubName, ConsumerGroup = o.ConsumerGroup,
+            PartitionId = o.PartitionId, OwnerIdentifier = identifier, Version = o.Version,
+        }), CancellationToken.None);
+        Assert.All(await AllOwnershipAsync(container), o => Assert.Equal(identifier, o.OwnerIdentifier));
+
+        await using (var publisher = new EventHubsFeedPublisher(new EventHubBufferedProducerClient(broker.ConnectionString, "posts"), deadLetters, new TestMeterFactory(), TimeProvider.System, NullLogger<EventHubsFeedPublisher>.Instance))
+        {
+            for (var i = 0; i < posts; i++)
+            {
+                await publisher.PublishAsync(FeedEvent.Upsert(NewPost(i)), CancellationToken.None);
+            }
+        }
+
+        // The restarted instance has the same (default) identifier: the records are its own, so it resumes at once.
+        var started = DateTime.UtcNow;
+        var second = NewWorker();
+        await second.StartAsync(CancellationToken.None);
+        await WaitUntilAsync(async () => await store.CountAsync(CancellationToken.None) == posts, expiry / 2, $"all {posts} posts stored well before the {expiry.TotalSeconds} s ownership expiry");
+        var took = DateTime.UtcNow - started;
+        await second.StopAsync(CancellationToken.None);
+
+        output.WriteLine($"identifier {identifier}; held {held.Count} partitions; restarted instance stored {posts} posts in {took.TotalSeconds:F1} s (ownership expiry {expiry.TotalSeconds} s)");
+        Assert.Equal("worker-7-process", identifier);
+    }
+
+    private static async Task<List<EventProcessorPartitionOwnership>> AllOwnershipAsync(global::Azure.Storage.Blobs.BlobContainerClient container)
+    {
+        var list = new List<EventProcessorPartitionOwnership>();
+        var names = new HashSet<(string, string, string)>();
+        await foreach (var blob in container.GetBlobsAsync())
+        {
+            var parts = blob.Name.Split('/');
+            if (parts.Length >= 4 && parts[3] == "ownership")
+            {
+                names.Add((parts[0], parts[1], parts[2]));
+            }
+        }
+
+        var store = new BlobCheckpointStore(container);
+        foreach (var (ns, hub, group) in names)
+        {
+            list.AddRange(await store.ListOwnershipAsync(ns, hub, group, CancellationToken.None));
+        }
+
+        return list;
+    }
 }
