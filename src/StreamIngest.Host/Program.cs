@@ -1,5 +1,6 @@
 using StreamIngest.Host.Api;
 using StreamIngest.Host.Bench;
+using StreamIngest.Host.Dashboard;
 using StreamIngest.Host.Hosting;
 
 if (args is ["bench", ..])
@@ -15,6 +16,7 @@ builder.AddStore(options);
 builder.AddPipeline(options);
 builder.AddFeeds();
 builder.AddTelemetry();
+builder.AddDashboard();
 builder.Services.AddProblemDetails();
 
 var app = builder.Build();
@@ -30,6 +32,7 @@ if (options.RunsApi)
 {
     app.MapSearchApi();
     app.MapGroundApi();
+    app.MapDashboard();
 }
 
 await app.RunAsync();

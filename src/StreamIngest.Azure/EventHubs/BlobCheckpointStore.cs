@@ -117,6 +117,22 @@ public sealed class BlobCheckpointStore(BlobContainerClient container) : Checkpo
         }
     }
 
+    /// <summary>The sequence number of the last event a partition's checkpoint covers, or null when it has none.</summary>
+    public async Task<long?> GetCheckpointSequenceNumberAsync(
+        string fullyQualifiedNamespace, string eventHubName, string consumerGroup, string partitionId, CancellationToken cancellationToken)
+    {
+        var blob = container.GetBlobClient(Prefix(fullyQualifiedNamespace, eventHubName, consumerGroup, "checkpoint") + partitionId);
+        try
+        {
+            var m = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.Metadata;
+            return m.TryGetValue(SequenceNumber, out var text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seq) ? seq : null;
+        }
+        catch (RequestFailedException ex) when (ex.Status == (int)HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     [Obsolete("Kept for processors built against the offset-based API; use the CheckpointPosition overload.")]
     public override Task UpdateCheckpointAsync(
         string fullyQualifiedNamespace, string eventHubName, string consumerGroup, string partitionId, long offset, long? sequenceNumber, CancellationToken cancellationToken) =>

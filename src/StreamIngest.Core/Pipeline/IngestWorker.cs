@@ -24,7 +24,7 @@ public sealed partial class IngestWorker(
             await foreach (var e in feed.ReadAsync(ct).ConfigureAwait(false))
             {
                 await publisher.PublishAsync(e, ct).ConfigureAwait(false);
-                metrics.RecordReceived();
+                metrics.RecordReceived(e.Post?.Source ?? SourceOf(e.PostId));
                 count++;
             }
 
@@ -40,6 +40,8 @@ public sealed partial class IngestWorker(
             LogFeedFailed(ex, feed.Name, count);
         }
     }
+
+    private static string SourceOf(string postId) => postId.IndexOf(':', StringComparison.Ordinal) is var colon and > 0 ? postId[..colon] : "unknown";
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Feed {Feed} starting")]
     private partial void LogFeedStarting(string feed);

@@ -36,6 +36,9 @@ public sealed class PipelineMetrics
         _recent = new double[freshnessSamples];
     }
 
+    private long _embeddedTotal;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _receivedBySource = new(StringComparer.Ordinal);
+
     public long Received => Interlocked.Read(ref _receivedTotal);
 
     public long Stored => Interlocked.Read(ref _storedTotal);
@@ -65,6 +68,16 @@ public sealed class PipelineMetrics
         _received.Add(n);
     }
 
+    /// <summary>One feed event accepted from <paramref name="source"/> (counted per source for the dashboard).</summary>
+    public void RecordReceived(string source)
+    {
+        RecordReceived();
+        _receivedBySource.AddOrUpdate(source, 1, static (_, n) => n + 1);
+    }
+
+    /// <summary>Feed events accepted so far, per source.</summary>
+    public IReadOnlyDictionary<string, long> ReceivedBySource => _receivedBySource.ToDictionary(StringComparer.Ordinal);
+
     public void RecordRejected(long n = 1)
     {
         Interlocked.Add(ref _rejectedTotal, n);
@@ -80,6 +93,38 @@ public sealed class PipelineMetrics
     public void RecordDuplicates(long n) => Interlocked.Add(ref _duplicatesTotal, n);
 
     public void RecordProcessed(long n) => Interlocked.Add(ref _processedTotal, n);
+
+    /// <summary>Texts the embedder turned into vectors (exact duplicates reuse one and are not counted).</summary>
+    public void RecordEmbedded(long n) => Interlocked.Add(ref _embeddedTotal, n);
+
+    public long Embedded => Interlocked.Read(ref _embeddedTotal);
+
+    /// <summary>Freshness samples recorded so far (a position for <see cref="FreshnessPercentilesSince"/>).</summary>
+    public long FreshnessSamples => Interlocked.Read(ref _recentCount);
+
+    /// <summary>
+    /// p50 and p99 of the freshness samples recorded after position <paramref name="from"/> (as far as the
+    /// sample ring still holds them); null when there were none. For charts of freshness over time.
+    /// </summary>
+    public (double P50, double P99)? FreshnessPercentilesSince(long from)
+    {
+        var to = Interlocked.Read(ref _recentCount);
+        var count = (int)Math.Min(to - from, _recent.Length);
+        if (count <= 0)
+        {
+            return null;
+        }
+
+        var copy = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            copy[i] = _recent[(to - count + i) % _recent.Length];
+        }
+
+        Array.Sort(copy);
+        double At(double p) => copy[(int)Math.Clamp(Math.Ceiling(p / 100 * count) - 1, 0, count - 1)];
+        return (At(50), At(99));
+    }
 
     public void RecordStored(DateTimeOffset createdAt, TimeSpan freshness)
     {

@@ -20,7 +20,8 @@ public sealed partial class PostProcessor(
     IDeadLetterStore deadLetters,
     PipelineMetrics metrics,
     TimeProvider timeProvider,
-    ILogger<PostProcessor> logger)
+    ILogger<PostProcessor> logger,
+    StoredPostTail? tail = null)
 {
     private readonly IEnricher[] _enrichers = [.. enrichers];
 
@@ -79,6 +80,8 @@ public sealed partial class PostProcessor(
             {
                 metrics.RecordStored(p.CreatedAt, now - p.ReceivedAt);
             }
+
+            tail?.Publish(posts);
         }
 
         if (deletes.Count > 0)
@@ -155,6 +158,7 @@ public sealed partial class PostProcessor(
         if (toEmbed.Count > 0)
         {
             var vectors = await embedder.EmbedAsync([.. toEmbed.Select(p => p.Text)], ct).ConfigureAwait(false);
+            metrics.RecordEmbedded(toEmbed.Count);
             for (var i = 0; i < toEmbed.Count; i++)
             {
                 toEmbed[i].Embedding = vectors[i];

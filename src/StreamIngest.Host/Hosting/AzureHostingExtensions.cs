@@ -61,6 +61,15 @@ public static class AzureHostingExtensions
                 ? new BlobContainerClient(o.CheckpointConnectionString, o.CheckpointContainer)
                 : new BlobContainerClient(new Uri(o.CheckpointContainerUri!), sp.GetRequiredService<TokenCredential>());
         });
+        builder.Services.AddSingleton(sp =>
+        {
+            // The dashboard's partition view (ownership, checkpoints, lag) on any role, the api role included.
+            var o = sp.GetRequiredService<IOptions<EventHubsOptions>>().Value;
+            var hub = o.ConnectionString is { Length: > 0 }
+                ? new global::Azure.Messaging.EventHubs.Consumer.EventHubConsumerClient(o.ConsumerGroup, o.ConnectionString, o.HubName)
+                : new global::Azure.Messaging.EventHubs.Consumer.EventHubConsumerClient(o.ConsumerGroup, o.FullyQualifiedNamespace, o.HubName, sp.GetRequiredService<TokenCredential>());
+            return new PartitionStatusReader(hub, new BlobCheckpointStore(sp.GetRequiredService<BlobContainerClient>()));
+        });
         builder.Services.AddSingleton<IFeedConsumer>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<EventHubsOptions>>().Value;

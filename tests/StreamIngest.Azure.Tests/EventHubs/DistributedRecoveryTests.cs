@@ -305,4 +305,41 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
 
         return list;
     }
+
+    [SkippableFact]
+    public async Task PartitionStatus_ShowsOwnersCheckpointsAndLagPerPartition()
+    {
+        Skip.IfNot(Azurite.Available.Value, Azurite.NotRunning);
+        using var broker = new EventHubsTestBroker("posts", 2);
+        var container = await Azurite.NewContainerAsync();
+        var checkpoints = new BlobCheckpointStore(container);
+        using var db = new SqliteDatabase(Path.Combine(TestPaths.NewTempDir(), "partitions.db"));
+        var store = new SqlitePostStore(db, new Int8VectorIndex(384));
+        var deadLetters = new SqliteDeadLetterStore(db);
+        await using var hub = new global::Azure.Messaging.EventHubs.Consumer.EventHubConsumerClient("$Default", broker.ConnectionString, "posts");
+        var reader = new PartitionStatusReader(hub, checkpoints);
+
+        await using (var publisher = new EventHubsFeedPublisher(new EventHubBufferedProducerClient(broker.ConnectionString, "posts"), deadLetters, new TestMeterFactory(), TimeProvider.System, NullLogger<EventHubsFeedPublisher>.Instance))
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                await publisher.PublishAsync(FeedEvent.Upsert(NewPost(i)), CancellationToken.None);
+            }
+        }
+
+        var before = await reader.ReadAsync(CancellationToken.None);
+        var metrics = new PipelineMetrics(new TestMeterFactory());
+        var consumer = new EventHubsFeedConsumer(checkpoints, 16, "$Default", broker.ConnectionString, "posts", FastProcessor("reader-test"), deadLetters, TimeProvider.System, NullLogger<EventHubsFeedConsumer>.Instance);
+        var processor = new PostProcessor([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+        var worker = new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance);
+        await worker.StartAsync(CancellationToken.None);
+        await WaitUntilAsync(async () => (await reader.ReadAsync(CancellationToken.None)).All(p => p.Lag == 0 && p.Owner == "reader-test"), TimeSpan.FromSeconds(30), "every partition owned and caught up");
+        var after = await reader.ReadAsync(CancellationToken.None);
+        await worker.StopAsync(CancellationToken.None);
+
+        Assert.Equal(30, before.Sum(p => p.Lag));                     // nothing checkpointed yet: everything is lag
+        Assert.All(before, p => Assert.Null(p.CheckpointSequenceNumber));
+        Assert.All(after, p => Assert.Equal(p.LastEnqueuedSequenceNumber, p.CheckpointSequenceNumber));
+        Assert.Equal(broker.Counts.Select(c => (long)c - 1), after.Select(p => p.LastEnqueuedSequenceNumber));
+    }
 }

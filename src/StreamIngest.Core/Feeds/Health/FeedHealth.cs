@@ -15,7 +15,8 @@ public sealed record FeedStatus(
     long Reconnects,
     long DeadLettered,
     string? LastError,
-    IReadOnlyList<FeedGap> Gaps);
+    IReadOnlyList<FeedGap> Gaps,
+    string? ResumeCursor = null);
 
 /// <summary>
 /// Live health of one feed: connection state, event rate, last event, reconnects, gaps and dead letters.
@@ -41,13 +42,17 @@ public sealed class FeedHealth(string name, TimeProvider timeProvider)
 
     public string? LastError { get; private set; }
 
+    /// <summary>The cursor the current (or last) connection resumed from, when the platform has one.</summary>
+    public string? ResumeCursor { get; private set; }
+
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
     public IReadOnlyList<FeedGap> Gaps => [.. _gaps];
 
-    public void OnConnected(string endpoint)
+    public void OnConnected(string endpoint, string? resumeCursor = null)
     {
         Endpoint = endpoint;
+        ResumeCursor = resumeCursor;
         Connected = true;
     }
 
@@ -92,7 +97,7 @@ public sealed class FeedHealth(string name, TimeProvider timeProvider)
 
         var last = Interlocked.Read(ref _lastEventTicks);
         return new FeedStatus(name, Connected, Endpoint, Interlocked.Read(ref _events), Math.Round(_rate, 2),
-            last == 0 ? null : new DateTimeOffset(last, TimeSpan.Zero), Reconnects, Interlocked.Read(ref _deadLettered), LastError, Gaps);
+            last == 0 ? null : new DateTimeOffset(last, TimeSpan.Zero), Reconnects, Interlocked.Read(ref _deadLettered), LastError, Gaps, ResumeCursor);
     }
 }
 

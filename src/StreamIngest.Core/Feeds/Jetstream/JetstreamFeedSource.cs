@@ -201,7 +201,7 @@ public sealed partial class JetstreamFeedSource(
             }
         }
 
-        health.OnConnected(endpoint);
+        health.OnConnected(endpoint, System.Web.HttpUtility.ParseQueryString(uri.Query)["cursor"]);
         FirstConnection.TrySetResult(true);
         onConnected();
         LogConnected(endpoint, uri.Query);

@@ -1,0 +1,102 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.FileProviders;
+using StreamIngest.Azure.EventHubs;
+using StreamIngest.Feeds.Health;
+using StreamIngest.Host.Api;
+using StreamIngest.Model;
+using StreamIngest.Pipeline;
+
+namespace StreamIngest.Host.Dashboard;
+
+/// <summary>Everything the dashboard page shows, in one response it polls every couple of seconds while open.</summary>
+public sealed record DashboardResponse(
+    DateTimeOffset GeneratedAt,
+    string Role,
+    StatsResponse Stats,
+    IReadOnlyList<DashboardSample> History,
+    IReadOnlyList<FeedStatus> Feeds,
+    IReadOnlyList<TrendSnapshot> Trends,
+    IReadOnlyList<PartitionStatus>? Partitions,
+    string? PartitionsError);
+
+/// <summary>A newly stored post as the live tail shows it.</summary>
+public sealed record TailPost(string Id, string Source, string Author, string Text, DateTimeOffset CreatedAt, string? Url, string? Lang, IReadOnlyList<string> SafetyLabels, string? DuplicateOf);
+
+public static class DashboardApi
+{
+    /// <summary>Where the committed static page is copied beside the app (no front-end build step).</summary>
+    public static string AssetsPath => Path.Combine(AppContext.BaseDirectory, "Dashboard", "wwwroot");
+
+    public static void AddDashboard(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<StoredPostTail>();
+        builder.Services.AddSingleton<DashboardHistory>();
+        builder.Services.AddHostedService<DashboardSampler>();
+    }
+
+    public static WebApplication MapDashboard(this WebApplication app)
+    {
+        var files = new PhysicalFileProvider(AssetsPath);
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = files,
+            OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "no-cache",
+        });
+        app.MapGet("/v1/dashboard", GetAsync).WithName("Dashboard");
+        app.MapGet("/v1/stream/posts", StreamPosts).WithName("StreamPosts");
+        return app;
+    }
+
+    public static async Task<Ok<DashboardResponse>> GetAsync(
+        DashboardHistory history,
+        FeedHealthRegistry feeds,
+        TrendRegistry trends,
+        PipelineMetrics metrics,
+        Store.IPostStore store,
+        Transport.IFeedConsumer consumer,
+        IServiceProvider services,
+        Microsoft.Extensions.Options.IOptions<Hosting.StreamIngestOptions> options,
+        TimeProvider timeProvider,
+        CancellationToken cancellationToken)
+    {
+        var stats = (await OpsApi.StatsAsync(metrics, store, consumer, services, cancellationToken)).Value!;
+        IReadOnlyList<PartitionStatus>? partitions = null;
+        string? partitionsError = null;
+        if (services.GetService<PartitionStatusReader>() is { } reader)
+        {
+            try
+            {
+                partitions = await reader.ReadAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                partitionsError = $"{ex.GetType().Name}: {ex.Message}";
+            }
+        }
+
+        return TypedResults.Ok(new DashboardResponse(
+            timeProvider.GetUtcNow(),
+            options.Value.Role.ToString().ToLowerInvariant(),
+            stats,
+            history.Samples,
+            feeds.Snapshot(),
+            trends.Latest(),
+            partitions,
+            partitionsError));
+    }
+
+    public static ServerSentEventsResult<TailPost> StreamPosts(StoredPostTail tail, CancellationToken cancellationToken) =>
+        TypedResults.ServerSentEvents(TailAsync(tail, cancellationToken), eventType: "post");
+
+    private static async IAsyncEnumerable<TailPost> TailAsync(StoredPostTail tail, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var p in tail.WatchAsync(cancellationToken))
+        {
+            yield return new TailPost(
+                p.Id, p.Source, p.Author.Handle, p.Text.Length > 500 ? p.Text[..500] + "…" : p.Text, p.CreatedAt, p.Url, p.Lang, p.SafetyLabels, p.DuplicateOf);
+        }
+    }
+}
