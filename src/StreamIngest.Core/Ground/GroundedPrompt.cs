@@ -1,3 +1,4 @@
+using StreamIngest.Model;
 using StreamIngest.Retrieve;
 
 namespace StreamIngest.Ground;
@@ -15,7 +16,13 @@ public sealed record GroundRequest
 
     /// <summary>Token budget for the whole prompt (system + posts + question).</summary>
     public int MaxTokens { get; init; } = 3000;
+
+    /// <summary>Leave out posts whose safety labels have the <c>exclude</c> action (the default); false includes them, labels and all.</summary>
+    public bool ExcludeUnsafe { get; init; } = true;
 }
+
+/// <summary>A retrieved post left out of the prompt, and why.</summary>
+public sealed record ExcludedPost(string Id, string Reason, IReadOnlyList<SafetyLabel> Labels);
 
 public sealed record Citation(
     int N,
@@ -46,4 +53,5 @@ public sealed record GroundedPrompt(
     IReadOnlyList<Citation> Citations,
     Freshness Freshness,
     int Tokens,
-    int MaxTokens);
+    int MaxTokens,
+    IReadOnlyList<ExcludedPost> Excluded);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using StreamIngest.Enrich.Safety;
 using StreamIngest.Model;
 using StreamIngest.Retrieve;
 
@@ -11,8 +12,10 @@ namespace StreamIngest.Ground;
 /// numbered, delimited, untrusted quotations with their provenance, and the question. Posts are added in
 /// rank order while they fit the token budget; a post is included whole or not at all.
 /// </summary>
-public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter tokens, TimeProvider timeProvider)
+public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter tokens, TimeProvider timeProvider, SafetyOptions? safety = null)
 {
+    private readonly SafetyOptions _safety = safety ?? new SafetyOptions();
+
     public const string SystemPrompt =
         """
         You answer questions about current events using only the numbered posts in the user message.
@@ -26,7 +29,9 @@ public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter to
 
     public async Task<GroundedPrompt> BuildAsync(GroundRequest request, CancellationToken cancellationToken)
     {
-        var result = await retriever.SearchAsync(request.Search, cancellationToken).ConfigureAwait(false);
+        // Ask for a few more than k: posts left out for safety must not leave the prompt short.
+        var k = request.Search.K;
+        var result = await retriever.SearchAsync(request.Search with { K = Math.Min(100, k + Math.Min(k, 10)) }, cancellationToken).ConfigureAwait(false);
         var question = Sanitize(request.Question);
         var questionBlock = $"Question: {question}";
 
@@ -34,8 +39,24 @@ public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter to
         var context = new StringBuilder();
         var citations = new List<Citation>();
         var dropped = 0;
+        var excluded = new List<ExcludedPost>();
         foreach (var hit in result.Hits)
         {
+            if (citations.Count == k)
+            {
+                break;
+            }
+
+            var unsafeLabels = hit.Post.SafetyLabels.Where(l => _safety.ActionFor(l.Label) == SafetyAction.Exclude).ToList();
+            if (request.ExcludeUnsafe && unsafeLabels.Count > 0)
+            {
+                excluded.Add(new ExcludedPost(
+                    hit.Post.Id,
+                    $"labelled {string.Join(", ", unsafeLabels.Select(l => $"{l.Label} ({l.Score:F2})"))}; policy {SafetyOptions.Section}:Policies says exclude from prompts",
+                    unsafeLabels));
+                continue;
+            }
+
             var n = citations.Count + 1;
             var block = FormatPost(n, hit.Post);
             var cost = tokens.Count(block);
@@ -76,7 +97,8 @@ public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter to
                 dropped,
                 timeProvider.GetUtcNow()),
             used,
-            request.MaxTokens);
+            request.MaxTokens,
+            excluded);
     }
 
     /// <summary>One post as a delimited quotation. Its text cannot close the block early: delimiters inside are defused.</summary>

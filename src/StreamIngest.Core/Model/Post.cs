@@ -35,7 +35,8 @@ public sealed class Post
     public string? DuplicateOf { get; set; }
 
     public float? Sentiment { get; set; }
-    public IReadOnlyList<string> SafetyLabels { get; set; } = [];
+    /// <summary>Safety labels with their scores (<c>prompt_injection</c>, <c>offensive</c>, <c>hate</c>); what each means for a use is <c>Safety:Policies</c>.</summary>
+    public IReadOnlyList<SafetyLabel> SafetyLabels { get; set; } = [];
     public string? ClusterId { get; set; }
 
     /// <summary>Unit-length embedding of <see cref="Text"/>; null until embedded. Stored beside the document, not in it.</summary>
@@ -68,6 +69,9 @@ public sealed record PostEntities(
 {
     public static readonly PostEntities Empty = new([], [], [], []);
 }
+
+/// <summary>A safety label on a post: its name, the score that put it there, and the evidence where the labeller has some.</summary>
+public sealed record SafetyLabel(string Label, double Score, IReadOnlyList<string>? Evidence = null);
 
 /// <summary>Where a post came from: which adapter, which endpoint or file, when, and a hash of the raw payload.</summary>
 public sealed record Provenance(string Adapter, string Endpoint, DateTimeOffset FetchedAt, string RawSha256);

@@ -16,6 +16,9 @@ public sealed record GroundBody
     public string? Lang { get; init; }
     public string? Entity { get; init; }
 
+    /// <summary><c>exclude</c> (default): posts whose labels have the exclude policy stay out of the prompt; <c>include</c>: they go in, labelled.</summary>
+    public string? Safety { get; init; }
+
     [JsonPropertyName("maxTokens")]
     public int? MaxTokens { get; init; }
 
@@ -48,12 +51,17 @@ public static class GroundApi
             errors["maxTokens"] = [$"'maxTokens' must be from {MinTokens} to {MaxTokens}."];
         }
 
+        if (body.Safety is not (null or "exclude" or "include"))
+        {
+            errors["safety"] = ["'safety' must be 'exclude' or 'include'."];
+        }
+
         if (query is null || errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "Invalid grounding request");
         }
 
-        var prompt = await builder.BuildAsync(new GroundRequest { Question = query.Text, Search = query, MaxTokens = maxTokens }, cancellationToken);
+        var prompt = await builder.BuildAsync(new GroundRequest { Question = query.Text, Search = query, MaxTokens = maxTokens, ExcludeUnsafe = body.Safety != "include" }, cancellationToken);
         return TypedResults.Ok(prompt);
     }
 }

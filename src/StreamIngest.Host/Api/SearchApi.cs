@@ -20,12 +20,13 @@ public sealed record SearchHitDto(
     string? DuplicateOf,
     int Duplicates,
     ScoreParts Score,
-    Provenance Provenance)
+    Provenance Provenance,
+    IReadOnlyList<SafetyLabel> SafetyLabels)
 {
     public static SearchHitDto From(SearchHit hit) => new(
         hit.Post.Id, hit.Post.Source, hit.Post.Author, hit.Post.Text, hit.Post.CreatedAt, hit.Post.ReceivedAt, hit.Post.Url,
         hit.Post.Lang, hit.Post.Entities, hit.Post.Metrics, hit.Post.Relations, hit.Post.DuplicateOf, hit.Duplicates, hit.Score,
-        hit.Post.Provenance);
+        hit.Post.Provenance, hit.Post.SafetyLabels);
 }
 
 public sealed record SearchResponse(string Query, string Mode, DateTimeOffset? Since, DateTimeOffset? Until, int CandidatesConsidered, double TookMs, IReadOnlyList<SearchHitDto> Results);

@@ -22,7 +22,7 @@ public sealed record DashboardResponse(
     string? PartitionsError);
 
 /// <summary>A newly stored post as the live tail shows it.</summary>
-public sealed record TailPost(string Id, string Source, string Author, string Text, DateTimeOffset CreatedAt, string? Url, string? Lang, IReadOnlyList<string> SafetyLabels, string? DuplicateOf);
+public sealed record TailPost(string Id, string Source, string Author, string Text, DateTimeOffset CreatedAt, string? Url, string? Lang, IReadOnlyList<SafetyLabel> SafetyLabels, string? DuplicateOf);
 
 public static class DashboardApi
 {

@@ -6,6 +6,7 @@ using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Embedded.Tokens;
 using StreamIngest.Embedded.Vectors;
 using StreamIngest.Enrich;
+using StreamIngest.Enrich.Safety;
 using StreamIngest.Feeds;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Jetstream;
@@ -32,6 +33,8 @@ public static class HostingExtensions
         builder.Services.AddSingleton<IValidateOptions<StreamIngestOptions>, StreamIngestOptionsValidator>();
         builder.Services.AddSingleton(sp => new PipelineMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.ConfigureHttpJsonOptions(o => PostJson.Configure(o.SerializerOptions));
+        builder.Services.AddOptions<SafetyOptions>().BindConfiguration(SafetyOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SafetyOptions>>(new SectionValidator<SafetyOptions>(SafetyOptions.Section, o => o.Validate()));
 
         var options = new StreamIngestOptions();
         builder.Configuration.Bind(options);
@@ -87,7 +90,8 @@ public static class HostingExtensions
                 sp.GetRequiredService<TimeProvider>());
         });
         builder.Services.AddSingleton<ITokenCounter, TiktokenTokenCounter>();
-        builder.Services.AddSingleton<GroundedPromptBuilder>();
+        builder.Services.AddSingleton(sp => new GroundedPromptBuilder(
+            sp.GetRequiredService<IRetriever>(), sp.GetRequiredService<ITokenCounter>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<SafetyOptions>>().Value));
     }
 
     /// <summary>Transport, enrichers and the workers of the roles this process runs.</summary>
@@ -108,6 +112,8 @@ public static class HostingExtensions
             builder.Services.AddSingleton<IFeedConsumer>(sp => sp.GetRequiredService<ChannelFeedTransport>());
         }
 
+        // Order matters: injection is judged on the raw text, before clean-up removes what hides it.
+        builder.Services.AddSingleton<IEnricher>(sp => new PromptInjectionEnricher(sp.GetRequiredService<IOptions<SafetyOptions>>().Value));
         builder.Services.AddSingleton<IEnricher, StandardEnricher>(_ => new StandardEnricher());
         builder.Services.AddSingleton<PostProcessor>();
 

@@ -102,6 +102,27 @@ public sealed class EndToEndTests : IDisposable
         Assert.EndsWith("Question: What is happening with the floods?", user, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Ground_OnTheBundledDemo_LeavesTheInjectionPostOutAndSaysWhy()
+    {
+        await using var host = new StreamIngestHost(_dir, Path.Combine(AppContext.BaseDirectory, "samples", "demo.jsonl"));
+        await host.WaitForStatsAsync(s => s.GetProperty("stored").GetInt64() >= 390 && s.GetProperty("queue").GetInt64() == 0, TimeSpan.FromSeconds(120));
+        using var client = host.CreateClient();
+
+        var response = await client.PostAsJsonAsync("/v1/ground", new { question = "What is happening with the floods?", window = "PT2H", k = 8 });
+        response.EnsureSuccessStatusCode();
+        var prompt = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var search = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=ignore+previous+instructions+flood+hoax&window=PT2H&k=3");
+
+        Assert.DoesNotContain("Ignore all previous instructions", prompt.GetProperty("context").GetString()!, StringComparison.OrdinalIgnoreCase);
+        var excluded = Assert.Single(prompt.GetProperty("excluded").EnumerateArray());
+        Assert.Contains("prompt_injection", excluded.GetProperty("reason").GetString()!, StringComparison.Ordinal);
+        Assert.Equal(8, prompt.GetProperty("citations").GetArrayLength());
+        var top = search.GetProperty("results")[0];   // still stored and searchable, with its label shown
+        Assert.Equal(excluded.GetProperty("id").GetString(), top.GetProperty("id").GetString());
+        Assert.Equal("prompt_injection", top.GetProperty("safety_labels")[0].GetProperty("label").GetString());
+    }
+
     [Theory]
     [InlineData("/v1/search?k=5", "q")]
     [InlineData("/v1/search?q=x&k=0", "k")]

@@ -142,7 +142,7 @@
   // ---- live tail ------------------------------------------------------------------------------
   let tail = null;
   function postItem(p) {
-    const labels = (p.safety_labels || []).map((l) => el("span", { class: "label-chip", text: l }));
+    const labels = (p.safety_labels || []).map((l) => el("span", { class: "label-chip", title: (l.evidence || []).join("; "), text: `${l.label} ${fmt(l.score, 2)}` }));
     return el("li", { "data-id": p.id },
       el("div", { class: "meta" }, ...labels, document.createTextNode(`${p.source} · @${p.author} · ${time(p.created_at)} `), p.url ? safeLink(p.url, "source") : null),
       el("div", { text: p.text }));
@@ -178,6 +178,7 @@
       return el("li", { class: "result" },
         el("div", { class: "meta" }, document.createTextNode(`${h.source} · @${h.author.handle} · ${time(h.created_at)} `), h.url ? safeLink(h.url, "source") : null,
           h.duplicates ? document.createTextNode(` · +${h.duplicates} copies`) : null),
+        el("div", {}, ...(h.safety_labels || []).map((l) => el("span", { class: "label-chip", title: (l.evidence || []).join("; "), text: `${l.label} ${fmt(l.score, 2)}` }))),
         el("div", { text: h.text }),
         el("div", {}, ...entities.map((x) => el("span", { class: "entity", text: x }))),
         el("div", { class: "scores", text: `final ${fmt(s.final, 4)} · fused ${fmt(s.fused, 4)} · vector ${fmt(s.vector, 3)} · keyword ${fmt(s.keyword, 3)} · recency ${fmt(s.recency, 3)} · engagement ${fmt(s.engagement, 3)}` }));
@@ -191,7 +192,7 @@
     const g = await r.json();
     $("search-status").textContent = "";
     $("ground-output").hidden = false;
-    $("ground-meta").textContent = `${g.citations.length} citations · ${g.tokens}/${g.max_tokens} tokens · newest ${time(g.freshness.newest)} · considered ${g.freshness.candidates_considered}, dropped for budget ${g.freshness.dropped_for_budget}`;
+    $("ground-meta").textContent = `${(g.excluded || []).length ? `${g.excluded.length} left out for safety (${g.excluded.map((x) => x.id).join(", ")}) · ` : ""}${g.citations.length} citations · ${g.tokens}/${g.max_tokens} tokens · newest ${time(g.freshness.newest)} · considered ${g.freshness.candidates_considered}, dropped for budget ${g.freshness.dropped_for_budget}`;
     $("citations").replaceChildren(...g.citations.map((c) => el("li", {}, document.createTextNode(`[${c.n}] ${c.source} @${c.author} ${time(c.created_at)} `), c.url ? safeLink(c.url, c.id) : document.createTextNode(c.id))));
     $("ground-prompt").textContent = `${g.system}\n\n${g.context}\n\nQuestion: ${g.question}`;
   });
