@@ -8,6 +8,11 @@ if (args is ["bench", ..])
     return await BenchCommand.RunAsync(args[1..]);
 }
 
+if (args is ["train", ..])
+{
+    return await StreamIngest.Host.Training.TrainCommand.RunAsync(args[1..]);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 var options = builder.AddStreamIngestCore();
 builder.AddLocalEmbedder();

@@ -34,7 +34,8 @@ public sealed class Post
     /// <summary>Id of the first stored post with the same content hash, when this one is an exact copy or repost.</summary>
     public string? DuplicateOf { get; set; }
 
-    public float? Sentiment { get; set; }
+    /// <summary>Sentiment of the post, and a finance-aware score for the tickers it mentions.</summary>
+    public PostSentiment? Sentiment { get; set; }
     /// <summary>Safety labels with their scores (<c>prompt_injection</c>, <c>offensive</c>, <c>hate</c>); what each means for a use is <c>Safety:Policies</c>.</summary>
     public IReadOnlyList<SafetyLabel> SafetyLabels { get; set; } = [];
     public string? ClusterId { get; set; }
@@ -69,6 +70,12 @@ public sealed record PostEntities(
 {
     public static readonly PostEntities Empty = new([], [], [], []);
 }
+
+/// <summary>
+/// Sentiment: a label (negative / neutral / positive), a score in [-1, 1] (P(positive) − P(negative)), and for a post
+/// with cashtags a finance-aware score in [-1, 1] per ticker.
+/// </summary>
+public sealed record PostSentiment(string Label, double Score, IReadOnlyDictionary<string, double>? Tickers = null);
 
 /// <summary>A safety label on a post: its name, the score that put it there, and the evidence where the labeller has some.</summary>
 public sealed record SafetyLabel(string Label, double Score, IReadOnlyList<string>? Evidence = null);

@@ -21,9 +21,11 @@ public sealed partial class PostProcessor(
     PipelineMetrics metrics,
     TimeProvider timeProvider,
     ILogger<PostProcessor> logger,
-    StoredPostTail? tail = null)
+    StoredPostTail? tail = null,
+    IEnumerable<ISignalEnricher>? signalEnrichers = null)
 {
     private readonly IEnricher[] _enrichers = [.. enrichers];
+    private readonly ISignalEnricher[] _signals = [.. signalEnrichers ?? []];
 
     public async Task HandleAsync(IReadOnlyList<FeedEvent> batch, CancellationToken cancellationToken)
     {
@@ -74,6 +76,11 @@ public sealed partial class PostProcessor(
         if (posts.Count > 0)
         {
             await EmbedAsync(posts, cancellationToken).ConfigureAwait(false);
+            await ApplySignalsAsync(posts, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (posts.Count > 0)
+        {
             await store.UpsertAsync(posts, cancellationToken).ConfigureAwait(false);
             var now = timeProvider.GetUtcNow();
             foreach (var p in posts)
@@ -121,6 +128,44 @@ public sealed partial class PostProcessor(
         }
 
         return null;
+    }
+
+    /// <summary>Enrichers that read the embedding; a post one of them rejects is dead-lettered and not stored.</summary>
+    private async Task ApplySignalsAsync(List<Post> posts, CancellationToken ct)
+    {
+        if (_signals.Length == 0)
+        {
+            return;
+        }
+
+        for (var i = posts.Count - 1; i >= 0; i--)
+        {
+            var post = posts[i];
+            string? reason = null;
+            foreach (var signal in _signals)
+            {
+                try
+                {
+                    reason = signal.Enrich(post);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    reason = $"{signal.GetType().Name} failed: {ex.GetType().Name}: {ex.Message}";
+                }
+
+                if (reason is not null)
+                {
+                    break;
+                }
+            }
+
+            if (reason is not null)
+            {
+                posts.RemoveAt(i);
+                LogRejected(post.Id, reason);
+                await deadLetters.WriteAsync(DeadLetter.Create(post.Provenance.Adapter, reason, post.Text, post.Id, timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task EmbedAsync(List<Post> posts, CancellationToken ct)

@@ -7,6 +7,7 @@ using StreamIngest.Embedded.Tokens;
 using StreamIngest.Embedded.Vectors;
 using StreamIngest.Enrich;
 using StreamIngest.Enrich.Safety;
+using StreamIngest.Enrich.Signals;
 using StreamIngest.Feeds;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Jetstream;
@@ -115,6 +116,19 @@ public static class HostingExtensions
         // Order matters: injection is judged on the raw text, before clean-up removes what hides it.
         builder.Services.AddSingleton<IEnricher>(sp => new PromptInjectionEnricher(sp.GetRequiredService<IOptions<SafetyOptions>>().Value));
         builder.Services.AddSingleton<IEnricher, StandardEnricher>(_ => new StandardEnricher());
+
+        // Sentiment and the offensive/hate labels read the embedding: heads trained by `train signals` for this embedder.
+        builder.Services.AddSingleton<ISignalEnricher>(sp =>
+        {
+            var embedder = sp.GetRequiredService<IEmbedder>();
+            var model = SignalModel.Load(SignalModel.BundledPath);
+            if (!string.Equals(model.EmbeddingModel, embedder.Model, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"{SignalModel.BundledPath} was trained on '{model.EmbeddingModel}' vectors, but the embedder is '{embedder.Model}'; run `train signals` for it.");
+            }
+
+            return new SignalEnricher(model, sp.GetRequiredService<IOptions<SafetyOptions>>().Value);
+        });
         builder.Services.AddSingleton<PostProcessor>();
 
         if (options.RunsIngest)

@@ -1,0 +1,69 @@
+using System.Text.Json.Serialization;
+
+namespace StreamIngest.Enrich.Signals;
+
+/// <summary>A linear head on the post embedding: logits = W·x + b (one row per class; one row for a binary or regression head).</summary>
+public sealed class LinearHead
+{
+    public required string[] Classes { get; init; }
+
+    public required float[][] Weights { get; init; }
+
+    public required float[] Bias { get; init; }
+
+    /// <summary>Decision threshold for a binary head (probability of the positive class).</summary>
+    public double Threshold { get; init; } = 0.5;
+
+    public double[] Logits(ReadOnlySpan<float> x)
+    {
+        var logits = new double[Weights.Length];
+        for (var c = 0; c < Weights.Length; c++)
+        {
+            logits[c] = System.Numerics.Tensors.TensorPrimitives.Dot(Weights[c].AsSpan(), x) + Bias[c];
+        }
+
+        return logits;
+    }
+
+    /// <summary>Class probabilities (softmax) for a multi-class head.</summary>
+    public double[] Probabilities(ReadOnlySpan<float> x)
+    {
+        var z = Logits(x);
+        var max = z.Max();
+        var e = z.Select(v => Math.Exp(v - max)).ToArray();
+        var sum = e.Sum();
+        return [.. e.Select(v => v / sum)];
+    }
+
+    /// <summary>Probability of the positive class for a binary (one-row, logistic) head.</summary>
+    public double Probability(ReadOnlySpan<float> x) => 1 / (1 + Math.Exp(-Logits(x)[0]));
+
+    /// <summary>A regression head's value, clamped to [-1, 1].</summary>
+    public double Value(ReadOnlySpan<float> x) => Math.Clamp(Logits(x)[0], -1, 1);
+}
+
+/// <summary>The trained heads and what made them (written by <c>train signals</c>, read at start).</summary>
+public sealed class SignalModel
+{
+    /// <summary>The embedding model the heads were trained on; they are only valid on its vectors.</summary>
+    public required string EmbeddingModel { get; init; }
+
+    public required Dictionary<string, string> Data { get; init; }
+
+    public required Dictionary<string, Dictionary<string, double>> Scores { get; init; }
+
+    public required LinearHead Sentiment { get; init; }
+
+    public required LinearHead Finance { get; init; }
+
+    public required LinearHead Offensive { get; init; }
+
+    public required LinearHead Hate { get; init; }
+
+    [JsonIgnore]
+    public static string BundledPath => Path.Combine(AppContext.BaseDirectory, "models", "signals-minilm.json");
+
+    public static SignalModel Load(string path) =>
+        System.Text.Json.JsonSerializer.Deserialize<SignalModel>(File.ReadAllText(path), Model.PostJson.Options)
+        ?? throw new InvalidDataException($"{path} holds no signal model");
+}
