@@ -7,6 +7,8 @@ using StreamIngest.Embedded.Onnx;
 using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Embedded.Vectors;
 using StreamIngest.Enrich;
+using StreamIngest.Enrich.Safety;
+using StreamIngest.Enrich.Signals;
 using StreamIngest.Feeds.Replay;
 using StreamIngest.Model;
 using StreamIngest.Pipeline;
@@ -85,7 +87,7 @@ public static class BenchCommand
     /// <summary>An in-process pipeline on a fresh SQLite file: the same classes the host wires.</summary>
     internal sealed class Pipeline : IDisposable
     {
-        public Pipeline(string path, IEmbedder embedder, int maxBatch = 64)
+        public Pipeline(string path, IEmbedder embedder, int maxBatch = 64, bool signals = true)
         {
             Db = new SqliteDatabase(path);
             Index = new Int8VectorIndex(embedder.Dimensions);
@@ -93,10 +95,16 @@ public static class BenchCommand
             Metrics = new PipelineMetrics(new BenchMeterFactory());
             DeadLetters = new MeteredDeadLetterStore(new SqliteDeadLetterStore(Db), Metrics);
             Transport = new ChannelFeedTransport(4096, maxBatch);
+            // The host's enrichment chain: injection on the raw text, clean-up and entities, language, then the signal heads.
+            var safety = new SafetyOptions();
             Processor = new PostProcessor(
-                [new StandardEnricher()], embedder, Store, new SqliteCursorStore(Db, TimeProvider.System), DeadLetters, Metrics,
-                TimeProvider.System, NullLogger<PostProcessor>.Instance);
+                Enrichers(safety), embedder, Store, new SqliteCursorStore(Db, TimeProvider.System), DeadLetters, Metrics,
+                TimeProvider.System, NullLogger<PostProcessor>.Instance, signalEnrichers: signals ? [SignalEnricherFor(safety)] : null);
         }
+
+        public static IEnricher[] Enrichers(SafetyOptions safety) => [new PromptInjectionEnricher(safety), new StandardEnricher(), new LanguageEnricher()];
+
+        public static SignalEnricher SignalEnricherFor(SafetyOptions safety) => new(SignalModel.Load(SignalModel.BundledPath), safety);
 
         public SqliteDatabase Db { get; }
         public Int8VectorIndex Index { get; }

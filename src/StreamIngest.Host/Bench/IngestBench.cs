@@ -15,7 +15,8 @@ internal static class IngestBench
 {
     public sealed record Result(
         string Bench, int Posts, int Threads, double EmbedderRawPerS, double PipelinePerS, double Ratio,
-        double Rate, int PacedPosts, double FreshnessP50Ms, double FreshnessP99Ms, double RssMb, long DeadLettered);
+        double Rate, int PacedPosts, double FreshnessP50Ms, double FreshnessP99Ms, double RssMb, long DeadLettered,
+        IReadOnlyDictionary<string, double> EnrichMicrosPerPost);
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {
@@ -36,6 +37,7 @@ internal static class IngestBench
         }
 
         var raw = n / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var enrichCost = EnrichmentCost(texts, embedder);
 
         BenchCommand.Progress($"pipeline, as fast as possible, {n} posts");
         var fast = Path.Combine(dir, "fast.jsonl");
@@ -67,7 +69,45 @@ internal static class IngestBench
         }
 
         return new Result("ingest", n, threads == 0 ? Environment.ProcessorCount : threads, Math.Round(raw, 1), Math.Round(pipeline, 1),
-            Math.Round(pipeline / raw, 3), rate, paced, Math.Round(p50, 1), Math.Round(p99, 1), BenchCommand.RssMb(), dead);
+            Math.Round(pipeline / raw, 3), rate, paced, Math.Round(p50, 1), Math.Round(p99, 1), BenchCommand.RssMb(), dead, enrichCost);
+    }
+
+    /// <summary>Microseconds per post of each enricher, on the sample texts without a stated language (so detection runs).</summary>
+    private static Dictionary<string, double> EnrichmentCost(string[] texts, MiniLmEmbedder embedder)
+    {
+        var safety = new StreamIngest.Enrich.Safety.SafetyOptions();
+        var posts = texts.Select((t, i) => new Model.Post
+        {
+            Id = $"bench:{i}", Source = "bench", NativeId = i.ToString(CultureInfo.InvariantCulture), CreatedAt = DateTimeOffset.UtcNow, Text = t,
+            Provenance = new Model.Provenance("bench", "bench", DateTimeOffset.UtcNow, "00"),
+        }).ToList();
+        var cost = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var enricher in BenchCommand.Pipeline.Enrichers(safety))
+        {
+            var started = Stopwatch.GetTimestamp();
+            foreach (var p in posts)
+            {
+                enricher.Enrich(p);
+            }
+
+            cost[enricher.GetType().Name] = Math.Round(Stopwatch.GetElapsedTime(started).TotalMicroseconds / posts.Count, 1);
+        }
+
+        var vectors = embedder.Embed([.. posts.Select(p => p.Text)]);
+        for (var i = 0; i < posts.Count; i++)
+        {
+            posts[i].Embedding = vectors[i];
+        }
+
+        var signals = BenchCommand.Pipeline.SignalEnricherFor(safety);
+        var s = Stopwatch.GetTimestamp();
+        foreach (var p in posts)
+        {
+            signals.Enrich(p);
+        }
+
+        cost[nameof(Enrich.Signals.SignalEnricher)] = Math.Round(Stopwatch.GetElapsedTime(s).TotalMicroseconds / posts.Count, 1);
+        return cost;
     }
 
     /// <summary>Realistic post texts: the bundled demo sample, each made unique so no duplicate skips its embedding.</summary>

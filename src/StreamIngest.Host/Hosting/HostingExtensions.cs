@@ -116,6 +116,7 @@ public static class HostingExtensions
         // Order matters: injection is judged on the raw text, before clean-up removes what hides it.
         builder.Services.AddSingleton<IEnricher>(sp => new PromptInjectionEnricher(sp.GetRequiredService<IOptions<SafetyOptions>>().Value));
         builder.Services.AddSingleton<IEnricher, StandardEnricher>(_ => new StandardEnricher());
+        builder.Services.AddSingleton<IEnricher>(_ => new LanguageEnricher());
 
         // Sentiment and the offensive/hate labels read the embedding: heads trained by `train signals` for this embedder.
         builder.Services.AddSingleton<ISignalEnricher>(sp =>

@@ -52,6 +52,9 @@ public sealed class SignalModel
 
     public required Dictionary<string, Dictionary<string, double>> Scores { get; init; }
 
+    /// <summary>The sentiment head reads the embedding followed by <see cref="SentimentLexicon.Features"/>.</summary>
+    public bool SentimentReadsLexicon { get; init; }
+
     public required LinearHead Sentiment { get; init; }
 
     public required LinearHead Finance { get; init; }

@@ -19,7 +19,7 @@ public sealed class SignalEnricher(SignalModel model, SafetyOptions safety) : IS
             return null;
         }
 
-        var p = model.Sentiment.Probabilities(x);
+        var p = model.Sentiment.Probabilities(model.SentimentReadsLexicon ? SentimentLexicon.Concat(x, post.Text) : x);
         var best = Array.IndexOf(p, p.Max());
         var tickers = post.Entities.Cashtags.Count == 0
             ? null
