@@ -84,6 +84,12 @@ internal static class IngestBench
         var cost = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var enricher in BenchCommand.Pipeline.Enrichers(safety))
         {
+            foreach (var t in texts.Take(50))
+            {
+                // warm-up: models load on first use, which is start-up cost, not per-post cost
+                enricher.Enrich(new Model.Post { Id = "w", Source = "w", NativeId = "w", CreatedAt = DateTimeOffset.UtcNow, Text = t, Provenance = new Model.Provenance("w", "w", DateTimeOffset.UtcNow, "00") });
+            }
+
             var started = Stopwatch.GetTimestamp();
             foreach (var p in posts)
             {
