@@ -16,7 +16,9 @@ public sealed record FeedStatus(
     long DeadLettered,
     string? LastError,
     IReadOnlyList<FeedGap> Gaps,
-    string? ResumeCursor = null);
+    string? ResumeCursor = null,
+    long ReReceived = 0,
+    double WaitedSeconds = 0);
 
 /// <summary>
 /// Live health of one feed: connection state, event rate, last event, reconnects, gaps and dead letters.
@@ -29,6 +31,8 @@ public sealed class FeedHealth(string name, TimeProvider timeProvider)
     private long _events;
     private long _reconnects;
     private long _deadLettered;
+    private long _reReceived;
+    private long _waitedTicks;
     private long _lastEventTicks;
     private long _windowStartTicks = timeProvider.GetUtcNow().UtcTicks;
     private long _windowEvents;
@@ -76,6 +80,12 @@ public sealed class FeedHealth(string name, TimeProvider timeProvider)
 
     public void OnDeadLetter() => Interlocked.Increment(ref _deadLettered);
 
+    /// <summary>An event received again because a reconnect rewound its cursor (handed on again; the store collapses it).</summary>
+    public void OnReReceived() => Interlocked.Increment(ref _reReceived);
+
+    /// <summary>Time about to be spent waiting before the next connection or poll attempt.</summary>
+    public void OnWaiting(TimeSpan delay) => Interlocked.Add(ref _waitedTicks, delay.Ticks);
+
     public void RecordGap(FeedGap gap)
     {
         _gaps.Enqueue(gap);
@@ -97,7 +107,7 @@ public sealed class FeedHealth(string name, TimeProvider timeProvider)
 
         var last = Interlocked.Read(ref _lastEventTicks);
         return new FeedStatus(name, Connected, Endpoint, Interlocked.Read(ref _events), Math.Round(_rate, 2),
-            last == 0 ? null : new DateTimeOffset(last, TimeSpan.Zero), Reconnects, Interlocked.Read(ref _deadLettered), LastError, Gaps, ResumeCursor);
+            last == 0 ? null : new DateTimeOffset(last, TimeSpan.Zero), Reconnects, Interlocked.Read(ref _deadLettered), LastError, Gaps, ResumeCursor, Interlocked.Read(ref _reReceived), Math.Round(TimeSpan.FromTicks(Interlocked.Read(ref _waitedTicks)).TotalSeconds, 1));
     }
 }
 

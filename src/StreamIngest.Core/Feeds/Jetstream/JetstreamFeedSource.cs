@@ -29,11 +29,34 @@ public sealed partial class JetstreamFeedSource(
 {
     public const string CursorKey = JetstreamParser.Source;
 
-    /// <summary>"jetstream-reconnect": exponential from 1 s to 60 s with jitter, forever.</summary>
-    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider) =>
-        FeedResilience.ExponentialForever("jetstream-reconnect", timeProvider, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), static _ => true);
+    /// <summary>"jetstream-reconnect": exponential from 1 s to 60 s with jitter across consecutive failures, forever.</summary>
+    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider, FeedBackoff backoff) =>
+        FeedResilience.ExponentialForever("jetstream-reconnect", timeProvider, backoff, static _ => true);
+
+    /// <summary>The backoff of the connection loop: back to 1 s after any connection that delivered a frame.</summary>
+    public static FeedBackoff NewBackoff(FeedHealth? health = null) => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), health);
 
     private long? _lastTimeUs;
+    private long? _lastResume;
+    private long _framesThisConnection;
+    private FeedBackoff? _backoff;
+
+    /// <summary>
+    /// Where a reconnect resumes: the newest cursor handed on, rewound (Jetstream delivers slightly out of order
+    /// around a cursor, so a few seconds are read again and collapsed by id downstream), but never by more than
+    /// half of what the previous connection covered, so that a server dropping the connection more often than the
+    /// rewind is long still gets the whole stream through: each reconnect starts later than the one before.
+    /// </summary>
+    public static long ResumeCursor(long last, long? previousResume, long rewind)
+    {
+        if (previousResume is { } prev && last > prev)
+        {
+            rewind = Math.Min(rewind, (last - prev) / 2);
+        }
+
+        var resume = Math.Max(0, last - rewind);
+        return previousResume is { } p && resume <= p ? Math.Min(last, p + 1) : resume;
+    }
 
     public string Name => "jetstream";
 
@@ -93,7 +116,7 @@ public sealed partial class JetstreamFeedSource(
         }
     }
 
-    /// <summary>The URL for a connection attempt: wanted collections and DIDs, and the cursor when there is one.</summary>
+    /// <summary>The URL for a connection attempt: wanted collections and DIDs, and the (already rewound) cursor when there is one.</summary>
     public Uri BuildUri(string endpoint, long? cursorTimeUs)
     {
         var query = new StringBuilder("wantedCollections=").Append(JetstreamParser.PostCollection);
@@ -109,9 +132,7 @@ public sealed partial class JetstreamFeedSource(
 
         if (cursorTimeUs is { } c)
         {
-            // v1 cursors are unix microseconds (≥ 10^15), v2 cursors are sequence numbers; rewind each in its own unit.
-            var rewound = c >= 1_000_000_000_000_000L ? c - options.RewindSeconds * 1_000_000L : Math.Max(0, c - 1000);
-            query.Append("&cursor=").Append(rewound.ToString(CultureInfo.InvariantCulture));
+            query.Append("&cursor=").Append(c.ToString(CultureInfo.InvariantCulture));
         }
 
         return new UriBuilder(endpoint) { Query = query.ToString() }.Uri;
@@ -125,7 +146,8 @@ public sealed partial class JetstreamFeedSource(
         _lastTimeUs = long.TryParse(stored, NumberStyles.Integer, CultureInfo.InvariantCulture, out var c) ? c : null;
         DateTimeOffset? disconnectedAt = null;
         var failures = 0;
-        var pipeline = ReconnectPipeline(timeProvider);
+        _backoff = NewBackoff(health);
+        var pipeline = ReconnectPipeline(timeProvider, _backoff);
         try
         {
             await pipeline.ExecuteAsync(async token =>
@@ -182,7 +204,11 @@ public sealed partial class JetstreamFeedSource(
     {
         using var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
-        var uri = BuildUri(endpoint, _lastTimeUs);
+        // v1 cursors are unix microseconds (≥ 10^15), v2 cursors are sequence numbers; rewind each in its own unit.
+        long? resume = _lastTimeUs is { } last
+            ? ResumeCursor(last, _lastResume, last >= 1_000_000_000_000_000L ? options.RewindSeconds * 1_000_000L : 1000)
+            : null;
+        var uri = BuildUri(endpoint, resume);
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             connectTimeout.CancelAfter(TimeSpan.FromSeconds(options.ConnectTimeoutSeconds));
@@ -201,7 +227,9 @@ public sealed partial class JetstreamFeedSource(
             }
         }
 
-        health.OnConnected(endpoint, System.Web.HttpUtility.ParseQueryString(uri.Query)["cursor"]);
+        _lastResume = resume;
+        _framesThisConnection = 0;
+        health.OnConnected(endpoint, resume?.ToString(CultureInfo.InvariantCulture));
         FirstConnection.TrySetResult(true);
         onConnected();
         LogConnected(endpoint, uri.Query);
@@ -245,6 +273,11 @@ public sealed partial class JetstreamFeedSource(
                 while (!result.EndOfMessage);
 
                 health.OnEvent();
+                if (_framesThisConnection++ == 0)
+                {
+                    _backoff?.Reset(); // this connection delivers: the next failure waits 1 s, not where the backoff had got to
+                }
+
                 if (tooLarge)
                 {
                     health.OnDeadLetter();
@@ -260,7 +293,11 @@ public sealed partial class JetstreamFeedSource(
                     continue;
                 }
 
-                TrackCursor(frame);
+                if (!TrackCursor(frame))
+                {
+                    health.OnReReceived();
+                }
+
                 await writer.WriteAsync((frame, endpoint), ct).ConfigureAwait(false);
             }
         }
@@ -284,14 +321,17 @@ public sealed partial class JetstreamFeedSource(
         }
     }
 
-    /// <summary>Remembers the newest cursor read (v1 time_us or v2 seq), so a reconnect resumes there even before it is stored.</summary>
-    private void TrackCursor(string frame)
+    /// <summary>
+    /// Remembers the newest cursor read (v1 time_us or v2 seq), so a reconnect resumes there even before it is stored.
+    /// False when the frame is at or before the newest already seen (received again after a rewind).
+    /// </summary>
+    private bool TrackCursor(string frame)
     {
         var key = frame.Contains("\"$type\":\"message\"", StringComparison.Ordinal) ? "\"seq\":" : "\"time_us\":";
         var i = frame.IndexOf(key, StringComparison.Ordinal);
         if (i < 0)
         {
-            return;
+            return true;
         }
 
         var span = frame.AsSpan(i + key.Length);
@@ -301,10 +341,18 @@ public sealed partial class JetstreamFeedSource(
             end++;
         }
 
-        if (long.TryParse(span[..end], NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) && (_lastTimeUs is null || t > _lastTimeUs))
+        if (!long.TryParse(span[..end], NumberStyles.Integer, CultureInfo.InvariantCulture, out var t))
+        {
+            return true;
+        }
+
+        if (_lastTimeUs is null || t > _lastTimeUs)
         {
             _lastTimeUs = t;
+            return true;
         }
+
+        return false;
     }
 
     private sealed class CursorTooOldException(Exception inner) : Exception("Jetstream rejected the cursor as too old", inner);

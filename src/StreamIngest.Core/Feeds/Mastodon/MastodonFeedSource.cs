@@ -33,9 +33,12 @@ public sealed partial class MastodonFeedSource(
     public string Name => "mastodon";
 
     /// <summary>"mastodon-reconnect": exponential from 1 s to 60 s with jitter, forever (a 429's Retry-After is honoured).</summary>
-    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider) =>
-        FeedResilience.ExponentialForever("mastodon-reconnect", timeProvider, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), static _ => true,
+    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider, FeedBackoff backoff) =>
+        FeedResilience.ExponentialForever("mastodon-reconnect", timeProvider, backoff, static _ => true,
             static ex => ex is RetryAfterException r ? r.RetryAfter : null);
+
+    /// <summary>One stream's backoff: 1 s doubling to 60 s across consecutive failures, back to 1 s after a connection that delivered events.</summary>
+    public static FeedBackoff NewBackoff(FeedHealth? health = null) => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), health);
 
     public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken cancellationToken)
     {
@@ -61,10 +64,10 @@ public sealed partial class MastodonFeedSource(
     {
         var host = new Uri(instance.BaseUrl).Host;
         var health = healthRegistry.For($"mastodon:{host}:{stream.Name}");
-        var state = new StreamState();
+        var state = new StreamState { Backoff = NewBackoff(health) };
         try
         {
-            await ReconnectPipeline(timeProvider).ExecuteAsync(async token =>
+            await ReconnectPipeline(timeProvider, state.Backoff).ExecuteAsync(async token =>
             {
                 try
                 {
@@ -169,6 +172,7 @@ public sealed partial class MastodonFeedSource(
     private async Task DispatchAsync(string eventName, string data, string host, string endpoint, StreamState state, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
         health.OnEvent();
+        state.Backoff.Reset();
         state.LastEventAt = timeProvider.GetUtcNow();
         switch (eventName)
         {
@@ -344,6 +348,8 @@ public sealed partial class MastodonFeedSource(
 
     private sealed class StreamState
     {
+        public required FeedBackoff Backoff { get; init; }
+
         public string? LastId { get; private set; }
 
         public DateTimeOffset? LastEventAt { get; set; }

@@ -67,13 +67,16 @@ public sealed partial class RssFeedSource(
         FeedMerge.ReadAllAsync(1024, options.Feeds.Select(f => (FeedLoop)((writer, ct) => PollAsync(f, writer, ct))), cancellationToken);
 
     /// <summary>"rss-poll": a failed poll is retried exponentially from 5 s to 10 min; the interval resumes after a success.</summary>
-    public static ResiliencePipeline PollPipeline(TimeProvider timeProvider) =>
-        FeedResilience.ExponentialForever("rss-poll", timeProvider, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(10),
+    public static ResiliencePipeline PollPipeline(TimeProvider timeProvider, FeedBackoff backoff) =>
+        FeedResilience.ExponentialForever("rss-poll", timeProvider, backoff,
             static ex => ex is HttpRequestException or XmlException or TimeoutException or IOException);
+
+    public static FeedBackoff NewBackoff(Health.FeedHealth? health = null) => new(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(10), health);
 
     private async Task PollAsync(RssFeedOptions feed, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
-        var pipeline = PollPipeline(timeProvider);
+        var backoff = NewBackoff(health);
+        var pipeline = PollPipeline(timeProvider, backoff);
         var state = new ConditionalState();
         try
         {
@@ -95,6 +98,7 @@ public sealed partial class RssFeedSource(
                         throw;
                     }
                 }, ct).ConfigureAwait(false);
+                backoff.Reset(); // a poll that succeeded: the next failure starts from the first step again
                 await Task.Delay(TimeSpan.FromSeconds(feed.IntervalSeconds), timeProvider, ct).ConfigureAwait(false);
             }
         }

@@ -98,6 +98,51 @@ public class JetstreamFeedSourceTests
         Assert.True(events.Count > 20, "the rewind redelivers a few events; the store collapses them by id");
     }
 
+    /// <summary>
+    /// A relay that drops the connection every 4 events while the rewind is 5 s (5 events): before, every
+    /// reconnect asked for the same 5 s again and got the same 4 events (a livelock); now each reconnect starts
+    /// later than the one before and the whole stream gets through, with the backoff back at its first step
+    /// after every connection that delivered.
+    /// </summary>
+    [Fact]
+    public async Task ReadAsync_RelayDropsMoreOftenThanTheRewindIsLong_TheWholeStreamStillGetsThrough()
+    {
+        const int total = 60;
+        var frames = Enumerable.Range(0, total).Select(Create).ToList();
+        var script = new Script(frames) { DropAfter = _ => 4 };
+        await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
+        var time = new AdvancingTimeProvider();
+        var health = new FeedHealth("jetstream", time);
+        var source = new JetstreamFeedSource(
+            new JetstreamOptions { Endpoints = [server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], RewindSeconds = 5 },
+            new DictionaryStore(), new ListDeadLetters(), health, time, NullLogger<JetstreamFeedSource>.Instance);
+
+        var events = await FeedEvents.CollectAsync(source, es => es.Select(e => e.PostId).Distinct().Count() == total);
+
+        var cursors = script.Queries.Select(q => q.Contains("cursor=", StringComparison.Ordinal) ? long.Parse(q.Split("cursor=")[1].Split('&')[0], CultureInfo.InvariantCulture) : 0).Skip(1).ToList();
+        var status = health.Snapshot();
+        Assert.Equal(Enumerable.Range(0, total).Select(i => $"bsky:did:plc:test/k{i}").Order(), events.Select(e => e.PostId).Distinct().Order());
+        Assert.Equal(cursors.Order(), cursors);                   // every reconnect resumes later than the one before…
+        Assert.Equal(cursors.Count, cursors.Distinct().Count());  // …never twice from the same point
+        Assert.True(status.ReReceived > 0, "the rewind re-read some events");
+        Assert.Equal(status.ReReceived, events.Count - total);    // and every extra event is counted as re-received
+        Assert.Equal(cursors[^1].ToString(CultureInfo.InvariantCulture), status.ResumeCursor);
+        var reconnectWaits = time.Waits.Where(w => w <= TimeSpan.FromSeconds(60) && w != TimeSpan.FromSeconds(30)).ToList(); // not the 30 s idle timer
+        Assert.All(reconnectWaits, w => Assert.True(w <= TimeSpan.FromSeconds(1), $"waited {w}: the backoff should be back at its first step after a connection that delivered"));
+        Assert.True(status.WaitedSeconds > 0);
+    }
+
+    [Theory]
+    [InlineData(100L, -1L, 5L, 95L)]      // first reconnect (no previous resume): the full rewind
+    [InlineData(100L, 90L, 5L, 95L)]      // the previous connection covered 10: rewind 5 is within half of it
+    [InlineData(100L, 96L, 5L, 98L)]      // covered 4: rewind at most 2
+    [InlineData(97L, 96L, 5L, 97L)]       // covered 1: rewind 0, and still later than 96
+    [InlineData(96L, 96L, 5L, 96L)]       // delivered nothing new: ask for the same point (nothing to skip)
+    public void ResumeCursor_RewindsButAlwaysMovesOn(long last, long previous, long rewind, long expected)
+    {
+        Assert.Equal(expected, JetstreamFeedSource.ResumeCursor(last, previous < 0 ? null : previous, rewind));
+    }
+
     [Fact]
     public async Task ReadAsync_StoredCursor_IsUsedOnTheFirstConnection()
     {
