@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 
 namespace StreamIngest.Feeds.Health;
 
-/// <summary>A stretch of time a source may have missed, and whether it was backfilled.</summary>
-public sealed record FeedGap(DateTimeOffset Start, DateTimeOffset End, bool Recovered, string Reason);
+/// <summary>A stretch of time a source may have missed, whether it was backfilled, and (when known) exactly which ids are still missing: those after <see cref="MissingAfterId"/> and before <see cref="MissingBeforeId"/>.</summary>
+public sealed record FeedGap(DateTimeOffset Start, DateTimeOffset End, bool Recovered, string Reason, string? MissingAfterId = null, string? MissingBeforeId = null);
 
 public sealed record FeedStatus(
     string Name,

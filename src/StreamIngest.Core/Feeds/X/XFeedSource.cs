@@ -39,6 +39,7 @@ public sealed partial class XFeedSource(
     private readonly Queue<string> _seenOrder = new();
     private readonly Lock _seenLock = new();
     private string? _lastId;
+    private XGapRecovery? _gapRecovery;
 
     public string Name => "x";
 
@@ -71,6 +72,20 @@ public sealed partial class XFeedSource(
         if (options.StreamEnabled)
         {
             loops.Add(StreamLoopAsync);
+            _gapRecovery = new XGapRecovery(
+                async (url, ct) =>
+                {
+                    using var response = await SendAsync(HttpMethod.Get, url, null, ct).ConfigureAwait(false);
+                    return await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                },
+                WriteNewAsync,
+                Uri.EscapeDataString(options.EffectiveQuery),
+                options.BaseUrl + "/2/tweets/search/recent",
+                new XReadBudget(options.GapRecoveryReadBudgetPerHour, timeProvider),
+                healthRegistry.For("x:stream"),
+                timeProvider,
+                logger);
+            loops.Add(_gapRecovery.RunAsync);
         }
 
         if (options.RecentSearchEnabled)
@@ -121,6 +136,7 @@ public sealed partial class XFeedSource(
     {
         var health = healthRegistry.For("x:stream");
         DateTimeOffset? disconnectedAt = null;
+        string? gapSince = null;
         var rulesSynced = false;
         try
         {
@@ -141,16 +157,30 @@ public sealed partial class XFeedSource(
                     LogConnected();
                     if (disconnectedAt is { } since)
                     {
-                        var recovered = await RecoverGapAsync(writer, token).ConfigureAwait(false);
-                        health.RecordGap(new FeedGap(since, timeProvider.GetUtcNow(), recovered, recovered ? "recovered with recent search since the last id" : "recent search could not close the gap"));
+                        // Read back what the stream missed, in the background: the stream resumes at once.
+                        if (gapSince is not null && _gapRecovery is not null)
+                        {
+                            _gapRecovery.Enqueue(new XGap(gapSince, null, since, timeProvider.GetUtcNow()));
+                        }
+                        else
+                        {
+                            health.RecordGap(new FeedGap(since, timeProvider.GetUtcNow(), false, "no post seen before the disconnect: nothing to recover from"));
+                        }
+
                         disconnectedAt = null;
+                        gapSince = null;
                     }
 
                     await ReadStreamAsync(response, health, writer, token).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
                 {
-                    disconnectedAt ??= timeProvider.GetUtcNow();
+                    if (disconnectedAt is null)
+                    {
+                        disconnectedAt = timeProvider.GetUtcNow();
+                        gapSince = _lastId; // the newest post before the gap: recovery reads everything after it
+                    }
+
                     health.OnDisconnected(ex.Message);
                     LogDisconnected(XBackoff.Classify(ex), ex.Message);
                     throw;
@@ -214,25 +244,6 @@ public sealed partial class XFeedSource(
 
             health.OnEvent();
             await WriteNewAsync(outcome.Events, writer, ct).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Reads recent search from the last id seen until no page is left; true when the gap was closed.</summary>
-    private async Task<bool> RecoverGapAsync(ChannelWriter<FeedEvent> writer, CancellationToken ct)
-    {
-        if (_lastId is null)
-        {
-            return false;
-        }
-
-        try
-        {
-            return await SearchSinceAsync(_lastId, writer, options.GapRecoveryMaxPages, ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is XApiException or HttpRequestException or JsonException)
-        {
-            LogGapRecoveryFailed(ex.Message);
-            return false;
         }
     }
 
@@ -422,9 +433,6 @@ public sealed partial class XFeedSource(
 
     [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "X notice: {Notice}")]
     private partial void LogNotice(string notice);
-
-    [LoggerMessage(EventId = 1405, Level = LogLevel.Warning, Message = "X gap recovery failed: {Error}")]
-    private partial void LogGapRecoveryFailed(string error);
 
     [LoggerMessage(EventId = 1406, Level = LogLevel.Warning, Message = "X trends poll failed: {Error}")]
     private partial void LogTrendsFailed(string error);

@@ -39,8 +39,14 @@ public sealed class XOptions
 
     public int RecentSearchIntervalSeconds { get; set; } = 60;
 
-    /// <summary>Pages read at most to close a gap after a disconnect (100 posts each).</summary>
+    /// <summary>Pages the recent-search loop reads at most per poll (100 posts each).</summary>
     public int GapRecoveryMaxPages { get; set; } = 10;
+
+    /// <summary>
+    /// Posts per hour gap recovery may read from recent search (billed per post read). Recovery pages until a gap is
+    /// closed; what this budget leaves open is recorded with its exact span and read when budget returns.
+    /// </summary>
+    public int GapRecoveryReadBudgetPerHour { get; set; } = 10_000;
 
     /// <summary>Where-On-Earth id for trends (1 = worldwide); 0 = off.</summary>
     public int TrendsWoeid { get; set; }

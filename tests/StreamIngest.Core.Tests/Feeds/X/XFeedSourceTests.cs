@@ -38,6 +38,9 @@ public class XFeedSourceTests
 
         public Func<string, string> Search { get; init; } = _ => """{"meta":{"result_count":0}}""";
 
+        /// <summary>Recent search with paging: gets the whole query string (since_id, until_id, next_token).</summary>
+        public Func<IQueryCollection, string>? SearchPage { get; init; }
+
         public void Map(WebApplication app)
         {
             app.MapGet("/2/tweets/search/stream/rules", (HttpContext ctx) =>
@@ -59,7 +62,7 @@ public class XFeedSourceTests
             app.MapGet("/2/tweets/search/recent", (HttpContext ctx) =>
             {
                 Requests.Enqueue("GET recent " + ctx.Request.QueryString);
-                return Results.Text(Search(ctx.Request.Query["since_id"].ToString()), "application/json");
+                return Results.Text(SearchPage?.Invoke(ctx.Request.Query) ?? Search(ctx.Request.Query["since_id"].ToString()), "application/json");
             });
             app.MapGet("/2/trends/by/woeid/{woeid}", (string woeid) =>
                 Results.Text("""{"data":[{"trend_name":"#RivertonFlood","tweet_count":12000},{"trend_name":"Cup Final"}]}""", "application/json"));
@@ -94,6 +97,18 @@ public class XFeedSourceTests
         }
     }
 
+    /// <summary>Waits until the feed's health has recorded <paramref name="count"/> gaps (recovery runs in the background).</summary>
+    private static async Task<IReadOnlyList<FeedGap>> GapsAsync(FeedHealth health, int count)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (health.Gaps.Count < count)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+
+        return health.Gaps;
+    }
+
     private static (XFeedSource Source, FeedHealthRegistry Health, ListDeadLetters Dead, AdvancingTimeProvider Time) NewSource(string url, Action<XOptions>? configure = null)
     {
         var time = new AdvancingTimeProvider();
@@ -115,9 +130,9 @@ public class XFeedSourceTests
                 switch (n)
                 {
                     case 1:
+                        // The server ends the stream (a drop the client sees as end of stream). Not a reset: a reset
+                        // may discard lines the client has not read yet, which made this test depend on timing.
                         await WriteLinesAsync(ctx, [Tweet("1001", "River rising"), "", Tweet("1002", "Bridge closed")]);
-                        await Task.Delay(200);
-                        ctx.Abort();
                         break;
                     case 2:
                         ctx.Response.StatusCode = 429;
@@ -132,25 +147,97 @@ public class XFeedSourceTests
                         break;
                 }
             },
-            Search = since => since == "1002"
-                ? """{"data":[{"id":"1004","text":"Missed while down","created_at":"2026-11-20T10:05:00.000Z"},{"id":"1003","text":"Also missed","created_at":"2026-11-20T10:04:00.000Z"}],"meta":{"result_count":2}}"""
-                : """{"meta":{"result_count":0}}""",
+            // Recent search answers what was posted after since_id: an abrupt reset may discard 1002 before the client read it.
+            Search = since => JsonSerializer.Serialize(new
+            {
+                data = new[] { ("1004", "Missed while down"), ("1003", "Also missed"), ("1002", "Bridge closed") }
+                    .Where(t => long.Parse(t.Item1, CultureInfo.InvariantCulture) > long.Parse(since, CultureInfo.InvariantCulture))
+                    .Select(t => new { id = t.Item1, text = t.Item2, created_at = "2026-11-20T10:05:00.000Z" }),
+                meta = new { result_count = 2 },
+            }),
         };
         await using var server = await LocalServer.StartAsync(fake.Map);
         var (source, health, _, _) = NewSource(server.Url);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 5);
 
-        Assert.Equal(["x:1001", "x:1002", "x:1004", "x:1003", "x:1005"], events.Select(e => e.PostId));
+        // The gap is read back in the background while the stream goes on: order between the two is free.
+        Assert.Equal(["x:1001", "x:1002"], events.Take(2).Select(e => e.PostId));
+        Assert.Equal(["x:1001", "x:1002", "x:1003", "x:1004", "x:1005"], events.Select(e => e.PostId).Order());
         Assert.Equal(0.25, source.Delays[0].TotalSeconds);             // TCP-level drop: linear from 250 ms
         Assert.InRange(source.Delays[1].TotalSeconds, 190, 201);       // 429: until x-rate-limit-reset (> 1 min)
         Assert.Equal(5, source.Delays[2].TotalSeconds);                // 503: exponential from 5 s
         Assert.Equal(3, source.Delays.Count);
-        var gap = Assert.Single(health.For("x:stream").Gaps);
+        var gap = Assert.Single(await GapsAsync(health.For("x:stream"), 1));
         Assert.True(gap.Recovered);
-        Assert.Contains(fake.Requests, r => r.StartsWith("GET recent", StringComparison.Ordinal) && r.Contains("since_id=1002", StringComparison.Ordinal));
+        Assert.Contains(fake.Requests, r => r.StartsWith("GET recent", StringComparison.Ordinal) && (r.Contains("since_id=1002", StringComparison.Ordinal) || r.Contains("since_id=1001", StringComparison.Ordinal)));
         Assert.Contains(fake.Requests, r => r.StartsWith("GET stream", StringComparison.Ordinal) && r.Contains("expansions=author_id", StringComparison.Ordinal));
         Assert.Equal("GET rules Bearer test-token", fake.Requests.First());
+    }
+
+    /// <summary>
+    /// The gap after a 429 holds 1,750 posts (18 pages) and the read budget allows 1,000 posts an hour: recovery
+    /// reads 10 pages newest first, records exactly what is still missing (after 1000, before the oldest read),
+    /// and reads that remainder (since_id + until_id) when the budget returns. Every post is stored once.
+    /// </summary>
+    [Fact]
+    public async Task ReadAsync_GapLargerThanTheReadBudget_RecordsTheExactRemainderAndReadsItWhenBudgetReturns()
+    {
+        var missed = Enumerable.Range(2001, 1750).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
+        var resetAt = DateTimeOffset.UtcNow.AddSeconds(90).ToUnixTimeSeconds();
+        var fake = new FakeX
+        {
+            Stream = async (n, ctx) =>
+            {
+                if (n == 1)
+                {
+                    await WriteLinesAsync(ctx, [Tweet("1000", "Before the gap")]);
+                    return; // ends: the client reconnects
+                }
+
+                if (n == 2)
+                {
+                    ctx.Response.StatusCode = 429;
+                    ctx.Response.Headers["x-rate-limit-reset"] = resetAt.ToString(CultureInfo.InvariantCulture);
+                    return;
+                }
+
+                await HoldAsync(ctx);
+            },
+            SearchPage = q =>
+            {
+                var since = long.Parse(q["since_id"].ToString(), CultureInfo.InvariantCulture);
+                var until = q.ContainsKey("until_id") ? long.Parse(q["until_id"].ToString(), CultureInfo.InvariantCulture) : long.MaxValue;
+                var offset = q.ContainsKey("next_token") ? int.Parse(q["next_token"].ToString(), CultureInfo.InvariantCulture) : 0;
+                var matching = missed.Select(id => long.Parse(id, CultureInfo.InvariantCulture)).Where(id => id > since && id < until).OrderDescending().ToList();
+                var page = matching.Skip(offset).Take(100).ToList();
+                return JsonSerializer.Serialize(new
+                {
+                    data = page.Select(id => new { id = id.ToString(CultureInfo.InvariantCulture), text = $"Missed {id}", created_at = "2026-11-20T10:05:00.000Z" }),
+                    meta = offset + 100 < matching.Count
+                        ? (object)new { result_count = page.Count, next_token = (offset + 100).ToString(CultureInfo.InvariantCulture) }
+                        : new { result_count = page.Count },
+                });
+            },
+        };
+        await using var server = await LocalServer.StartAsync(fake.Map);
+        var (source, health, _, _) = NewSource(server.Url, o => o.GapRecoveryReadBudgetPerHour = 1000);
+
+        var events = await FeedEvents.CollectAsync(source, es => es.Select(e => e.PostId).Distinct().Count() == 1 + missed.Count);
+
+        var gaps = await GapsAsync(health.For("x:stream"), 2);
+
+        Assert.Equal(1 + missed.Count, events.Count);                       // each post once
+        var open = gaps[0];
+        Assert.False(open.Recovered);
+        Assert.Equal("1000", open.MissingAfterId);
+        Assert.Equal("2751", open.MissingBeforeId);                            // 10 pages of 100, newest first: 3750 … 2751 read
+        Assert.Equal(750, missed.Count(id => long.Parse(id, CultureInfo.InvariantCulture) is > 1000 and < 2751)); // exactly the remainder
+        Assert.True(gaps[1].Recovered);
+        var recent = fake.Requests.Where(r => r.StartsWith("GET recent", StringComparison.Ordinal)).ToList();
+        Assert.Equal(18, recent.Count);
+        Assert.All(recent.Take(10), r => Assert.DoesNotContain("until_id", r, StringComparison.Ordinal));
+        Assert.All(recent.Skip(10), r => Assert.Contains("until_id=2751", r, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -214,14 +301,33 @@ public class XFeedSourceTests
         await using var server = await LocalServer.StartAsync(fake.Map);
         var (source, health, dead, _) = NewSource(server.Url);
 
-        var events = await FeedEvents.CollectAsync(source, es => es.Count == 7);
-        await Task.Delay(300); // the truncated line follows the last tweet on the wire
+        // Read until the 7 posts are in, the truncated line is dead-lettered and the background gap recovery has reported.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var events = new List<FeedEvent>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in source.ReadAsync(stop.Token))
+            {
+                lock (events)
+                {
+                    events.Add(e);
+                }
+            }
+        });
+        await GapsAsync(health.For("x:stream"), 1);
+        while (dead.Items.Count == 0 || events.Count < 7)
+        {
+            await Task.Delay(20, stop.Token);
+        }
+
+        await stop.CancelAsync();
+        await reading.ContinueWith(_ => { }, TaskScheduler.Default);
 
         Assert.Equal(7, events.Select(e => e.PostId).Distinct().Count());
         Assert.Equal(2, fake.StreamConnections);
         Assert.Equal(0.25, source.Delays.Single().TotalSeconds);
         Assert.StartsWith("malformed JSON", Assert.Single(dead.Items).Reason, StringComparison.Ordinal);
-        Assert.True(Assert.Single(health.For("x:stream").Gaps).Recovered);
+        Assert.True(Assert.Single(await GapsAsync(health.For("x:stream"), 1)).Recovered);
     }
 
     [Fact]
