@@ -251,7 +251,7 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever
 
     public async Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
     {
-        var n = Math.Max(40, query.K * (query.CollapseDuplicates ? 4 : 2));
+        var n = Math.Max(40, query.K * (query.CollapseDuplicates ? 4 : 2)) * (query.Filter.IsEmpty ? 1 : 5);
         var definition = BuildSearchQuery(query, n, query.Mode == SearchMode.Keyword ? null : (await _embedder.EmbedAsync([query.Text], cancellationToken).ConfigureAwait(false))[0]);
         if (definition is null)
         {
@@ -261,7 +261,7 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever
         var rows = await QueryAsync<SearchRow>(definition, cancellationToken).ConfigureAwait(false);
         var posts = new Dictionary<string, Post>(StringComparer.Ordinal);
         var ranked = new List<Candidate>(rows.Count);
-        foreach (var row in rows)
+        foreach (var row in rows.Where(r => query.Filter.Accepts(r.Post)))
         {
             posts[row.Post.Id] = row.Post;
             ranked.Add(new Candidate(row.Post.Id, row.Similarity ?? 0));

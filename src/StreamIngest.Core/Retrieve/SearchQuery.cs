@@ -75,6 +75,87 @@ public sealed record SearchQuery
 
     /// <summary>Collapse exact duplicates and reposts (same content hash) into one result.</summary>
     public bool CollapseDuplicates { get; init; } = true;
+
+    /// <summary>Signal filters, applied to the candidates of both lists before fusion.</summary>
+    public PostFilter Filter { get; init; } = PostFilter.None;
+}
+
+/// <summary>
+/// Filters on what enrichment found: sentiment label and score range, safety labels, engagement, author and
+/// linked domain. Stores apply what they can in their own query language and the rest here, on candidates,
+/// so every store answers the same.
+/// </summary>
+public sealed record PostFilter
+{
+    public static readonly PostFilter None = new();
+
+    /// <summary>negative, neutral or positive.</summary>
+    public string? Sentiment { get; init; }
+
+    public double? MinSentiment { get; init; }
+
+    public double? MaxSentiment { get; init; }
+
+    /// <summary>Leave out every post that carries a safety label.</summary>
+    public bool ExcludeLabelled { get; init; }
+
+    public long? MinEngagement { get; init; }
+
+    /// <summary>Author handle (case-insensitive, without '@').</summary>
+    public string? Author { get; init; }
+
+    public string? ExcludeAuthor { get; init; }
+
+    /// <summary>Host of a linked URL; subdomains match ("example.org" matches "news.example.org").</summary>
+    public string? Domain { get; init; }
+
+    public bool IsEmpty => this == None;
+
+    public bool Accepts(Post post)
+    {
+        if (Sentiment is not null && !string.Equals(post.Sentiment?.Label, Sentiment, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if ((MinSentiment is not null || MaxSentiment is not null) && post.Sentiment is not { } s)
+        {
+            return false;
+        }
+
+        if (MinSentiment is { } min && post.Sentiment!.Score < min)
+        {
+            return false;
+        }
+
+        if (MaxSentiment is { } max && post.Sentiment!.Score > max)
+        {
+            return false;
+        }
+
+        if (ExcludeLabelled && post.SafetyLabels.Count > 0)
+        {
+            return false;
+        }
+
+        if (MinEngagement is { } engagement && (post.Metrics?.Total ?? 0) < engagement)
+        {
+            return false;
+        }
+
+        if (Author is not null && !string.Equals(post.Author.Handle.TrimStart('@'), Author, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (ExcludeAuthor is not null && string.Equals(post.Author.Handle.TrimStart('@'), ExcludeAuthor, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        return Domain is null || post.Entities.Urls.Any(u => Uri.TryCreate(u, UriKind.Absolute, out var uri)
+            && (uri.Host.Equals(Domain, StringComparison.OrdinalIgnoreCase) || uri.Host.EndsWith("." + Domain, StringComparison.OrdinalIgnoreCase)));
+    }
 }
 
 /// <summary>How a result's score was made, so users can see why it ranked where it did.</summary>

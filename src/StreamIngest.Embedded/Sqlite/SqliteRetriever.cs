@@ -21,9 +21,17 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     /// <summary>Candidates taken from each list before fusion (at least; more for large k).</summary>
     public const int MinCandidates = 40;
 
+    /// <summary>How many more candidates a query with signal filters takes from each list.</summary>
+    public const int FilteredCandidateFactor = 5;
+
     public async Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
     {
         var n = Math.Max(MinCandidates, query.K * (query.CollapseDuplicates ? 4 : 2));
+        if (!query.Filter.IsEmpty)
+        {
+            n *= FilteredCandidateFactor; // signal filters apply to candidates: take more of them
+        }
+
         var since = query.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1;
         var until = query.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
         await using var connection = db.Open();
@@ -51,6 +59,13 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
 
         var ids = vector.Select(c => c.Id).Concat(keyword.Select(c => c.Id)).Distinct(StringComparer.Ordinal).ToArray();
         var posts = LoadPosts(connection, ids);
+        if (!query.Filter.IsEmpty)
+        {
+            posts = posts.Where(kv => query.Filter.Accepts(kv.Value)).ToDictionary(StringComparer.Ordinal);
+            vector = [.. vector.Where(c => posts.ContainsKey(c.Id))];
+            keyword = [.. keyword.Where(c => posts.ContainsKey(c.Id))];
+        }
+
         var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates);
         return new SearchResult(hits, ids.Length, query.Mode);
     }

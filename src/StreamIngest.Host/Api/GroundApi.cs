@@ -19,6 +19,24 @@ public sealed record GroundBody
     /// <summary><c>exclude</c> (default): posts whose labels have the exclude policy stay out of the prompt; <c>include</c>: they go in, labelled.</summary>
     public string? Safety { get; init; }
 
+    public string? Sentiment { get; init; }
+
+    [JsonPropertyName("min_sentiment")]
+    public double? MinSentiment { get; init; }
+
+    [JsonPropertyName("max_sentiment")]
+    public double? MaxSentiment { get; init; }
+
+    [JsonPropertyName("min_engagement")]
+    public long? MinEngagement { get; init; }
+
+    public string? Author { get; init; }
+
+    [JsonPropertyName("exclude_author")]
+    public string? ExcludeAuthor { get; init; }
+
+    public string? Domain { get; init; }
+
     [JsonPropertyName("maxTokens")]
     public int? MaxTokens { get; init; }
 
@@ -41,9 +59,15 @@ public static class GroundApi
         GroundBody body, GroundedPromptBuilder builder, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
+        static string? Text(double? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var parameters = new SearchParameters(
             body.Question, body.K?.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Mode, body.Window, body.Since, body.Until,
-            body.Source, body.Lang, body.Entity, null);
+            body.Source, body.Lang, body.Entity, null)
+        {
+            // In ground, 'safety' is the prompt policy (below), not a search filter.
+            Signals = new SignalParameters(body.Sentiment, Text(body.MinSentiment), Text(body.MaxSentiment), null,
+                body.MinEngagement?.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Author, body.ExcludeAuthor, body.Domain),
+        };
         var query = parameters.Validate(timeProvider.GetUtcNow(), errors, queryName: "question", defaultK: 8);
         var maxTokens = body.MaxTokens ?? body.MaxTokensSnake ?? 3000;
         if (maxTokens is < MinTokens or > MaxTokens)

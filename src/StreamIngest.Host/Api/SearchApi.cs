@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using StreamIngest.Model;
 using StreamIngest.Retrieve;
 
@@ -21,12 +22,13 @@ public sealed record SearchHitDto(
     int Duplicates,
     ScoreParts Score,
     Provenance Provenance,
-    IReadOnlyList<SafetyLabel> SafetyLabels)
+    IReadOnlyList<SafetyLabel> SafetyLabels,
+    PostSentiment? Sentiment)
 {
     public static SearchHitDto From(SearchHit hit) => new(
         hit.Post.Id, hit.Post.Source, hit.Post.Author, hit.Post.Text, hit.Post.CreatedAt, hit.Post.ReceivedAt, hit.Post.Url,
         hit.Post.Lang, hit.Post.Entities, hit.Post.Metrics, hit.Post.Relations, hit.Post.DuplicateOf, hit.Duplicates, hit.Score,
-        hit.Post.Provenance, hit.Post.SafetyLabels);
+        hit.Post.Provenance, hit.Post.SafetyLabels, hit.Post.Sentiment);
 }
 
 public sealed record SearchResponse(string Query, string Mode, DateTimeOffset? Since, DateTimeOffset? Until, int CandidatesConsidered, double TookMs, IReadOnlyList<SearchHitDto> Results);
@@ -42,10 +44,15 @@ public static class SearchApi
 
     public static async Task<Results<Ok<SearchResponse>, ValidationProblem>> SearchAsync(
         string? q, string? k, string? mode, string? window, string? since, string? until, string? source, string? lang, string? entity, string? collapse,
+        string? sentiment, [FromQuery(Name = "min_sentiment")] string? minSentiment, [FromQuery(Name = "max_sentiment")] string? maxSentiment, string? safety,
+        [FromQuery(Name = "min_engagement")] string? minEngagement, string? author, [FromQuery(Name = "exclude_author")] string? excludeAuthor, string? domain,
         IRetriever retriever, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var query = new SearchParameters(q, k, mode, window, since, until, source, lang, entity, collapse).Validate(timeProvider.GetUtcNow(), errors);
+        var query = new SearchParameters(q, k, mode, window, since, until, source, lang, entity, collapse)
+        {
+            Signals = new SignalParameters(sentiment, minSentiment, maxSentiment, safety, minEngagement, author, excludeAuthor, domain),
+        }.Validate(timeProvider.GetUtcNow(), errors);
         if (query is null)
         {
             return TypedResults.ValidationProblem(errors, title: "Invalid search parameters");

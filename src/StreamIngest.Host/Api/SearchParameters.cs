@@ -20,6 +20,9 @@ public sealed record SearchParameters(
     string? Entity,
     string? Collapse)
 {
+    /// <summary>The signal filters (<c>sentiment</c>, <c>min_sentiment</c>, <c>max_sentiment</c>, <c>safety</c>, <c>min_engagement</c>, <c>author</c>, <c>exclude_author</c>, <c>domain</c>).</summary>
+    public SignalParameters Signals { get; init; } = new();
+
     public const int MaxQueryChars = 1000;
     public const int MaxK = 100;
     public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(366);
@@ -118,6 +121,7 @@ public sealed record SearchParameters(
             Error("collapse", "'collapse' must be true or false.");
         }
 
+        var filter = Signals.Validate(errors);
         return errors.Count > 0
             ? null
             : new SearchQuery
@@ -131,6 +135,7 @@ public sealed record SearchParameters(
                 Lang = Lang?.ToLowerInvariant(),
                 Entity = entity,
                 CollapseDuplicates = collapse,
+                Filter = filter,
             };
     }
 
@@ -143,5 +148,100 @@ public sealed record SearchParameters(
 
         errors[name] = [$"'{name}' must be an ISO-8601 date-time such as 2026-01-31T12:00:00Z."];
         return null;
+    }
+}
+
+/// <summary>Filters on the signals enrichment stored, as query parameters (or ground body fields) with their API names.</summary>
+public sealed record SignalParameters(
+    string? Sentiment = null,
+    string? MinSentiment = null,
+    string? MaxSentiment = null,
+    string? Safety = null,
+    string? MinEngagement = null,
+    string? Author = null,
+    string? ExcludeAuthor = null,
+    string? Domain = null)
+{
+    /// <summary>Whether <c>safety=exclude</c> was asked for (search: leave out every labelled post).</summary>
+    public bool ExcludeLabelled => Safety == "exclude";
+
+    public PostFilter Validate(Dictionary<string, string[]> errors)
+    {
+        void Error(string name, string message) => errors[name] = [message];
+
+        if (Sentiment is not (null or "negative" or "neutral" or "positive"))
+        {
+            Error("sentiment", "'sentiment' must be negative, neutral or positive.");
+        }
+
+        double? Score(string name, string? value)
+        {
+            if (value is null)
+            {
+                return null;
+            }
+
+            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v is >= -1 and <= 1)
+            {
+                return v;
+            }
+
+            Error(name, $"'{name}' must be a number from -1 to 1.");
+            return null;
+        }
+
+        var min = Score("min_sentiment", MinSentiment);
+        var max = Score("max_sentiment", MaxSentiment);
+        if (min > max)
+        {
+            Error("min_sentiment", "'min_sentiment' must not be above 'max_sentiment'.");
+        }
+
+        if (Safety is not (null or "include" or "exclude"))
+        {
+            Error("safety", "'safety' must be include or exclude.");
+        }
+
+        long? engagement = null;
+        if (MinEngagement is not null)
+        {
+            if (long.TryParse(MinEngagement, NumberStyles.Integer, CultureInfo.InvariantCulture, out var e) && e >= 0)
+            {
+                engagement = e;
+            }
+            else
+            {
+                Error("min_engagement", "'min_engagement' must be a whole number, 0 or more.");
+            }
+        }
+
+        static bool IsHandle(string? h) => h is null || (h.TrimStart('@').Length is > 0 and <= 253 && !h.Any(char.IsWhiteSpace));
+        if (!IsHandle(Author))
+        {
+            Error("author", "'author' must be a handle such as rivertonwx or @rivertonwx.");
+        }
+
+        if (!IsHandle(ExcludeAuthor))
+        {
+            Error("exclude_author", "'exclude_author' must be a handle such as rivertonwx or @rivertonwx.");
+        }
+
+        if (Domain is not null && Uri.CheckHostName(Domain) is not (UriHostNameType.Dns or UriHostNameType.IPv4))
+        {
+            Error("domain", "'domain' must be a host name such as example.org.");
+        }
+
+        var filter = new PostFilter
+        {
+            Sentiment = Sentiment,
+            MinSentiment = min,
+            MaxSentiment = max,
+            ExcludeLabelled = ExcludeLabelled,
+            MinEngagement = engagement,
+            Author = Author?.TrimStart('@'),
+            ExcludeAuthor = ExcludeAuthor?.TrimStart('@'),
+            Domain = Domain?.ToLowerInvariant(),
+        };
+        return filter.IsEmpty ? PostFilter.None : filter;
     }
 }

@@ -181,6 +181,7 @@
         el("div", {}, ...(h.safety_labels || []).map((l) => el("span", { class: "label-chip", title: (l.evidence || []).join("; "), text: `${l.label} ${fmt(l.score, 2)}` }))),
         el("div", { text: h.text }),
         el("div", {}, ...entities.map((x) => el("span", { class: "entity", text: x }))),
+        h.sentiment ? el("div", { class: "meta", text: `sentiment ${h.sentiment.label} ${fmt(h.sentiment.score, 2)}${h.sentiment.tickers ? " · " + Object.entries(h.sentiment.tickers).map(([t, v]) => `$${t} ${fmt(v, 2)}`).join(" ") : ""}` }) : null,
         el("div", { class: "scores", text: `final ${fmt(s.final, 4)} · fused ${fmt(s.fused, 4)} · vector ${fmt(s.vector, 3)} · keyword ${fmt(s.keyword, 3)} · recency ${fmt(s.recency, 3)} · engagement ${fmt(s.engagement, 3)}` }));
     }));
   });

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using StreamIngest.Tests;
+
+namespace StreamIngest.Host.Tests.Api;
+
+/// <summary>One host replaying the bundled demo, shared by the signal-filter tests.</summary>
+public sealed class DemoHostFixture : IAsyncLifetime
+{
+    public StreamIngestHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Host = new StreamIngestHost(TestPaths.NewTempDir(), Path.Combine(AppContext.BaseDirectory, "samples", "demo.jsonl"));
+        await Host.WaitForStatsAsync(s => s.GetProperty("stored").GetInt64() >= 390 && s.GetProperty("queue").GetInt64() == 0, TimeSpan.FromSeconds(120));
+    }
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
+
+/// <summary>Search and ground filtered by the signals enrichment stored: sentiment, safety, engagement, author, domain.</summary>
+public sealed class SignalFilterTests(DemoHostFixture demo) : IClassFixture<DemoHostFixture>
+{
+    private async Task<List<JsonElement>> SearchAsync(string query)
+    {
+        using var client = demo.Host.CreateClient();
+        var response = await client.GetFromJsonAsync<JsonElement>($"/v1/search?window=P30D&k=20&{query}");
+        return [.. response.GetProperty("results").EnumerateArray()];
+    }
+
+    [Fact]
+    public async Task Sentiment_FiltersByLabelAndScore()
+    {
+        var negative = await SearchAsync("q=flood&sentiment=negative");
+        var positive = await SearchAsync("q=cup+final&min_sentiment=0.3");
+
+        Assert.NotEmpty(negative);
+        Assert.All(negative, r => Assert.Equal("negative", r.GetProperty("sentiment").GetProperty("label").GetString()));
+        Assert.NotEmpty(positive);
+        Assert.All(positive, r => Assert.True(r.GetProperty("sentiment").GetProperty("score").GetDouble() >= 0.3));
+    }
+
+    [Fact]
+    public async Task Safety_ExcludeLeavesLabelledPostsOut()
+    {
+        var all = await SearchAsync("q=ignore+previous+instructions+flood+hoax");
+        var safe = await SearchAsync("q=ignore+previous+instructions+flood+hoax&safety=exclude");
+
+        Assert.Contains(all, r => r.GetProperty("safety_labels").GetArrayLength() > 0);
+        Assert.NotEmpty(safe);
+        Assert.All(safe, r => Assert.Equal(0, r.GetProperty("safety_labels").GetArrayLength()));
+    }
+
+    [Fact]
+    public async Task AuthorDomainAndEngagement_Filter()
+    {
+        var byAuthor = await SearchAsync("q=river&author=%40rivertonwx");
+        var notAuthor = await SearchAsync("q=river&exclude_author=rivertonwx");
+        var engaged = await SearchAsync("q=flood&min_engagement=5");
+
+        Assert.NotEmpty(byAuthor);
+        Assert.All(byAuthor, r => Assert.Equal("rivertonwx", r.GetProperty("author").GetProperty("handle").GetString()));
+        Assert.DoesNotContain(notAuthor, r => r.GetProperty("author").GetProperty("handle").GetString() == "rivertonwx");
+        Assert.NotEmpty(engaged);
+        Assert.All(engaged, r => Assert.True(r.GetProperty("metrics").GetProperty("total").GetInt64() >= 5));
+    }
+
+    [Fact]
+    public async Task Domain_MatchesLinkedHostsAndSubdomains()
+    {
+        var results = await SearchAsync("q=strike&domain=example.org");
+
+        Assert.NotEmpty(results);
+        Assert.All(results, r => Assert.Contains(r.GetProperty("entities").GetProperty("urls").EnumerateArray(), u => new Uri(u.GetString()!).Host.EndsWith("example.org", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("sentiment=happy", "sentiment")]
+    [InlineData("min_sentiment=2", "min_sentiment")]
+    [InlineData("min_sentiment=0.5&max_sentiment=0.1", "min_sentiment")]
+    [InlineData("safety=maybe", "safety")]
+    [InlineData("min_engagement=-1", "min_engagement")]
+    [InlineData("domain=not%20a%20host", "domain")]
+    [InlineData("author=two%20words", "author")]
+    public async Task BadSignalFilter_Is400ProblemDetailsNamingIt(string query, string parameter)
+    {
+        using var client = demo.Host.CreateClient();
+
+        var response = await client.GetAsync($"/v1/search?q=x&{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors should name '{parameter}': {problem}");
+    }
+
+    [Fact]
+    public async Task Ground_AcceptsTheSameFilters()
+    {
+        using var client = demo.Host.CreateClient();
+
+        var response = await client.PostAsJsonAsync("/v1/ground", new { question = "How are the stocks doing?", window = "P30D", k = 5, min_sentiment = 0.2 });
+        var bad = await client.PostAsJsonAsync("/v1/ground", new { question = "x", sentiment = "angry" });
+
+        response.EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("sentiment", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}
