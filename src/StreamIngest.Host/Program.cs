@@ -37,6 +37,7 @@ if (options.RunsApi)
 {
     app.MapSearchApi();
     app.MapGroundApi();
+    app.MapSignalsApi();
     app.MapDashboard();
 }
 

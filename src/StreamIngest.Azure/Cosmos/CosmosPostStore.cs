@@ -23,7 +23,7 @@ namespace StreamIngest.Azure.Cosmos;
 /// parameter except the row limit; the same recency decay as the embedded store is applied to the candidates.
 /// Retention is a per-item TTL counted from <c>created_at</c>, so <see cref="PurgeAsync"/> has nothing to do.
 /// </summary>
-public sealed partial class CosmosPostStore : IPostStore, IRetriever
+public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReader
 {
     public const string MeterName = "StreamIngest.Cosmos";
 
@@ -240,6 +240,21 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever
         return found;
     }
 
+    public async Task<IReadOnlyList<Post>> ListByEntityAsync(EntityFilter entity, DateTimeOffset since, DateTimeOffset until, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync<SearchRow>(BuildEntityQuery(entity, since, until, limit), cancellationToken).ConfigureAwait(false);
+        return [.. rows.Select(r => r.Post)];
+    }
+
+    /// <summary>Posts mentioning an entity in a window, newest first: the range-indexed tags and createdAtMs in WHERE, values as parameters.</summary>
+    public static QueryDefinition BuildEntityQuery(EntityFilter entity, DateTimeOffset since, DateTimeOffset until, int limit) =>
+        new QueryDefinition($"SELECT TOP {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} c.post FROM c WHERE ARRAY_CONTAINS(c.tags, @tag) AND c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY c.createdAtMs DESC")
+            .WithParameter("@tag", TagOf(entity))
+            .WithParameter("@since", since.ToUnixTimeMilliseconds())
+            .WithParameter("@until", until.ToUnixTimeMilliseconds());
+
+    private static string TagOf(EntityFilter e) => $"{e.Kind switch { EntityKind.Hashtag => "h", EntityKind.Cashtag => "c", _ => "m" }}:{e.Value}";
+
     /// <summary>Posts only: cursor, dead-letter and other side documents in the container have no <c>postId</c>.</summary>
     public const string CountQuery = "SELECT VALUE COUNT(1) FROM c WHERE IS_DEFINED(c.postId)";
 
@@ -344,7 +359,7 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever
 
         if (query.Entity is { } e)
         {
-            definition = definition.WithParameter("@tag", $"{e.Kind switch { EntityKind.Hashtag => "h", EntityKind.Cashtag => "c", _ => "m" }}:{e.Value}");
+            definition = definition.WithParameter("@tag", TagOf(e));
         }
 
         for (var i = 0; i < terms.Count; i++)

@@ -75,6 +75,7 @@ public static class HostingExtensions
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(sp.GetRequiredService<SqliteDeadLetterStore>(), sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddSingleton<ICursorStore, SqliteCursorStore>();
         builder.Services.AddSingleton<IRetriever, SqliteRetriever>();
+        builder.Services.AddSingleton<IPostReader, SqlitePostReader>();
         builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite", tags: ["ready"]);
     }
 

@@ -106,4 +106,38 @@ public sealed class SignalFilterTests(DemoHostFixture demo) : IClassFixture<Demo
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("sentiment", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Sentiment_ForATicker_GivesMoodPerBucketAndWhetherItTurns()
+    {
+        using var client = demo.Host.CreateClient();
+
+        var nvda = await client.GetFromJsonAsync<JsonElement>("/v1/sentiment?entity=%24NVDA&window=PT6H&bucket=PT1H");
+        var none = await client.GetFromJsonAsync<JsonElement>("/v1/sentiment?entity=%24ZZZZ&window=PT6H");
+
+        Assert.Equal("$NVDA", nvda.GetProperty("entity").GetString());
+        Assert.True(nvda.GetProperty("posts").GetInt32() > 0);
+        Assert.InRange(nvda.GetProperty("ticker_mean").GetDouble(), -1, 1);
+        Assert.Equal(6, nvda.GetProperty("buckets").GetArrayLength());
+        Assert.Equal(nvda.GetProperty("posts").GetInt32(), nvda.GetProperty("buckets").EnumerateArray().Sum(b => b.GetProperty("posts").GetInt32()));
+        Assert.Contains(nvda.GetProperty("direction").GetString(), new[] { "rising", "falling", "steady", "unknown" });
+        Assert.Equal(0, none.GetProperty("posts").GetInt32());
+        Assert.Equal("unknown", none.GetProperty("direction").GetString());
+    }
+
+    [Theory]
+    [InlineData("window=PT1H", "entity")]
+    [InlineData("entity=flood", "entity")]
+    [InlineData("entity=%24NVDA&window=forever", "window")]
+    [InlineData("entity=%24NVDA&window=PT1H&bucket=PT2H", "bucket")]
+    public async Task Sentiment_BadParameter_Is400NamingIt(string query, string parameter)
+    {
+        using var client = demo.Host.CreateClient();
+
+        var response = await client.GetAsync($"/v1/sentiment?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors should name '{parameter}': {problem}");
+    }
 }
