@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using StreamIngest.Embed;
 using StreamIngest.Enrich;
+using StreamIngest.Enrich.Signals;
 using StreamIngest.Model;
 using StreamIngest.Store;
 
@@ -22,8 +23,11 @@ public sealed partial class PostProcessor(
     TimeProvider timeProvider,
     ILogger<PostProcessor> logger,
     StoredPostTail? tail = null,
-    IEnumerable<ISignalEnricher>? signalEnrichers = null)
+    IEnumerable<ISignalEnricher>? signalEnrichers = null,
+    IEntityCountStore? entityCounts = null)
 {
+    private DateTimeOffset _countsPurgedAt = DateTimeOffset.MinValue;
+
     private readonly IEnricher[] _enrichers = [.. enrichers];
     private readonly ISignalEnricher[] _signals = [.. signalEnrichers ?? []];
 
@@ -89,6 +93,7 @@ public sealed partial class PostProcessor(
             }
 
             tail?.Publish(posts);
+            await CountEntitiesAsync(posts, cancellationToken).ConfigureAwait(false);
         }
 
         if (deletes.Count > 0)
@@ -128,6 +133,34 @@ public sealed partial class PostProcessor(
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Adds the batch to the per-entity bucket counts that bursts are computed from. Counts are a signal, not the
+    /// record: a failure is logged and never fails the batch (its posts are already stored), and a redelivered
+    /// batch counts again.
+    /// </summary>
+    private async Task CountEntitiesAsync(List<Post> posts, CancellationToken ct)
+    {
+        if (entityCounts is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await entityCounts.AddAsync(Bursts.CountsOf(posts), ct).ConfigureAwait(false);
+            var now = timeProvider.GetUtcNow();
+            if (now - _countsPurgedAt > TimeSpan.FromMinutes(10))
+            {
+                _countsPurgedAt = now;
+                await entityCounts.PurgeAsync(now - Bursts.Baseline - TimeSpan.FromDays(1), ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCountsFailed(ex);
+        }
     }
 
     /// <summary>Enrichers that read the embedding; a post one of them rejects is dead-lettered and not stored.</summary>
@@ -238,6 +271,9 @@ public sealed partial class PostProcessor(
             await cursors.SetAsync(source, cursor, ct).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Entity counts for bursts could not be written")]
+    private partial void LogCountsFailed(Exception ex);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Post {PostId} rejected: {Reason}")]
     private partial void LogRejected(string postId, string reason);

@@ -127,6 +127,14 @@ public sealed class SqliteDatabase : IDisposable
               source TEXT PRIMARY KEY,
               cursor TEXT NOT NULL,
               updated_at INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS entity_counts(
+              entity TEXT NOT NULL,
+              bucket INTEGER NOT NULL,
+              posts INTEGER NOT NULL,
+              sentiment_sum REAL NOT NULL,
+              sentiment_posts INTEGER NOT NULL,
+              PRIMARY KEY(entity, bucket)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS entity_counts_bucket ON entity_counts(bucket);
             """, tx);
         Execute(_writer, $"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SchemaVersion}');", tx);
         using (var cmd = _writer.CreateCommand())

@@ -24,6 +24,9 @@ public sealed record StatsResponse(
     double? CosmosRuPerPost,
     double? CosmosRuPerQuery);
 
+/// <summary>Computed bursts (null where the store keeps no counts) and the platforms' latest trends.</summary>
+public sealed record TrendsResponse(DateTimeOffset At, TimeSpan Window, string? Kind, IReadOnlyList<StreamIngest.Enrich.Signals.Burst>? Bursts, IReadOnlyList<Feeds.Health.TrendSnapshot> Platform);
+
 public static class OpsApi
 {
     public static IEndpointRouteBuilder MapOpsApi(this IEndpointRouteBuilder app)
@@ -33,7 +36,7 @@ public static class OpsApi
         app.MapGet("/v1/stats", StatsAsync).WithName("Stats");
         app.MapGet("/v1/deadletters", DeadLettersAsync).WithName("DeadLetters");
         app.MapGet("/v1/feeds", (Feeds.Health.FeedHealthRegistry feeds) => TypedResults.Ok(feeds.Snapshot())).WithName("Feeds");
-        app.MapGet("/v1/trends", (Feeds.Health.TrendRegistry trends) => TypedResults.Ok(trends.Latest())).WithName("Trends");
+        app.MapGet("/v1/trends", TrendsAsync).WithName("Trends");
         return app;
     }
 
@@ -54,6 +57,53 @@ public static class OpsApi
             metrics.NewestStored,
             services.GetService<StreamIngest.Azure.Cosmos.CosmosPostStore>()?.Cost.RuPerPost,
             services.GetService<StreamIngest.Azure.Cosmos.CosmosPostStore>()?.Cost.RuPerQuery));
+
+    /// <summary>
+    /// What is spiking: bursts computed from the stored posts (entities mentioned unusually often in the window
+    /// against their own 12-hour baseline) merged with the platforms' own trends (X, Mastodon).
+    /// </summary>
+    public static async Task<Results<Ok<TrendsResponse>, ValidationProblem>> TrendsAsync(
+        string? window, string? kind, Feeds.Health.TrendRegistry trends, IServiceProvider services, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var span = TimeSpan.FromHours(1);
+        if (window is not null)
+        {
+            try
+            {
+                span = System.Xml.XmlConvert.ToTimeSpan(window);
+            }
+            catch (FormatException)
+            {
+                span = TimeSpan.Zero;
+            }
+
+            if (span < TimeSpan.FromMinutes(5) || span > TimeSpan.FromHours(12))
+            {
+                errors["window"] = ["'window' must be an ISO-8601 duration from PT5M to PT12H."];
+            }
+        }
+
+        if (kind is not (null or "hashtag" or "cashtag" or "mention" or "domain"))
+        {
+            errors["kind"] = ["'kind' must be hashtag, cashtag, mention or domain."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid trends request");
+        }
+
+        var now = timeProvider.GetUtcNow();
+        IReadOnlyList<Enrich.Signals.Burst>? bursts = null;
+        if (services.GetService<IEntityCountStore>() is { } counts)
+        {
+            var read = await counts.ReadAsync(now - span - Enrich.Signals.Bursts.Baseline, cancellationToken);
+            bursts = Enrich.Signals.Bursts.Detect(read, now, span, kind);
+        }
+
+        return TypedResults.Ok(new TrendsResponse(now, span, kind, bursts, trends.Latest()));
+    }
 
     public static async Task<Results<Ok<IReadOnlyList<DeadLetter>>, ValidationProblem>> DeadLettersAsync(
         int? limit, IDeadLetterStore deadLetters, CancellationToken cancellationToken)

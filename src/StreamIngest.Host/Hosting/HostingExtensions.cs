@@ -76,6 +76,7 @@ public static class HostingExtensions
         builder.Services.AddSingleton<ICursorStore, SqliteCursorStore>();
         builder.Services.AddSingleton<IRetriever, SqliteRetriever>();
         builder.Services.AddSingleton<IPostReader, SqlitePostReader>();
+        builder.Services.AddSingleton<IEntityCountStore, SqliteEntityCountStore>();
         builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite", tags: ["ready"]);
     }
 

@@ -140,4 +140,23 @@ public sealed class SignalFilterTests(DemoHostFixture demo) : IClassFixture<Demo
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors should name '{parameter}': {problem}");
     }
+
+    [Fact]
+    public async Task Trends_MergeComputedBurstsWithPlatformTrends()
+    {
+        using var client = demo.Host.CreateClient();
+
+        var all = await client.GetFromJsonAsync<JsonElement>("/v1/trends?window=PT1H");
+        var cashtags = await client.GetFromJsonAsync<JsonElement>("/v1/trends?window=PT1H&kind=cashtag");
+        var bad = await client.GetAsync("/v1/trends?window=P2D&kind=emoji");
+
+        Assert.NotEmpty(all.GetProperty("bursts").EnumerateArray());   // the demo's stories start within the hour: they burst
+        Assert.All(cashtags.GetProperty("bursts").EnumerateArray(), b => Assert.Equal("cashtag", b.GetProperty("kind").GetString()));
+        Assert.All(all.GetProperty("bursts").EnumerateArray(), b => Assert.True(b.GetProperty("score").GetDouble() >= 4));
+        Assert.Equal(JsonValueKind.Array, all.GetProperty("platform").ValueKind);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var problem = await bad.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty("window", out _));
+        Assert.True(problem.GetProperty("errors").TryGetProperty("kind", out _));
+    }
 }
