@@ -18,6 +18,7 @@ public sealed record DashboardResponse(
     IReadOnlyList<DashboardSample> History,
     IReadOnlyList<FeedStatus> Feeds,
     IReadOnlyList<TrendSnapshot> Trends,
+    IReadOnlyList<StreamIngest.Enrich.Signals.Burst>? Bursts,
     IReadOnlyList<PartitionStatus>? Partitions,
     string? PartitionsError);
 
@@ -77,6 +78,14 @@ public static class DashboardApi
             }
         }
 
+        IReadOnlyList<StreamIngest.Enrich.Signals.Burst>? bursts = null;
+        if (services.GetService<Store.IEntityCountStore>() is { } counts)
+        {
+            var now = timeProvider.GetUtcNow();
+            bursts = StreamIngest.Enrich.Signals.Bursts.Detect(
+                await counts.ReadAsync(now - TimeSpan.FromHours(1) - StreamIngest.Enrich.Signals.Bursts.Baseline, cancellationToken), now, TimeSpan.FromHours(1));
+        }
+
         return TypedResults.Ok(new DashboardResponse(
             timeProvider.GetUtcNow(),
             options.Value.Role.ToString().ToLowerInvariant(),
@@ -84,6 +93,7 @@ public static class DashboardApi
             history.Samples,
             feeds.Snapshot(),
             trends.Latest(),
+            bursts,
             partitions,
             partitionsError));
     }

@@ -171,6 +171,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             await Assertions.Expect(stored).Not.ToHaveTextAsync(first!, new() { Timeout = 30_000 }); // it moves while the replay runs
             await Assertions.Expect(page.Locator("#chart-ingest canvas")).ToHaveCountAsync(1);
             await Assertions.Expect(page.Locator("#tail li").First).ToBeVisibleAsync(new() { Timeout = 30_000 }); // the live tail (SSE)
+            await Assertions.Expect(page.Locator("#bursts li").First).ToBeVisibleAsync(new() { Timeout = 30_000 }); // the demo's stories burst
 
             await page.FillAsync("#q", "flooding downtown");
             await page.ClickAsync("button[type=submit]");

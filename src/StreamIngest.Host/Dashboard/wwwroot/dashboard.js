@@ -109,10 +109,17 @@
       el("td", { class: "num", text: fmt(p.lag, 0) }))));
   }
 
-  function drawTrends(trends) {
+  function drawTrends(trends, bursts) {
     const host = $("trends");
-    if (!trends.length) { host.replaceChildren(el("p", { class: "muted", text: "No platform trends yet (X and Mastodon report them when configured)." })); return; }
-    host.replaceChildren(...trends.map((t) => el("div", { class: "trend-group" },
+    const burstGroup = (bursts && bursts.length)
+      ? [el("div", { class: "trend-group", id: "bursts" },
+          el("h3", { text: "bursting in the last hour (against each one's own 12-hour baseline)" }),
+          el("ol", {}, ...bursts.slice(0, 12).map((b) => el("li", { "data-entity": b.entity },
+            el("span", { class: "entity", text: b.entity }),
+            document.createTextNode(` ${fmt(b.posts, 0)} posts (expected ${fmt(b.expected)}) · z ${fmt(b.score)} · ${fmt(b.posts_per_hour)}/h${b.mean_sentiment !== undefined ? ` · sentiment ${fmt(b.mean_sentiment, 2)}` : ""}`)))))]
+      : [];
+    if (!trends.length && !burstGroup.length) { host.replaceChildren(el("p", { class: "muted", text: "Nothing bursting, and no platform trends yet (X and Mastodon report them when configured)." })); return; }
+    host.replaceChildren(...burstGroup, ...trends.map((t) => el("div", { class: "trend-group" },
       el("h3", { text: `${t.source} · ${time(t.at)}` }),
       el("div", {}, ...t.trends.slice(0, 15).map((x) => el("span", { class: "entity" }, x.url ? safeLink(x.url, x.name) : document.createTextNode(x.name),
         x.volume ? document.createTextNode(` (${fmt(x.volume, 0)})`) : null))))));
@@ -126,7 +133,7 @@
       const r = await fetch("/v1/dashboard", { cache: "no-store" });
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       const d = await r.json();
-      drawStats(d); drawCharts(d.history); drawFeeds(d.feeds); drawPartitions(d); drawTrends(d.trends);
+      drawStats(d); drawCharts(d.history); drawFeeds(d.feeds); drawPartitions(d); drawTrends(d.trends, d.bursts);
       $("connection").textContent = "live"; $("connection").className = "pill ok";
       $("updated").textContent = `updated ${new Date(d.generated_at).toLocaleTimeString()}`;
     } catch (e) {
