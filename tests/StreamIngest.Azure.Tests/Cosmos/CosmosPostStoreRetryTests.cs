@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Time.Testing;
@@ -8,6 +7,8 @@ using StreamIngest.Azure.Cosmos;
 using StreamIngest.Embed;
 using StreamIngest.Model;
 using StreamIngest.Retrieve;
+
+using StreamIngest.Tests;
 
 namespace StreamIngest.Azure.Tests.Cosmos;
 
@@ -19,14 +20,6 @@ public class CosmosPostStoreRetryTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
-    }
 
     private sealed class NoEmbedder : IEmbedder
     {

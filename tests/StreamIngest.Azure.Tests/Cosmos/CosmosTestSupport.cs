@@ -1,9 +1,10 @@
-using System.Diagnostics.Metrics;
 using Azure.Identity;
 using Microsoft.Azure.Cosmos;
 using StreamIngest.Azure.Cosmos;
 using StreamIngest.Embed;
 using StreamIngest.Retrieve;
+
+using StreamIngest.Tests;
 
 namespace StreamIngest.Azure.Tests.Cosmos;
 
@@ -57,12 +58,4 @@ internal static class CosmosTestSupport
             Task.FromResult(texts.Select(t => UnitVector(t.Length)).ToArray());
     }
 
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Azure.Messaging.EventHubs.Primitives;
 using Azure.Messaging.EventHubs.Producer;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,14 +23,6 @@ namespace StreamIngest.Azure.Tests.EventHubs;
 /// </summary>
 public sealed class DistributedPipelineTests(ITestOutputHelper output)
 {
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
-    }
 
     /// <summary>
     /// The shared store as each processor sees it: counts writes per post id, and for the processor that is

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using Azure.Messaging.EventHubs;
 using Azure.Messaging.EventHubs.Primitives;
 using Azure.Messaging.EventHubs.Producer;
@@ -27,14 +26,6 @@ namespace StreamIngest.Azure.Tests.EventHubs;
 /// </summary>
 public sealed class DistributedRecoveryTests(ITestOutputHelper output)
 {
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
-    }
 
     /// <summary>Cheap deterministic vectors: these tests are about delivery, not meaning.</summary>
     private sealed class HashEmbedder : IEmbedder

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Polly;
@@ -13,14 +12,6 @@ namespace StreamIngest.Core.Tests.Pipeline;
 
 public class PostProcessorTests
 {
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
-    }
 
     private readonly DictionaryStore _store = new();
     private readonly ListDeadLetters _dead = new();

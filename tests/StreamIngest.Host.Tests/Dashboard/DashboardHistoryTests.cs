@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Time.Testing;
 using StreamIngest.Host.Dashboard;
 using StreamIngest.Model;
@@ -7,19 +6,13 @@ using StreamIngest.Pipeline;
 using StreamIngest.Transport;
 using Xunit.Abstractions;
 
+using StreamIngest.Tests;
+
 namespace StreamIngest.Host.Tests.Dashboard;
 
 /// <summary>The dashboard's chart history: rates per interval from the pipeline's counters, bounded in size.</summary>
 public sealed class DashboardHistoryTests(ITestOutputHelper output)
 {
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
-    }
 
     [Fact]
     public void Sample_RatesPerSourceStoreEmbedderDeadLettersAndIntervalFreshness()
