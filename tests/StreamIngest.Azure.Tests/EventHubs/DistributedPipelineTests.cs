@@ -63,7 +63,8 @@ public sealed class DistributedPipelineTests(ITestOutputHelper output)
         public Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => inner.PurgeAsync(cutoff, cancellationToken);
     }
 
-    private static Post NewPost(int i) => new()
+    /// <summary>Post number i of the distributed tests' stream (also used by <see cref="DistributedRecoveryTests"/>).</summary>
+    internal static Post NewPost(int i) => new()
     {
         Id = Post.MakeId("dist", i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         Source = "dist",

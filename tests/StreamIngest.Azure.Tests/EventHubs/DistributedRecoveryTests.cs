@@ -80,17 +80,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         public Task<IReadOnlyList<DeadLetter>> ListAsync(int limit, CancellationToken cancellationToken) => inner.ListAsync(limit, cancellationToken);
     }
 
-    private static Post NewPost(int i) => new()
-    {
-        Id = Post.MakeId("dist", i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        Source = "dist",
-        NativeId = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        CreatedAt = DateTimeOffset.UtcNow.AddSeconds(-i),
-        ReceivedAt = DateTimeOffset.UtcNow,
-        Author = new Author($"author{i % 7}"),
-        Text = $"Post number {i} about the river flood and the bridge closure on street {i % 13}",
-        Provenance = new Provenance("test", "distributed", DateTimeOffset.UtcNow, "00"),
-    };
+    private static Post NewPost(int i) => DistributedPipelineTests.NewPost(i);
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
