@@ -34,7 +34,9 @@ public sealed partial class XFeedSource(
         + "&user.fields=username,name,public_metrics,verified";
 
     private const int SeenCapacity = 50_000;
-    private readonly XBackoff _backoff = new();
+    // Each loop owns its backoff: a healthy recent-search poll must not reset the stream's, nor the other way round.
+    private readonly XBackoff _streamBackoff = new();
+    private readonly XBackoff _searchBackoff = new();
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private readonly Queue<string> _seenOrder = new();
     private readonly Lock _seenLock = new();
@@ -46,8 +48,8 @@ public sealed partial class XFeedSource(
     /// <summary>Every reconnect delay taken, in order (for health and tests).</summary>
     public List<TimeSpan> Delays { get; } = [];
 
-    /// <summary>"x-stream-reconnect": X's documented backoff (<see cref="XBackoff"/>), forever.</summary>
-    public ResiliencePipeline ReconnectPipeline() => new ResiliencePipelineBuilder { Name = "x-stream-reconnect", TimeProvider = timeProvider }
+    /// <summary>"x-stream-reconnect" (or another loop's name): X's documented backoff (<see cref="XBackoff"/>), forever, from the loop's own state.</summary>
+    public ResiliencePipeline ReconnectPipeline(XBackoff backoff, string name = "x-stream-reconnect") => new ResiliencePipelineBuilder { Name = name, TimeProvider = timeProvider }
         .AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
@@ -55,7 +57,7 @@ public sealed partial class XFeedSource(
             DelayGenerator = args =>
             {
                 var ex = args.Outcome.Exception!;
-                var delay = _backoff.Next(XBackoff.Classify(ex), (ex as XApiException)?.ResetIn);
+                var delay = backoff.Next(XBackoff.Classify(ex), (ex as XApiException)?.ResetIn);
                 lock (Delays)
                 {
                     Delays.Add(delay);
@@ -140,7 +142,7 @@ public sealed partial class XFeedSource(
         var rulesSynced = false;
         try
         {
-            await ReconnectPipeline().ExecuteAsync(async token =>
+            await ReconnectPipeline(_streamBackoff).ExecuteAsync(async token =>
             {
                 try
                 {
@@ -152,7 +154,7 @@ public sealed partial class XFeedSource(
 
                     var backfill = disconnectedAt is not null && options.BackfillMinutes > 0 ? $"&backfill_minutes={options.BackfillMinutes}" : string.Empty;
                     using var response = await SendAsync(HttpMethod.Get, $"/2/tweets/search/stream?{Fields}{backfill}", null, token, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-                    _backoff.Reset();
+                    _streamBackoff.Reset();
                     health.OnConnected(options.BaseUrl + "/2/tweets/search/stream");
                     LogConnected();
                     if (disconnectedAt is { } since)
@@ -277,7 +279,7 @@ public sealed partial class XFeedSource(
         {
             while (!ct.IsCancellationRequested)
             {
-                await ReconnectPipeline().ExecuteAsync(async token =>
+                await ReconnectPipeline(_searchBackoff, "x-recent-search").ExecuteAsync(async token =>
                 {
                     try
                     {
@@ -294,7 +296,7 @@ public sealed partial class XFeedSource(
                         }
 
                         health.OnConnected(options.BaseUrl + "/2/tweets/search/recent");
-                        _backoff.Reset();
+                        _searchBackoff.Reset();
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
                     {

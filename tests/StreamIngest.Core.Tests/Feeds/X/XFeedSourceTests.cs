@@ -240,6 +240,39 @@ public class XFeedSourceTests
         Assert.All(recent.Skip(10), r => Assert.Contains("until_id=2751", r, StringComparison.Ordinal));
     }
 
+    /// <summary>The stream keeps failing while recent search keeps working: the stream's backoff still grows (each loop owns its own).</summary>
+    [Fact]
+    public async Task ReadAsync_StreamFailingWhileSearchSucceeds_StreamBackoffStillGrows()
+    {
+        var fake = new FakeX
+        {
+            Stream = async (n, ctx) =>
+            {
+                if (n <= 4)
+                {
+                    ctx.Response.StatusCode = 503;
+                    return;
+                }
+
+                await WriteLinesAsync(ctx, [Tweet("2001", "Back")]);
+                await HoldAsync(ctx);
+            },
+            Search = _ => """{"data":[{"id":"1500","text":"From search","created_at":"2026-11-20T10:05:00.000Z"}],"meta":{"result_count":1}}""",
+        };
+        await using var server = await LocalServer.StartAsync(fake.Map);
+        var (source, _, _, _) = NewSource(server.Url, o =>
+        {
+            o.RecentSearchEnabled = true;
+            o.RecentSearchIntervalSeconds = 1;
+        });
+
+        var events = await FeedEvents.CollectAsync(source, es => es.Any(e => e.PostId == "x:2001"));
+
+        Assert.Contains(events, e => e.PostId == "x:1500");                  // search worked all along
+        Assert.True(fake.Requests.Count(r => r.StartsWith("GET recent", StringComparison.Ordinal)) >= 2, "search polled between the stream's attempts");
+        Assert.Equal([5.0, 10, 20, 40], source.Delays.Take(4).Select(d => d.TotalSeconds)); // HTTP errors: 5 s doubling, never reset by search
+    }
+
     [Fact]
     public async Task SyncRulesAsync_AddsMissingAndDeletesExtraRules()
     {
