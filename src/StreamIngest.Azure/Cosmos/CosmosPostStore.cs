@@ -246,6 +246,14 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
         return [.. rows.Select(r => r.Post)];
     }
 
+    public async Task<IReadOnlyList<Post>> ListRecentAsync(DateTimeOffset since, DateTimeOffset until, int limit, CancellationToken cancellationToken)
+    {
+        var query = new QueryDefinition($"SELECT TOP {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} c.post FROM c WHERE IS_DEFINED(c.postId) AND c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY c.createdAtMs DESC")
+            .WithParameter("@since", since.ToUnixTimeMilliseconds())
+            .WithParameter("@until", until.ToUnixTimeMilliseconds());
+        return [.. (await QueryAsync<SearchRow>(query, cancellationToken).ConfigureAwait(false)).Select(r => r.Post)];
+    }
+
     /// <summary>Posts mentioning an entity in a window, newest first: the range-indexed tags and createdAtMs in WHERE, values as parameters.</summary>
     public static QueryDefinition BuildEntityQuery(EntityFilter entity, DateTimeOffset since, DateTimeOffset until, int limit) =>
         new QueryDefinition($"SELECT TOP {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} c.post FROM c WHERE ARRAY_CONTAINS(c.tags, @tag) AND c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY c.createdAtMs DESC")

@@ -102,7 +102,8 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
         var byHash = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var hit in ranked)
         {
-            var key = hit.Post.ContentHash ?? hit.Post.Id;
+            // One story (near-duplicates: a word changed, a template, one headline from many accounts), else one exact text.
+            var key = hit.Post.ClusterId ?? hit.Post.ContentHash ?? hit.Post.Id;
             if (byHash.TryGetValue(key, out var index))
             {
                 result[index] = result[index] with { Duplicates = result[index].Duplicates + 1 };

@@ -23,12 +23,13 @@ public sealed record SearchHitDto(
     ScoreParts Score,
     Provenance Provenance,
     IReadOnlyList<SafetyLabel> SafetyLabels,
-    PostSentiment? Sentiment)
+    PostSentiment? Sentiment,
+    string? ClusterId)
 {
     public static SearchHitDto From(SearchHit hit) => new(
         hit.Post.Id, hit.Post.Source, hit.Post.Author, hit.Post.Text, hit.Post.CreatedAt, hit.Post.ReceivedAt, hit.Post.Url,
         hit.Post.Lang, hit.Post.Entities, hit.Post.Metrics, hit.Post.Relations, hit.Post.DuplicateOf, hit.Duplicates, hit.Score,
-        hit.Post.Provenance, hit.Post.SafetyLabels, hit.Post.Sentiment);
+        hit.Post.Provenance, hit.Post.SafetyLabels, hit.Post.Sentiment, hit.Post.ClusterId);
 }
 
 public sealed record SearchResponse(string Query, string Mode, DateTimeOffset? Since, DateTimeOffset? Until, int CandidatesConsidered, double TookMs, IReadOnlyList<SearchHitDto> Results);

@@ -7,6 +7,9 @@ using StreamIngest.Store;
 namespace StreamIngest.Host.Api;
 
 /// <summary><c>GET /v1/sentiment</c>: the mood about one entity (a ticker, a hashtag, an account) over a window, per bucket, and whether it is turning.</summary>
+/// <summary>The stories of a window, and how many posts they were drawn from (<c>Truncated</c>: the window held more than were read).</summary>
+public sealed record StoriesResponse(DateTimeOffset Since, DateTimeOffset Until, int PostsRead, bool Truncated, IReadOnlyList<Story> Stories);
+
 public static class SignalsApi
 {
     public const int MaxPosts = 5000;
@@ -15,6 +18,7 @@ public static class SignalsApi
     public static IEndpointRouteBuilder MapSignalsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/sentiment", SentimentAsync).WithName("Sentiment");
+        app.MapGet("/v1/stories", StoriesAsync).WithName("Stories");
         return app;
     }
 
@@ -46,6 +50,37 @@ public static class SignalsApi
         var label = filter!.Kind switch { EntityKind.Cashtag => "$", EntityKind.Hashtag => "#", _ => "@" } + filter.Value;
         return TypedResults.Ok(SentimentSummary.Summarize(label, filter.Kind == EntityKind.Cashtag ? filter.Value : null, posts, since, until, step));
     }
+
+    /// <summary>The largest (or, with <c>sort=growth</c>, fastest-growing) stories of the window: posts that say the same thing, collapsed.</summary>
+    public static async Task<Results<Ok<StoriesResponse>, ValidationProblem>> StoriesAsync(
+        string? window, string? sort, string? limit, IPostReader reader, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var span = Duration("window", window, TimeSpan.FromHours(1), errors);
+        if (sort is not (null or "size" or "growth"))
+        {
+            errors["sort"] = ["'sort' must be size or growth."];
+        }
+
+        var top = 20;
+        if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out top) || top is < 1 or > 100))
+        {
+            errors["limit"] = ["'limit' must be from 1 to 100."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid stories request");
+        }
+
+        var until = timeProvider.GetUtcNow();
+        var since = until - span;
+        var posts = await reader.ListRecentAsync(since, until, MaxStoryPosts, cancellationToken);
+        return TypedResults.Ok(new StoriesResponse(since, until, posts.Count, posts.Count == MaxStoryPosts, Stories.Summarize(posts, since, until, byGrowth: sort == "growth", top: top)));
+    }
+
+    /// <summary>Posts read at most for <c>/v1/stories</c> (the newest of the window).</summary>
+    public const int MaxStoryPosts = 20_000;
 
     private static TimeSpan Duration(string name, string? value, TimeSpan fallback, Dictionary<string, string[]> errors)
     {

@@ -99,7 +99,7 @@ public static class BenchCommand
             var safety = new SafetyOptions();
             Processor = new PostProcessor(
                 Enrichers(safety), embedder, Store, new SqliteCursorStore(Db, TimeProvider.System), DeadLetters, Metrics,
-                TimeProvider.System, NullLogger<PostProcessor>.Instance, signalEnrichers: signals ? [SignalEnricherFor(safety)] : null);
+                TimeProvider.System, NullLogger<PostProcessor>.Instance, signalEnrichers: signals ? [SignalEnricherFor(safety), new StoryClusterer(TimeProvider.System)] : null);
         }
 
         public static IEnricher[] Enrichers(SafetyOptions safety) => [new PromptInjectionEnricher(safety), new StandardEnricher(), new LanguageEnricher()];

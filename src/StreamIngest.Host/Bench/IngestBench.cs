@@ -113,6 +113,14 @@ internal static class IngestBench
         }
 
         cost[nameof(Enrich.Signals.SignalEnricher)] = Math.Round(Stopwatch.GetElapsedTime(s).TotalMicroseconds / posts.Count, 1);
+        var stories = new Enrich.Signals.StoryClusterer(TimeProvider.System);
+        var c = Stopwatch.GetTimestamp();
+        foreach (var p in posts)
+        {
+            stories.Enrich(p);
+        }
+
+        cost[nameof(Enrich.Signals.StoryClusterer)] = Math.Round(Stopwatch.GetElapsedTime(c).TotalMicroseconds / posts.Count, 1);
         return cost;
     }
 

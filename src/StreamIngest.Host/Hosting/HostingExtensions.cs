@@ -132,6 +132,7 @@ public static class HostingExtensions
 
             return new SignalEnricher(model, sp.GetRequiredService<IOptions<SafetyOptions>>().Value);
         });
+        builder.Services.AddSingleton<ISignalEnricher>(sp => new StoryClusterer(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<PostProcessor>();
 
         if (options.RunsIngest)

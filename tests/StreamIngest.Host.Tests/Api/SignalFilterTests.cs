@@ -148,4 +148,35 @@ public sealed class SignalFilterTests(DemoHostFixture demo) : IClassFixture<Demo
         Assert.True(problem.GetProperty("errors").TryGetProperty("window", out _));
         Assert.True(problem.GetProperty("errors").TryGetProperty("kind", out _));
     }
+
+    [Fact]
+    public async Task Stories_ListTheLargestAndFastestGrowingStoriesOfTheDemo()
+    {
+        using var client = demo.Host.CreateClient();
+
+        var bySize = await client.GetFromJsonAsync<JsonElement>("/v1/stories?window=PT6H");
+        var byGrowth = await client.GetFromJsonAsync<JsonElement>("/v1/stories?window=PT6H&sort=growth&limit=3");
+        var bad = await client.GetAsync("/v1/stories?window=PT6H&sort=loudest&limit=0");
+
+        var stories = bySize.GetProperty("stories").EnumerateArray().ToList();
+        Assert.NotEmpty(stories);
+        Assert.All(stories, s => Assert.True(s.GetProperty("size").GetInt32() >= 2));
+        Assert.Equal(stories.Select(s => s.GetProperty("size").GetInt32()).OrderDescending(), stories.Select(s => s.GetProperty("size").GetInt32()));
+        Assert.All(stories, s => Assert.Equal(s.GetProperty("cluster_id").GetString(), s.GetProperty("representative").GetProperty("cluster_id").GetString()));
+        Assert.True(byGrowth.GetProperty("stories").GetArrayLength() <= 3);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var problem = await bad.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty("sort", out _));
+        Assert.True(problem.GetProperty("errors").TryGetProperty("limit", out _));
+    }
+
+    [Fact]
+    public async Task Search_CollapsesAStoryToOneResultWithItsCount()
+    {
+        var results = await SearchAsync("q=mayor+lakeport+strike+table");
+
+        var top = results[0];
+        Assert.True(top.GetProperty("duplicates").GetInt32() >= 1, "the strike headline was posted by several accounts: one result, with a count");
+        Assert.Equal(results.Count, results.Select(r => r.GetProperty("id").GetString()).Distinct().Count());
+    }
 }
