@@ -134,6 +134,7 @@ public static class AzureHostingExtensions
         builder.Services.AddSingleton<IPostStore>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IRetriever>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IPostReader>(sp => sp.GetRequiredService<CosmosPostStore>());
+        builder.Services.AddSingleton<IEntityCountStore>(sp => new CosmosEntityCountStore(sp.GetRequiredService<Container>()));
         builder.Services.AddSingleton<ICursorStore>(sp => new CosmosCursorStore(sp.GetRequiredService<Container>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(new CosmosDeadLetterStore(sp.GetRequiredService<Container>()), sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddHealthChecks().AddCheck<CosmosHealthCheck>("cosmos", tags: ["ready"]);
