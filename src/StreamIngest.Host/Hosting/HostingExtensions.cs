@@ -132,7 +132,8 @@ public static class HostingExtensions
 
             return new SignalEnricher(model, sp.GetRequiredService<IOptions<SafetyOptions>>().Value);
         });
-        builder.Services.AddSingleton<ISignalEnricher>(sp => new StoryClusterer(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new StoryClusterer(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<ISignalEnricher>(sp => sp.GetRequiredService<StoryClusterer>());
         builder.Services.AddSingleton<PostProcessor>();
 
         if (options.RunsIngest)
@@ -142,6 +143,7 @@ public static class HostingExtensions
 
         if (options.RunsProcess)
         {
+            builder.Services.AddHostedService<StoryMemoryWarmer>();
             builder.Services.AddHostedService(sp => new ProcessWorker(
                 sp.GetRequiredService<IFeedConsumer>(), sp.GetRequiredService<PostProcessor>(), sp.GetRequiredService<IDeadLetterStore>(),
                 sp.GetRequiredService<PipelineMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProcessWorker>>())

@@ -40,3 +40,36 @@ public sealed class SqliteEntityCountStoreTests : IDisposable
 
     public void Dispose() => _db.Dispose();
 }
+
+/// <summary>The story memory read back from a real SQLite file after a "restart".</summary>
+public sealed class StoryMemoryWarmTests : IDisposable
+{
+    private readonly SqliteDatabase _db = new(Path.Combine(TestPaths.NewTempDir(), "stories.db"));
+
+    [Fact]
+    public async Task WarmAsync_AfterRestart_NewNearDuplicateJoinsTheStoredStory()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new SqlitePostStore(_db, new StreamIngest.Embedded.Vectors.Int8VectorIndex(4));
+        var stored = new StreamIngest.Model.Post
+        {
+            Id = "demo:1", Source = "demo", NativeId = "1", CreatedAt = time.GetUtcNow().AddHours(-2), Text = "Evacuation order for Pine Hollow and Cedar Ridge because of the wildfire, leave now via Route 9",
+            ClusterId = "demo:1", Embedding = [1, 0, 0, 0], Provenance = new StreamIngest.Model.Provenance("t", "t", DateTimeOffset.UnixEpoch, "00"),
+        };
+        await store.UpsertAsync([stored], CancellationToken.None);
+
+        var restarted = new StreamIngest.Enrich.Signals.StoryClusterer(time);
+        var warmed = await restarted.WarmAsync(new SqlitePostReader(_db), CancellationToken.None);
+        var next = new StreamIngest.Model.Post
+        {
+            Id = "demo:2", Source = "demo", NativeId = "2", CreatedAt = time.GetUtcNow(), Text = "RT @county: Evacuation order for Pine Hollow and Cedar Ridge because of the wildfire, leave now via Route 12",
+            Provenance = new StreamIngest.Model.Provenance("t", "t", DateTimeOffset.UnixEpoch, "00"),
+        };
+        restarted.Enrich(next);
+
+        Assert.Equal(1, warmed);
+        Assert.Equal("demo:1", next.ClusterId);
+    }
+
+    public void Dispose() => _db.Dispose();
+}

@@ -9,7 +9,8 @@ namespace StreamIngest.Enrich.Signals;
 /// retweet prefix left out) with locality-sensitive hashing (16 bands of 4) finds earlier posts of the last
 /// <see cref="Window"/> whose estimated Jaccard similarity is at least <see cref="MinSimilarity"/>; the post joins
 /// the best one's story, or starts its own (id = its own post id). Exact copies join their original's story.
-/// Memory is bounded by the window and <see cref="MaxRemembered"/>; a restart starts with an empty memory.
+/// Memory is bounded by the window and <see cref="MaxRemembered"/>; after a restart <see cref="WarmAsync"/> reads
+/// the window's stored posts back, so new posts keep joining the stories they belong to.
 /// </summary>
 public sealed partial class StoryClusterer(TimeProvider timeProvider) : ISignalEnricher
 {
@@ -77,6 +78,29 @@ public sealed partial class StoryClusterer(TimeProvider timeProvider) : ISignalE
             Remember(new Remembered(post.Id, post.ClusterId, signature, keys, now));
             return null;
         }
+    }
+
+    /// <summary>Remembers the stored posts of the last <see cref="Window"/> with their story ids (after a restart). Returns how many.</summary>
+    public async Task<int> WarmAsync(Store.IPostReader reader, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var posts = await reader.ListRecentAsync(now - Window, now, MaxRemembered, cancellationToken).ConfigureAwait(false);
+        var remembered = 0;
+        lock (_gate)
+        {
+            foreach (var p in posts.OrderBy(p => p.CreatedAt))
+            {
+                if (p.ClusterId is null || _clusterOfPost.ContainsKey(p.Id) || Signature(p.Text) is not { } signature)
+                {
+                    continue;
+                }
+
+                Remember(new Remembered(p.Id, p.ClusterId, signature, BandKeys(signature), p.CreatedAt));
+                remembered++;
+            }
+        }
+
+        return remembered;
     }
 
     /// <summary>Estimated Jaccard similarity of two texts' 3-shingle sets (the share of agreeing MinHash values).</summary>
