@@ -51,6 +51,7 @@ public sealed class ConfigurationTests
     [InlineData("Search:RecencyWeight", "2", "Search:RecencyWeight")]
     [InlineData("Embedding:MaxTokens", "4", "Embedding:MaxTokens")]
     [InlineData("Store:RetentionHours", "-5", "Store:RetentionHours")]
+    [InlineData("Safety:Policies:violence", "Drop", "Safety:Policies:violence")]
     [InlineData("Transport", "EventHubs", "EventHubs:ConnectionString or EventHubs:FullyQualifiedNamespace must be set")]
     [InlineData("StoreKind", "Cosmos", "Cosmos:Endpoint or Cosmos:ConnectionString must be set")]
     [InlineData("Feeds:Jetstream:Endpoints:0", "http://not-a-websocket", "Feeds:Jetstream:Endpoints: 'http://not-a-websocket' must be a ws:// or wss:// URI")]
