@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using StreamIngest.Tests;
+
+namespace StreamIngest.Host.Tests.Api;
+
+/// <summary>One host with an empty store, shared by the bad-request tests (they only read the API's validation).</summary>
+public sealed class EmptyHostFixture : IAsyncLifetime
+{
+    public StreamIngestHost Host { get; } = new(TestPaths.NewTempDir(), null);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
+
+/// <summary>Bad parameters and bodies get 400 Problem Details naming what was wrong (one host for all rows).</summary>
+public sealed class BadRequestTests(EmptyHostFixture empty) : IClassFixture<EmptyHostFixture>
+{
+    [Theory]
+    [InlineData("/v1/search?k=5", "q")]
+    [InlineData("/v1/search?q=x&k=0", "k")]
+    [InlineData("/v1/search?q=x&k=abc", "k")]
+    [InlineData("/v1/search?q=x&window=yesterday", "window")]
+    [InlineData("/v1/search?q=x&window=-PT1H", "window")]
+    [InlineData("/v1/search?q=x&mode=fuzzy", "mode")]
+    [InlineData("/v1/search?q=x&since=notatime", "since")]
+    [InlineData("/v1/search?q=x&since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until")]
+    [InlineData("/v1/search?q=x&entity=flood", "entity")]
+    [InlineData("/v1/search?q=x&lang=english!", "lang")]
+    [InlineData("/v1/deadletters?limit=0", "limit")]
+    public async Task BadQueryParameter_Is400ProblemDetailsNamingIt(string url, string parameter)
+    {
+        using var client = empty.Host.CreateClient();
+
+        var response = await client.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors should name '{parameter}': {problem}");
+    }
+
+    [Theory]
+    [InlineData("""{"window":"PT1H"}""", "question")]
+    [InlineData("""{"question":"q","maxTokens":5}""", "maxTokens")]
+    [InlineData("""{"question":"q","k":1000}""", "k")]
+    public async Task BadGroundBody_Is400ProblemDetailsNamingTheField(string body, string field)
+    {
+        using var client = empty.Host.CreateClient();
+
+        var response = await client.PostAsync("/v1/ground", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"errors should name '{field}': {problem}");
+    }
+}
