@@ -24,6 +24,10 @@ public sealed partial class EventHubsTestBroker : IDisposable
     private readonly Partition[] _partitions;
     private readonly Dictionary<string, OutgoingEndpoint> _epochReceivers = new(StringComparer.OrdinalIgnoreCase);
     private int _roundRobin;
+    private int _receiversAttached;
+
+    /// <summary>Receive links attached so far; a receiver's start position (e.g. Latest) is fixed when it attaches.</summary>
+    public int ReceiversAttached => Volatile.Read(ref _receiversAttached);
 
     /// <param name="port">A port to listen on (e.g. one clients were already pointed at before the broker "came back"); default: a free one.</param>
     public EventHubsTestBroker(string hubName = "posts", int partitionCount = 4, int? port = null)
@@ -261,6 +265,7 @@ public sealed partial class EventHubsTestBroker : IDisposable
                 }
             }
 
+            Interlocked.Increment(ref broker._receiversAttached);
             attachContext.Complete(endpoint, 0);
         }
 

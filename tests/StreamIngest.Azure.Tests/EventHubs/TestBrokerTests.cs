@@ -108,8 +108,16 @@ public class TestBrokerReceiveTests
         var atSeq = await ReadAsync(consumer, "0", EventPosition.FromSequenceNumber(6, isInclusive: true), 1);
         var afterOffset = await ReadAsync(consumer, "0", EventPosition.FromOffset(all[3].Data.OffsetString, isInclusive: false), 1);
         var fromTime = await ReadAsync(consumer, "0", EventPosition.FromEnqueuedTime(DateTimeOffset.UtcNow.AddMinutes(-5)), 1);
+        var attached = broker.ReceiversAttached;
         var latestTask = ReadAsync(consumer, "0", EventPosition.Latest, 1);
-        await Task.Delay(500);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (broker.ReceiversAttached == attached)
+            {
+                await Task.Delay(10, timeout.Token); // the Latest reader's position is fixed when its link attaches
+            }
+        }
+
         await SendAsync(producer, 1, new SendEventOptions { PartitionId = "0" }, from: 100);
         var latest = await latestTask;
 
