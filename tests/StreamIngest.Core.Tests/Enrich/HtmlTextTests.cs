@@ -29,13 +29,14 @@ public class HtmlTextTests
         Assert.Equal(expected, HtmlText.ToPlainText(input));
     }
 
+    /// <summary>100,000 nested elements and 50,000 stray '<': a recursive parser would overflow the stack (and kill the worker).</summary>
     [Fact]
-    public void ToPlainText_DeeplyNestedHostileMarkup_CompletesLinearly()
+    public void ToPlainText_DeeplyNestedHostileMarkup_KeepsTheTextWithoutOverflowing()
     {
         var html = string.Concat(Enumerable.Repeat("<div><span>", 50_000)) + "x" + string.Concat(Enumerable.Repeat("<", 50_000));
 
         var text = HtmlText.ToPlainText(html);
 
-        Assert.Contains("x", text, StringComparison.Ordinal);
+        Assert.Equal("x", text.Replace("<", string.Empty, StringComparison.Ordinal).Trim());
     }
 }

@@ -78,17 +78,17 @@ public class SqliteRetrieverTests(EmbedderFixture fixture) : StoreTestBase
     }
 
     [Theory]
-    [InlineData("\"unbalanced")]
-    [InlineData("NEAR(a b) OR * AND -x ^y")]
-    [InlineData("text:flood {col} : ( )")]
-    [InlineData("🌊🌊")]
-    public async Task SearchAsync_Fts5SyntaxInQuery_IsTreatedAsWordsNotOperators(string text)
+    [InlineData("\"unbalanced", 0)]                 // an open quote: the word "unbalanced", which no post has
+    [InlineData("NEAR(a b) OR * AND -x ^y", 1)]      // NEAR is a word here, and the post has it
+    [InlineData("text:flood {col} : ( )", 1)]         // a column filter in FTS5 syntax: only the word "flood" counts
+    [InlineData("🌊🌊", 0)]                            // no word at all: no keyword query
+    public async Task SearchAsync_Fts5SyntaxInQuery_IsTreatedAsWordsNotOperators(string text, int expectedHits)
     {
         await SeedAsync(NewPost("1", "flood near the bridge"));
 
-        var result = await Retriever().SearchAsync(new SearchQuery { Text = text }, CancellationToken.None);
+        var result = await Retriever().SearchAsync(new SearchQuery { Text = text, Mode = SearchMode.Keyword }, CancellationToken.None);
 
-        Assert.NotNull(result);
+        Assert.Equal(expectedHits, result.Hits.Count);
     }
 
     [Fact]
