@@ -142,10 +142,13 @@ public class RssFeedSourceTests
 
         Assert.Equal("Subway strike enters day two\n\nNo trains again today.", e.Current.Post!.Text);
         Assert.True(Volatile.Read(ref calls) >= 3, $"two failures then a success: {calls} calls"); // the next interval may already have polled again
-        // Two backoffs (jittered exponential, so only their bound is fixed), the rest are the 60 s poll interval.
+        // Two backoffs, the rest are the 60 s poll interval. "rss-poll" starts at 5 s and doubles, with equal jitter
+        // (half fixed, half random): the first wait is 2.5-5 s, the second 5-10 s.
         var backoffs = time.Waits.Where(w => w != TimeSpan.FromSeconds(60)).ToList();
         Assert.Equal(2, backoffs.Count);
-        Assert.All(backoffs, w => Assert.InRange(w, TimeSpan.FromTicks(1), TimeSpan.FromMinutes(10)));
+        Assert.InRange(backoffs[0], TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(5));
+        Assert.InRange(backoffs[1], TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10));
+        Assert.Equal(Math.Round((backoffs[0] + backoffs[1]).TotalSeconds, 1), health.Snapshot().WaitedSeconds);
         Assert.Contains("503", health.Snapshot().LastError, StringComparison.Ordinal);
         await cts.CancelAsync();
     }
