@@ -20,7 +20,6 @@ public class CosmosPostStoreRetryTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
 
-
     private sealed class NoEmbedder : IEmbedder
     {
         public string Model => "none";

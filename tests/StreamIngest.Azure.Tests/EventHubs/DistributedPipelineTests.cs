@@ -23,7 +23,6 @@ namespace StreamIngest.Azure.Tests.EventHubs;
 /// </summary>
 public sealed class DistributedPipelineTests(ITestOutputHelper output)
 {
-
     /// <summary>
     /// The shared store as each processor sees it: counts writes per post id, and for the processor that is
     /// to "crash" writes one batch and then hangs before returning, so that batch is stored but never checkpointed.
@@ -161,7 +160,9 @@ public sealed class DistributedPipelineTests(ITestOutputHelper output)
         Assert.True(delivered >= posts - storeA.WrittenThenHung.Count, "at-least-once: every event was handled");
         Assert.Equal(posts, writes.Count);                                       // every post written
         Assert.NotEmpty(storeA.WrittenThenHung);
-        Assert.Equal(storeA.WrittenThenHung.Order(), writtenTwice);              // duplicates only from the unprocessed tail
+        // The unprocessed tail is redelivered and written again. A batch in flight when the two processors first split the
+        // partitions can be redelivered too (at-least-once while ownership settles), so the tail is a subset of what was written twice.
+        Assert.Subset(writtenTwice.ToHashSet(StringComparer.Ordinal), storeA.WrittenThenHung.ToHashSet(StringComparer.Ordinal));
         Assert.DoesNotContain(writes, w => w.Value > 2);
         Assert.Equal(posts, index.Count);
         Assert.Empty(await deadLetters.ListAsync(10, CancellationToken.None));

@@ -26,7 +26,6 @@ namespace StreamIngest.Azure.Tests.EventHubs;
 /// </summary>
 public sealed class DistributedRecoveryTests(ITestOutputHelper output)
 {
-
     /// <summary>Cheap deterministic vectors: these tests are about delivery, not meaning.</summary>
     private sealed class HashEmbedder : IEmbedder
     {

@@ -12,7 +12,6 @@ namespace StreamIngest.Core.Tests.Pipeline;
 
 public class PostProcessorTests
 {
-
     private readonly DictionaryStore _store = new();
     private readonly ListDeadLetters _dead = new();
     private readonly CountingEmbedder _embedder = new();

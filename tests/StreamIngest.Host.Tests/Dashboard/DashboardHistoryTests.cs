@@ -13,7 +13,6 @@ namespace StreamIngest.Host.Tests.Dashboard;
 /// <summary>The dashboard's chart history: rates per interval from the pipeline's counters, bounded in size.</summary>
 public sealed class DashboardHistoryTests(ITestOutputHelper output)
 {
-
     [Fact]
     public void Sample_RatesPerSourceStoreEmbedderDeadLettersAndIntervalFreshness()
     {
