@@ -107,7 +107,7 @@ public class JetstreamFeedSourceTests
     [Fact]
     public async Task ReadAsync_RelayDropsMoreOftenThanTheRewindIsLong_TheWholeStreamStillGetsThrough()
     {
-        const int total = 60;
+        const int total = 30;
         var frames = Enumerable.Range(0, total).Select(Create).ToList();
         var script = new Script(frames) { DropAfter = _ => 4 };
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
