@@ -206,7 +206,8 @@ public class JetstreamFeedSourceTests
     [Fact]
     public async Task ReadAsync_StalledConnection_IsDetectedAndReconnected()
     {
-        var script = new Script([Create(1), Create(2)]) { DropAfter = n => n == 1 ? int.MaxValue : int.MaxValue };
+        // The first connection accepts and then sends nothing (a stalled relay); the second streams and holds.
+        var script = new Script([Create(1), Create(2)]);
         var stallFirst = new Script([]);
         var calls = 0;
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", ctx =>
@@ -216,7 +217,9 @@ public class JetstreamFeedSourceTests
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 2);
 
         Assert.Equal(2, events.Count);
+        Assert.Equal(2, Volatile.Read(ref calls));              // one stalled connection, one reconnect
         Assert.Contains("no frame for 1 s", health.LastError, StringComparison.Ordinal);
+        Assert.True(health.Connected);
     }
 
     [Fact]
