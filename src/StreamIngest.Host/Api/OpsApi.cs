@@ -66,23 +66,7 @@ public static class OpsApi
         string? window, string? kind, Feeds.Health.TrendRegistry trends, IServiceProvider services, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var span = TimeSpan.FromHours(1);
-        if (window is not null)
-        {
-            try
-            {
-                span = System.Xml.XmlConvert.ToTimeSpan(window);
-            }
-            catch (FormatException)
-            {
-                span = TimeSpan.Zero;
-            }
-
-            if (span < TimeSpan.FromMinutes(5) || span > TimeSpan.FromHours(12))
-            {
-                errors["window"] = ["'window' must be an ISO-8601 duration from PT5M to PT12H."];
-            }
-        }
+        var span = IsoDuration.Parameter("window", window, TimeSpan.FromHours(1), TimeSpan.FromMinutes(5), TimeSpan.FromHours(12), "from PT5M to PT12H", errors);
 
         if (kind is not (null or "hashtag" or "cashtag" or "mention" or "domain"))
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Xml;
 using StreamIngest.Retrieve;
 
 namespace StreamIngest.Host.Api;
@@ -60,21 +59,7 @@ public sealed record SearchParameters(
                 Error("window", "Use either 'window' or 'since', not both.");
             }
 
-            TimeSpan window = default;
-            var ok = false;
-            try
-            {
-                window = XmlConvert.ToTimeSpan(Window);
-                ok = window > TimeSpan.Zero && window <= MaxWindow;
-            }
-            catch (FormatException)
-            {
-            }
-            catch (OverflowException)
-            {
-            }
-
-            if (!ok)
+            if (!IsoDuration.TryParse(Window, out var window) || window <= TimeSpan.Zero || window > MaxWindow)
             {
                 Error("window", "'window' must be a positive ISO-8601 duration of at most one year, such as PT1H, PT30M or P2D.");
             }

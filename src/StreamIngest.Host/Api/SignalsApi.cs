@@ -1,4 +1,3 @@
-using System.Xml;
 using Microsoft.AspNetCore.Http.HttpResults;
 using StreamIngest.Enrich.Signals;
 using StreamIngest.Retrieve;
@@ -82,26 +81,6 @@ public static class SignalsApi
     /// <summary>Posts read at most for <c>/v1/stories</c> (the newest of the window).</summary>
     public const int MaxStoryPosts = 20_000;
 
-    private static TimeSpan Duration(string name, string? value, TimeSpan fallback, Dictionary<string, string[]> errors)
-    {
-        if (value is null)
-        {
-            return fallback;
-        }
-
-        try
-        {
-            var d = XmlConvert.ToTimeSpan(value);
-            if (d >= TimeSpan.FromMinutes(1) && d <= TimeSpan.FromDays(31))
-            {
-                return d;
-            }
-        }
-        catch (FormatException)
-        {
-        }
-
-        errors[name] = [$"'{name}' must be an ISO-8601 duration from PT1M to P31D, such as PT1H."];
-        return fallback;
-    }
+    private static TimeSpan Duration(string name, string? value, TimeSpan fallback, Dictionary<string, string[]> errors) =>
+        IsoDuration.Parameter(name, value, fallback, TimeSpan.FromMinutes(1), TimeSpan.FromDays(31), "from PT1M to P31D, such as PT1H", errors);
 }

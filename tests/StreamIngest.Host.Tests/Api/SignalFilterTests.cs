@@ -86,6 +86,8 @@ public sealed class SignalFilterTests(DemoHostFixture demo) : IClassFixture<Demo
     [InlineData("/v1/sentiment?window=PT1H", "entity")]
     [InlineData("/v1/sentiment?entity=flood", "entity")]
     [InlineData("/v1/sentiment?entity=%24NVDA&window=forever", "window")]
+    [InlineData("/v1/sentiment?entity=%24NVDA&window=P10675200D", "window")]  // too large for a TimeSpan: a 400, not a 500
+    [InlineData("/v1/trends?window=P10675200D", "window")]
     [InlineData("/v1/sentiment?entity=%24NVDA&window=PT1H&bucket=PT2H", "bucket")]
     public async Task BadSignalParameter_Is400ProblemDetailsNamingIt(string url, string parameter)
     {
