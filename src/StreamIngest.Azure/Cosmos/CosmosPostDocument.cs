@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
 using StreamIngest.Model;
+using StreamIngest.Retrieve;
 
 namespace StreamIngest.Azure.Cosmos;
 
@@ -94,7 +95,10 @@ public sealed class CosmosPostDocument
     }
 
     public static IReadOnlyList<string> TagsOf(PostEntities e) =>
-        [.. e.Hashtags.Select(h => "h:" + h), .. e.Cashtags.Select(c => "c:" + c), .. e.Mentions.Select(m => "m:" + m)];
+        [.. e.Hashtags.Select(h => TagOf(EntityKind.Hashtag, h)), .. e.Cashtags.Select(c => TagOf(EntityKind.Cashtag, c)), .. e.Mentions.Select(m => TagOf(EntityKind.Mention, m))];
+
+    /// <summary>An entity as it stands in <see cref="Tags"/>: "h:flood", "c:TSLA", "m:alice" (what entity filters match).</summary>
+    public static string TagOf(EntityKind kind, string value) => $"{kind switch { EntityKind.Hashtag => "h", EntityKind.Cashtag => "c", _ => "m" }}:{value}";
 
     public static CosmosPostDocument From(Post post, int buckets, TimeSpan retention, DateTimeOffset now)
     {

@@ -257,11 +257,9 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     /// <summary>Posts mentioning an entity in a window, newest first: the range-indexed tags and createdAtMs in WHERE, values as parameters.</summary>
     public static QueryDefinition BuildEntityQuery(EntityFilter entity, DateTimeOffset since, DateTimeOffset until, int limit) =>
         new QueryDefinition($"SELECT TOP {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} c.post FROM c WHERE ARRAY_CONTAINS(c.tags, @tag) AND c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY c.createdAtMs DESC")
-            .WithParameter("@tag", TagOf(entity))
+            .WithParameter("@tag", CosmosPostDocument.TagOf(entity.Kind, entity.Value))
             .WithParameter("@since", since.ToUnixTimeMilliseconds())
             .WithParameter("@until", until.ToUnixTimeMilliseconds());
-
-    private static string TagOf(EntityFilter e) => $"{e.Kind switch { EntityKind.Hashtag => "h", EntityKind.Cashtag => "c", _ => "m" }}:{e.Value}";
 
     /// <summary>Posts only: cursor, dead-letter and other side documents in the container have no <c>postId</c>.</summary>
     public const string CountQuery = "SELECT VALUE COUNT(1) FROM c WHERE IS_DEFINED(c.postId)";
@@ -367,7 +365,7 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
 
         if (query.Entity is { } e)
         {
-            definition = definition.WithParameter("@tag", TagOf(e));
+            definition = definition.WithParameter("@tag", CosmosPostDocument.TagOf(e.Kind, e.Value));
         }
 
         for (var i = 0; i < terms.Count; i++)

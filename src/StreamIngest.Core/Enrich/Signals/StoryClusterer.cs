@@ -103,9 +103,7 @@ public sealed partial class StoryClusterer(TimeProvider timeProvider) : ISignalE
         return remembered;
     }
 
-    /// <summary>Estimated Jaccard similarity of two texts' 3-shingle sets (the share of agreeing MinHash values).</summary>
-    public static double Similarity(string a, string b) => Signature(a) is { } x && Signature(b) is { } y ? Similarity(x, y) : 0;
-
+    /// <summary>Estimated Jaccard similarity of two 3-shingle sets: the share of agreeing MinHash values.</summary>
     private static double Similarity(ulong[] a, ulong[] b)
     {
         var same = 0;
