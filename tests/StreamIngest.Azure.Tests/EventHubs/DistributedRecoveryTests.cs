@@ -91,6 +91,10 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The process stage every test here runs behind its processor: clean-up, hash vectors, the given store, cursors in the same file.</summary>
+    private static PostProcessor Processing(IPostStore store, SqliteDatabase db, IDeadLetterStore deadLetters, PipelineMetrics metrics) =>
+        new([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+
     private static EventProcessorOptions FastProcessor(string name) => new()
     {
         Identifier = name,
@@ -124,7 +128,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         var consumer = new EventHubsFeedConsumer(
             new BlobCheckpointStore(container), 16, "$Default", broker.ConnectionString, "posts", FastProcessor("processor"), deadLetters, TimeProvider.System,
             NullLogger<EventHubsFeedConsumer>.Instance);
-        var processor = new PostProcessor([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+        var processor = Processing(store, db, deadLetters, metrics);
         var worker = new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance) { Retry = ResiliencePipeline.Empty };
 
         await worker.StartAsync(CancellationToken.None);
@@ -174,7 +178,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         var consumer = new EventHubsFeedConsumer(
             new BlobCheckpointStore(container), 16, "$Default", connection, "posts", FastProcessor("late"), deadLetters, TimeProvider.System,
             NullLogger<EventHubsFeedConsumer>.Instance) { Health = health.For("eventhubs-process") };
-        var processor = new PostProcessor([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+        var processor = Processing(store, db, deadLetters, metrics);
         var worker = new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance)
         {
             Health = health.For("eventhubs-process"),
@@ -225,7 +229,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
             options.PartitionOwnershipExpirationInterval = expiry;
             var metrics = new PipelineMetrics(new TestMeterFactory());
             var consumer = new EventHubsFeedConsumer(checkpoints, 16, "$Default", broker.ConnectionString, "posts", options, deadLetters, TimeProvider.System, NullLogger<EventHubsFeedConsumer>.Instance);
-            var processor = new PostProcessor([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+            var processor = Processing(store, db, deadLetters, metrics);
             return new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance);
         }
 
@@ -310,7 +314,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         var before = await reader.ReadAsync(CancellationToken.None);
         var metrics = new PipelineMetrics(new TestMeterFactory());
         var consumer = new EventHubsFeedConsumer(checkpoints, 16, "$Default", broker.ConnectionString, "posts", FastProcessor("reader-test"), deadLetters, TimeProvider.System, NullLogger<EventHubsFeedConsumer>.Instance);
-        var processor = new PostProcessor([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
+        var processor = Processing(store, db, deadLetters, metrics);
         var worker = new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance);
         await worker.StartAsync(CancellationToken.None);
         await WaitUntilAsync(async () => (await reader.ReadAsync(CancellationToken.None)).All(p => p.Lag == 0 && p.Owner == "reader-test"), TimeSpan.FromSeconds(30), "every partition owned and caught up");
