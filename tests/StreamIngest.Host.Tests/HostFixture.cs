@@ -79,3 +79,19 @@ public static class ReplayFile
         metrics = new { likes, reposts = 0, replies = 0, quotes = 0 },
     };
 }
+
+/// <summary>The API's answer to a bad request: 400 Problem Details whose <c>errors</c> name what was wrong.</summary>
+public static class ProblemAssert
+{
+    public static async Task NamesAsync(HttpResponseMessage response, params string[] parameters)
+    {
+        Xunit.Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Xunit.Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Xunit.Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        foreach (var parameter in parameters)
+        {
+            Xunit.Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors should name '{parameter}': {problem}");
+        }
+    }
+}

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using StreamIngest.Tests;
 
 namespace StreamIngest.Host.Tests.Api;
@@ -37,11 +34,7 @@ public sealed class BadRequestTests(EmptyHostFixture empty) : IClassFixture<Empt
 
         var response = await client.GetAsync(url);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(400, problem.GetProperty("status").GetInt32());
-        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"errors should name '{parameter}': {problem}");
+        await ProblemAssert.NamesAsync(response, parameter);
     }
 
     [Theory]
@@ -54,8 +47,6 @@ public sealed class BadRequestTests(EmptyHostFixture empty) : IClassFixture<Empt
 
         var response = await client.PostAsync("/v1/ground", new StringContent(body, Encoding.UTF8, "application/json"));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"errors should name '{field}': {problem}");
+        await ProblemAssert.NamesAsync(response, field);
     }
 }
