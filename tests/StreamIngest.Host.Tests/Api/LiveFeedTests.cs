@@ -12,7 +12,8 @@ namespace StreamIngest.Host.Tests.Api;
 /// <summary>The whole host fed by a local Jetstream: live posts become searchable, the cursor is stored, no network falls back to the demo.</summary>
 public sealed class LiveFeedTests
 {
-    private static string Frame(int i, long timeUs, string text) =>
+    /// <summary>A Jetstream v1 frame creating post <paramref name="i"/> (also used by the dashboard's feed-drop test).</summary>
+    internal static string Frame(int i, long timeUs, string text) =>
         JsonSerializer.Serialize(new
         {
             did = "did:plc:live",

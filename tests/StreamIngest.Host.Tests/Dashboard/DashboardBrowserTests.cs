@@ -1,10 +1,8 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Playwright;
@@ -220,7 +218,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             for (var i = 0; !(n == 1 && drop.Task.IsCompleted) && !ctx.RequestAborted.IsCancellationRequested; i++)
             {
                 var timeUs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
-                await ws.SendAsync(Encoding.UTF8.GetBytes(Frame(n * 1000 + i, timeUs)), WebSocketMessageType.Text, true, ctx.RequestAborted);
+                await ws.SendAsync(Encoding.UTF8.GetBytes(Api.LiveFeedTests.Frame(n * 1000 + i, timeUs, $"River level update number {n * 1000 + i} from the bridge")), WebSocketMessageType.Text, true, ctx.RequestAborted);
                 await Task.Delay(100, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
@@ -252,27 +250,4 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             playwright.Dispose();
         }
     }
-
-    private static string Frame(int i, long timeUs) =>
-        JsonSerializer.Serialize(new
-        {
-            did = "did:plc:dash",
-            time_us = timeUs,
-            kind = "commit",
-            commit = new
-            {
-                rev = $"r{i}",
-                operation = "create",
-                collection = "app.bsky.feed.post",
-                rkey = $"dash{i}",
-                record = new Dictionary<string, object>
-                {
-                    ["$type"] = "app.bsky.feed.post",
-                    ["createdAt"] = DateTimeOffset.FromUnixTimeMilliseconds(timeUs / 1000).ToString("O", CultureInfo.InvariantCulture),
-                    ["text"] = $"River level update number {i} from the bridge",
-                    ["langs"] = new[] { "en" },
-                },
-                cid = $"c{i}",
-            },
-        });
 }
