@@ -21,9 +21,14 @@ public sealed class SignalEnricher(SignalModel model, SafetyOptions safety) : IS
 
         var p = model.Sentiment.Probabilities(model.SentimentReadsLexicon ? SentimentLexicon.Concat(x, post.Text) : x);
         var best = Array.IndexOf(p, p.Max());
-        var tickers = post.Entities.Cashtags.Count == 0
-            ? null
-            : post.Entities.Cashtags.Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => Math.Round(model.Finance.Value(x), 3), StringComparer.Ordinal);
+        // The finance head reads the whole post, so every ticker in it gets the same score: computed once.
+        Dictionary<string, double>? tickers = null;
+        if (post.Entities.Cashtags.Count > 0)
+        {
+            var finance = Math.Round(model.Finance.Value(x), 3);
+            tickers = post.Entities.Cashtags.Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => finance, StringComparer.Ordinal);
+        }
+
         post.Sentiment = new PostSentiment(model.Sentiment.Classes[best], Math.Round(p[^1] - p[0], 3), tickers);
 
         var labels = post.SafetyLabels.Where(l => l.Label is not (SafetyOptions.Offensive or SafetyOptions.Hate)).ToList();
