@@ -5,7 +5,7 @@ namespace StreamIngest.Embedded.Tests;
 /// <summary>The real MiniLM model, loaded once for all tests of this assembly (it takes about a second).</summary>
 public sealed class EmbedderFixture : IDisposable
 {
-    public MiniLmEmbedder Embedder { get; } = new(new MiniLmOptions());
+    public OnnxSentenceEmbedder Embedder { get; } = new(new EmbeddingOptions());
 
     public void Dispose() => Embedder.Dispose();
 }

@@ -273,7 +273,7 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     public async Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
     {
         var n = Math.Max(40, query.K * (query.CollapseDuplicates ? 4 : 2)) * (query.Filter.IsEmpty ? 1 : 5);
-        var definition = BuildSearchQuery(query, n, query.Mode == SearchMode.Keyword ? null : (await _embedder.EmbedAsync([query.Text], cancellationToken).ConfigureAwait(false))[0]);
+        var definition = BuildSearchQuery(query, n, query.Mode == SearchMode.Keyword ? null : await _embedder.EmbedQueryAsync(query.Text, cancellationToken).ConfigureAwait(false));
         if (definition is null)
         {
             return new SearchResult([], 0, query.Mode);

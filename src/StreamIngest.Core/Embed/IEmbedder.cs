@@ -12,4 +12,11 @@ public interface IEmbedder
     int Dimensions { get; }
 
     Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A search query's vector. Models trained with a query instruction (e.g. arctic-embed's
+    /// "Represent this sentence for searching relevant passages: ") add it here; posts never carry it.
+    /// </summary>
+    async Task<float[]> EmbedQueryAsync(string query, CancellationToken cancellationToken) =>
+        (await EmbedAsync([query], cancellationToken).ConfigureAwait(false))[0];
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
+using StreamIngest.Embed;
 using StreamIngest.Embedded.Vectors;
 using StreamIngest.Model;
 using StreamIngest.Retrieve;
@@ -16,7 +17,108 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
 {
     private const int PurgeChunk = 2000;
 
-    /// <summary>Builds the vector index from the embeddings already in the file (at start).</summary>
+    private const string EmbeddingModelKey = "embedding_model";
+
+    /// <summary>
+    /// Builds the vector index from the embeddings already in the file (at start). The file records which model
+    /// made its vectors; when <paramref name="embedder"/> is another model, every stored post is embedded again
+    /// first (vectors of two models cannot be compared), so a model switch never mixes them.
+    /// </summary>
+    public static Int8VectorIndex LoadIndex(SqliteDatabase db, IEmbedder embedder, CancellationToken cancellationToken = default)
+    {
+        using (var connection = db.Open())
+        {
+            var recorded = ReadMeta(connection, EmbeddingModelKey);
+            // Files written before the model was recorded were all made by MiniLM, the only model then.
+            recorded ??= HasPosts(connection) ? "sentence-transformers/all-MiniLM-L6-v2" : embedder.Model;
+            if (!string.Equals(recorded, embedder.Model, StringComparison.Ordinal))
+            {
+                ReEmbed(db, embedder, cancellationToken);
+            }
+
+            WriteMeta(db, EmbeddingModelKey, embedder.Model);
+        }
+
+        return LoadIndex(db, embedder.Dimensions);
+    }
+
+    /// <summary>Posts embedded again after a model change, in batches, each batch one write.</summary>
+    public static int ReEmbed(SqliteDatabase db, IEmbedder embedder, CancellationToken cancellationToken)
+    {
+        const int batch = 256;
+        var done = 0;
+        long after = 0;
+        while (true)
+        {
+            var rows = new List<(long RowId, string Text)>(batch);
+            using (var connection = db.Open())
+            using (var select = connection.CreateCommand())
+            {
+                // Only posts that had a vector: duplicates stored without one stay without one.
+                select.CommandText = "SELECT p.rowid, p.text FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE p.rowid > $after AND d.embedding IS NOT NULL ORDER BY p.rowid LIMIT $n";
+                select.Parameters.AddWithValue("$after", after);
+                select.Parameters.AddWithValue("$n", batch);
+                using var reader = select.ExecuteReader();
+                while (reader.Read())
+                {
+                    rows.Add((reader.GetInt64(0), reader.GetString(1)));
+                }
+            }
+
+            if (rows.Count == 0)
+            {
+                return done;
+            }
+
+            var vectors = embedder.EmbedAsync([.. rows.Select(r => r.Text)], cancellationToken).GetAwaiter().GetResult();
+            db.WriteAsync((connection, tx) =>
+            {
+                using var update = connection.CreateCommand();
+                update.Transaction = tx;
+                update.CommandText = "UPDATE post_docs SET embedding = $e WHERE rowid = $r";
+                var e = update.Parameters.Add("$e", SqliteType.Blob);
+                var r = update.Parameters.Add("$r", SqliteType.Integer);
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    e.Value = MemoryMarshal.AsBytes(vectors[i].AsSpan()).ToArray();
+                    r.Value = rows[i].RowId;
+                    update.ExecuteNonQuery();
+                }
+
+                return 0;
+            }, cancellationToken).GetAwaiter().GetResult();
+            done += rows.Count;
+            after = rows[^1].RowId;
+        }
+    }
+
+    private static bool HasPosts(SqliteConnection connection)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT EXISTS (SELECT 1 FROM posts)";
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
+    }
+
+    private static string? ReadMeta(SqliteConnection connection, string key)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT value FROM meta WHERE key = $k";
+        cmd.Parameters.AddWithValue("$k", key);
+        return cmd.ExecuteScalar() as string;
+    }
+
+    private static void WriteMeta(SqliteDatabase db, string key, string value) =>
+        db.WriteAsync((connection, tx) =>
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "INSERT INTO meta(key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+            cmd.Parameters.AddWithValue("$k", key);
+            cmd.Parameters.AddWithValue("$v", value);
+            return cmd.ExecuteNonQuery();
+        }, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>Builds the vector index from the embeddings already in the file, whatever model made them.</summary>
     public static Int8VectorIndex LoadIndex(SqliteDatabase db, int dims)
     {
         var index = new Int8VectorIndex(dims);

@@ -117,7 +117,7 @@ internal static class QueryBench
         var rss = BenchCommand.RssMb();
         BenchCommand.Progress("query embedding with the real model");
         var embed = new List<double>();
-        using (var model = new MiniLmEmbedder(new MiniLmOptions()))
+        using (var model = new OnnxSentenceEmbedder(new EmbeddingOptions()))
         {
             model.Embed(["warm up"]);
             foreach (var (text, _) in qs.Take(50))

@@ -86,7 +86,7 @@ public sealed class DistributedPipelineTests(ITestOutputHelper output)
         var index = new Int8VectorIndex(384);
         var store = new SqlitePostStore(db, index);
         var deadLetters = new SqliteDeadLetterStore(db);
-        using var embedder = new MiniLmEmbedder(new MiniLmOptions());
+        using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions());
 
         // Ingest role: publish every post through the buffered producer, partitioned by author.
         var producer = new EventHubBufferedProducerClient(broker.ConnectionString, "posts");

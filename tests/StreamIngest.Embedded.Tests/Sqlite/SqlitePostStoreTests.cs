@@ -1,3 +1,4 @@
+using StreamIngest.Embedded.Sqlite;
 using Microsoft.Data.Sqlite;
 using StreamIngest.Model;
 
@@ -119,6 +120,46 @@ public class SqlitePostStoreTests : StoreTestBase
         var (id, embedding) = Assert.Single(found).Value;
         Assert.Equal("test:1", id);
         Assert.Equal([1f, 0, 0, 0], embedding);
+    }
+
+    [Fact]
+    public async Task LoadIndex_WithAnotherEmbeddingModel_EmbedsEveryStoredPostAgainOnce()
+    {
+        var first = new AxisEmbedder("model-a", axis: 0);
+        SqlitePostStore.LoadIndex(Db, first); // a new file records the model that will write it
+        await Store.UpsertAsync([NewPost("1", "a", [1, 0, 0, 0]), NewPost("2", "b", [1, 0, 0, 0])], CancellationToken.None);
+        Reopen();
+
+        var second = new AxisEmbedder("model-b", axis: 3);
+        var index = SqlitePostStore.LoadIndex(Db, second);
+        var again = SqlitePostStore.LoadIndex(Db, second);
+
+        Assert.Equal(2, second.Embedded); // both posts once; the second start found the file already on model-b
+        Assert.Equal(2, index.Count);
+        var found = await new SqlitePostStore(Db, again).FindByContentHashAsync([NewPost("1", "a").ContentHash!], CancellationToken.None);
+        Assert.Equal([0f, 0, 0, 1], Assert.Single(found).Value.Embedding);
+        Assert.Equal(0, first.Embedded);
+    }
+
+    /// <summary>An embedder whose every vector is one axis: which model wrote a stored vector is plain to see.</summary>
+    private sealed class AxisEmbedder(string model, int axis) : StreamIngest.Embed.IEmbedder
+    {
+        public int Embedded { get; private set; }
+
+        public string Model => model;
+
+        public int Dimensions => 4;
+
+        public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken)
+        {
+            Embedded += texts.Count;
+            return Task.FromResult(texts.Select(_ =>
+            {
+                var v = new float[4];
+                v[axis] = 1;
+                return v;
+            }).ToArray());
+        }
     }
 
     [Fact]

@@ -50,6 +50,7 @@ public sealed class ConfigurationTests
     [InlineData("Role", "Ingest", "Role must be 'all'")]
     [InlineData("Search:RecencyWeight", "2", "Search:RecencyWeight")]
     [InlineData("Embedding:MaxTokens", "4", "Embedding:MaxTokens")]
+    [InlineData("Embedding:Model", "bert", "Embedding:Model must be")]
     [InlineData("Store:RetentionHours", "-5", "Store:RetentionHours")]
     [InlineData("Safety:Policies:violence", "Drop", "Safety:Policies:violence")]
     [InlineData("Transport", "EventHubs", "EventHubs:ConnectionString or EventHubs:FullyQualifiedNamespace must be set")]

@@ -63,8 +63,8 @@ public sealed class SignalModel
 
     public required LinearHead Hate { get; init; }
 
-    [JsonIgnore]
-    public static string BundledPath => Path.Combine(AppContext.BaseDirectory, "models", "signals-minilm.json");
+    /// <summary>The heads shipped for one embedding model (its <c>Embedding:Model</c> key): <c>models/signals-{key}.json</c>.</summary>
+    public static string BundledPathFor(string embeddingKey) => Path.Combine(AppContext.BaseDirectory, "models", $"signals-{embeddingKey}.json");
 
     public static SignalModel Load(string path) =>
         System.Text.Json.JsonSerializer.Deserialize<SignalModel>(File.ReadAllText(path), Model.PostJson.Options)

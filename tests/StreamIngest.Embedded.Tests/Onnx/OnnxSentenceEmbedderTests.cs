@@ -1,0 +1,137 @@
+using System.Numerics.Tensors;
+using StreamIngest.Embedded.Onnx;
+
+namespace StreamIngest.Embedded.Tests.Onnx;
+
+[Collection(EmbedderCollection.Name)]
+public class OnnxSentenceEmbedderTests(EmbedderFixture fixture)
+{
+    [Fact]
+    public void Embed_AnyText_Gives384UnitVectors()
+    {
+        var vectors = fixture.Embedder.Embed(["flood warning downtown", "", "a"]);
+
+        Assert.Equal(384, fixture.Embedder.Dimensions);
+        Assert.All(vectors, v => Assert.Equal(1f, TensorPrimitives.Norm(v), 3));
+    }
+
+    [Fact]
+    public void Embed_Paraphrases_AreCloserThanUnrelatedText()
+    {
+        var v = fixture.Embedder.Embed([
+            "The river burst its banks and streets downtown are under water",
+            "Downtown flooding after the river overflowed",
+            "My sourdough bread came out great this morning",
+        ]);
+
+        var related = TensorPrimitives.Dot(v[0], v[1]);
+        var unrelated = TensorPrimitives.Dot(v[0], v[2]);
+        Assert.True(related > 0.6, $"paraphrase similarity {related}");
+        Assert.True(unrelated < 0.2, $"unrelated similarity {unrelated}");
+    }
+
+    [Fact]
+    public void Embed_Batch_EqualsOneByOne_WhateverTheLengthOrder()
+    {
+        string[] texts = ["short", "a somewhat longer sentence about the transit strike in the city", "mid length text here"];
+
+        var batch = fixture.Embedder.Embed(texts);
+        var single = texts.Select(t => fixture.Embedder.Embed([t])[0]).ToArray();
+
+        for (var i = 0; i < texts.Length; i++)
+        {
+            Assert.True(TensorPrimitives.Dot(batch[i], single[i]) > 0.9999f, $"text {i} differs between batch and single");
+        }
+    }
+
+    [Fact]
+    public void Tokenize_LongText_IsTruncatedToMaxTokensEndingWithSep()
+    {
+        var ids = fixture.Embedder.Tokenize(string.Join(' ', Enumerable.Repeat("flooding", 500)));
+
+        Assert.Equal(128, ids.Count);
+        Assert.Equal(101, ids[0]);  // [CLS]
+        Assert.Equal(102, ids[^1]); // [SEP]
+    }
+}
+
+/// <summary>Snowflake arctic-embed-xs through the same embedder: [CLS] pooling and a query prefix.</summary>
+public sealed class ArcticXsEmbedderTests : IDisposable
+{
+    private readonly OnnxSentenceEmbedder _embedder = new(new EmbeddingOptions { Model = "arctic-xs" });
+
+    [Fact]
+    public void Model_IsArcticXs_With384UnitVectors()
+    {
+        var vectors = _embedder.Embed(["flood warning downtown", ""]);
+
+        Assert.Equal("Snowflake/snowflake-arctic-embed-xs", _embedder.Model);
+        Assert.Equal(384, _embedder.Dimensions);
+        Assert.All(vectors, v => Assert.Equal(1f, TensorPrimitives.Norm(v), 3));
+    }
+
+    [Fact]
+    public async Task EmbedQuery_AddsTheQueryPrefix_AndAQuestionFindsItsAnswerBeforeUnrelatedText()
+    {
+        const string question = "Which roads were damaged by the flood?";
+        var q = await _embedder.EmbedQueryAsync(question, CancellationToken.None);
+        var passages = _embedder.Embed([
+            "Highway 9 and the old bridge are washed out after the flood, avoid the area",
+            "Great game last night, the team played really well",
+        ]);
+
+        Assert.Equal(_embedder.Embed([SentenceModel.ArcticXs.QueryPrefix + question])[0], q);
+        Assert.NotEqual(_embedder.Embed([question])[0], q);
+        Assert.True(TensorPrimitives.Dot(q, passages[0]) > TensorPrimitives.Dot(q, passages[1]) + 0.05f);
+    }
+
+    [Fact]
+    public void For_UnknownModel_NamesTheSetting()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => SentenceModel.For("bert"));
+
+        Assert.Contains("Embedding:Model", error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _embedder.Dispose();
+}
+
+/// <summary>The int8 graph <see cref="DynamicInt8Quantizer"/> makes: the same vector space as fp32, on real posts.</summary>
+public sealed class Int8EmbedderTests
+{
+    [Fact]
+    public void Quantize_MiniLm_KeepsCosineToFp32AboveNinetyNineHundredthsOnRealPosts()
+    {
+        var texts = System.IO.File.ReadLines(System.IO.Path.Combine(StreamIngest.Tests.TestPaths.RepoRoot, "src", "StreamIngest.Host", "samples", "demo.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!)
+            .Take(200)
+            .ToArray();
+        using var fp32 = new OnnxSentenceEmbedder(new EmbeddingOptions());
+        using var int8 = new OnnxSentenceEmbedder(new EmbeddingOptions { Precision = "int8" });
+
+        var a = fp32.Embed(texts);
+        var b = int8.Embed(texts);
+
+        var cosines = a.Zip(b, (x, y) => TensorPrimitives.Dot(x, y)).ToArray();
+        Assert.Equal(0, fp32.QuantizedMatrices);
+        Assert.Equal(30, int8.QuantizedMatrices); // 6 layers x (Q, K, V, attention output, feed-forward up); the 6 down-projections stay fp32
+        Assert.True(cosines.Min() >= 0.99f, $"lowest cosine int8 vs fp32: {cosines.Min()}");
+        Assert.True(cosines.Min() < 0.99999f, "the int8 graph gave the fp32 vectors: nothing was quantised");
+    }
+
+    [Fact]
+    public void QuantizeColumns_EachColumnGetsItsOwnScaleAndRoundTripsWithinHalfAStep()
+    {
+        float[] w = [0.5f, -100f, -0.25f, 50f]; // 2 x 2, columns [0.5, -0.25] and [-100, 50]
+
+        var (q, scales) = DynamicInt8Quantizer.QuantizeColumns(w, rows: 2, columns: 2);
+
+        Assert.Equal(0.5f / 127, scales[0], 6);
+        Assert.Equal(100f / 127, scales[1], 6);
+        Assert.Equal([127, -127, -64, 64], q.Select(v => (int)v));
+        for (var i = 0; i < w.Length; i++)
+        {
+            Assert.True(Math.Abs(q[i] * scales[i % 2] - w[i]) <= scales[i % 2] / 2 + 1e-6f);
+        }
+    }
+}
