@@ -11,11 +11,23 @@ public static class FtsQuery
 {
     private const int MaxTerms = 16;
 
+    /// <summary>
+    /// English function words, and the scaffolding of a question ("how many … have been … so far?", "what are
+    /// people saying about …", "is there any …", "tell me …"): words that say what kind of answer is wanted, not
+    /// what it is about, and that match most posts. What is left is the subject: names, places, hashtags, rare terms.
+    /// </summary>
     private static readonly HashSet<string> StopWords = new(StringComparer.Ordinal)
     {
         "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how", "i", "in", "is", "it",
         "its", "of", "on", "or", "that", "the", "their", "there", "this", "to", "was", "were", "what", "when", "where",
         "which", "who", "why", "will", "with", "you", "about", "happening", "going", "any", "do", "does", "did", "so",
+        // question scaffolding and other function words
+        "am", "been", "being", "had", "can", "could", "should", "would", "may", "might", "must", "shall", "whom", "whose",
+        "these", "those", "they", "them", "we", "us", "our", "your", "he", "she", "his", "her", "him", "me", "my", "if",
+        "than", "then", "into", "onto", "over", "after", "before", "since", "until", "during", "far", "yet", "still",
+        "also", "just", "very", "much", "many", "more", "most", "some", "anyone", "anything", "someone", "something",
+        "tell", "know", "say", "saying", "said", "says", "get", "got", "given", "give", "show", "find", "latest", "right",
+        "now", "currently", "here", "please",
     };
 
     public static string? Build(string text)

@@ -37,14 +37,15 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         await using var connection = db.Open();
 
         Task<IReadOnlyList<Candidate>> vectorTask = Task.FromResult<IReadOnlyList<Candidate>>([]);
+        float[]? q = null;
         if (query.Mode != SearchMode.Keyword)
         {
-            var q = (await embedder.EmbedAsync([query.Text], cancellationToken).ConfigureAwait(false))[0];
+            q = await embedder.EmbedQueryAsync(query.Text, cancellationToken).ConfigureAwait(false);
             vectorTask = query.Mode == SearchMode.Hybrid && ConcurrentLists
                 ? Task.Run(() =>
                 {
                     using var own = db.Open();
-                    return VectorCandidates(own, q, n, since, until, query);
+                    return VectorCandidates(own, q!, n, since, until, query);
                 }, cancellationToken)
                 : Task.FromResult(VectorCandidates(connection, q, n, since, until, query));
         }
@@ -58,7 +59,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         var vector = await vectorTask.ConfigureAwait(false);
 
         var ids = vector.Select(c => c.Id).Concat(keyword.Select(c => c.Id)).Distinct(StringComparer.Ordinal).ToArray();
-        var posts = LoadPosts(connection, ids);
+        var posts = LoadPosts(connection, ids, q is not null, out var vectors);
         if (!query.Filter.IsEmpty)
         {
             posts = posts.Where(kv => query.Filter.Accepts(kv.Value)).ToDictionary(StringComparer.Ordinal);
@@ -66,8 +67,20 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             keyword = [.. keyword.Where(c => posts.ContainsKey(c.Id))];
         }
 
-        var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates);
+        var similarity = q is null ? null : Similarities(q, vectors);
+        var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates, similarity);
         return new SearchResult(hits, ids.Length, query.Mode);
+    }
+
+    private static Dictionary<string, double> Similarities(float[] q, Dictionary<string, float[]> vectors)
+    {
+        var similarity = new Dictionary<string, double>(vectors.Count, StringComparer.Ordinal);
+        foreach (var (id, v) in vectors)
+        {
+            similarity[id] = TensorPrimitives.Dot(q, v);
+        }
+
+        return similarity;
     }
 
     /// <summary>The raw vector search alone (approximate int8 scan + fp32 re-rank), for the benchmark and tests.</summary>
@@ -176,21 +189,27 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         return list;
     }
 
-    private static Dictionary<string, Post> LoadPosts(SqliteConnection connection, string[] ids)
+    /// <summary>The candidates' documents and, when <paramref name="withVectors"/>, their exact fp32 vectors.</summary>
+    private static Dictionary<string, Post> LoadPosts(SqliteConnection connection, string[] ids, bool withVectors, out Dictionary<string, float[]> vectors)
     {
         var posts = new Dictionary<string, Post>(ids.Length, StringComparer.Ordinal);
+        vectors = new Dictionary<string, float[]>(withVectors ? ids.Length : 0, StringComparer.Ordinal);
         if (ids.Length == 0)
         {
             return posts;
         }
 
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT d.doc FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE p.id IN ({SqlList.Parameters(cmd, ids)})";
+        cmd.CommandText = $"SELECT d.doc, {(withVectors ? "d.embedding" : "NULL")} FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE p.id IN ({SqlList.Parameters(cmd, ids)})";
         using var reader = cmd.ExecuteReader();
         while (reader.Read())
         {
             var post = PostJson.Deserialize(reader.GetString(0));
             posts[post.Id] = post;
+            if (withVectors && !reader.IsDBNull(1))
+            {
+                vectors[post.Id] = MemoryMarshal.Cast<byte, float>((byte[])reader[1]).ToArray();
+            }
         }
 
         return posts;

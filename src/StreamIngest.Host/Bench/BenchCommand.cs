@@ -25,9 +25,9 @@ public static class BenchCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("ingest" or "query"))
+        if (args.Length == 0 || args[0] is not ("ingest" or "query" or "relevance" or "api"))
         {
-            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench query [--posts N] [--queries Q]");
+            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR]\n       bench api [--posts 28000] [--clients 16] [--seconds 20]");
             return 2;
         }
 
@@ -36,9 +36,13 @@ public static class BenchCommand
         Directory.CreateDirectory(dir);
         try
         {
-            object result = args[0] == "ingest"
-                ? await IngestBench.RunAsync(dir, options) as object
-                : await QueryBench.RunAsync(dir, options);
+            object result = args[0] switch
+            {
+                "ingest" => await IngestBench.RunAsync(dir, options),
+                "query" => await QueryBench.RunAsync(dir, options),
+                "api" => await ApiBench.RunAsync(dir, options),
+                _ => await RelevanceBench.RunAsync(dir, options),
+            };
             Console.WriteLine(JsonSerializer.Serialize(result, result.GetType(), PostJson.Options));
             return 0;
         }
@@ -87,7 +91,7 @@ public static class BenchCommand
     /// <summary>An in-process pipeline on a fresh SQLite file: the same classes the host wires.</summary>
     internal sealed class Pipeline : IDisposable
     {
-        public Pipeline(string path, IEmbedder embedder, int maxBatch = 64, bool signals = true)
+        public Pipeline(string path, IEmbedder embedder, int maxBatch = 64, bool signals = true, string embeddingKey = "minilm")
         {
             Db = new SqliteDatabase(path);
             Index = new Int8VectorIndex(embedder.Dimensions);
@@ -99,12 +103,12 @@ public static class BenchCommand
             var safety = new SafetyOptions();
             Processor = new PostProcessor(
                 Enrichers(safety), embedder, Store, new SqliteCursorStore(Db, TimeProvider.System), DeadLetters, Metrics,
-                TimeProvider.System, NullLogger<PostProcessor>.Instance, signalEnrichers: signals ? [SignalEnricherFor(safety), new StoryClusterer(TimeProvider.System)] : null);
+                TimeProvider.System, NullLogger<PostProcessor>.Instance, signalEnrichers: signals ? [SignalEnricherFor(safety, embeddingKey), new StoryClusterer(TimeProvider.System)] : null);
         }
 
         public static IEnricher[] Enrichers(SafetyOptions safety) => [new PromptInjectionEnricher(safety), new StandardEnricher(), new LanguageEnricher()];
 
-        public static SignalEnricher SignalEnricherFor(SafetyOptions safety) => new(SignalModel.Load(SignalModel.BundledPath), safety);
+        public static SignalEnricher SignalEnricherFor(SafetyOptions safety, string embeddingKey = "minilm") => new(SignalModel.Load(SignalModel.BundledPathFor(embeddingKey)), safety);
 
         public SqliteDatabase Db { get; }
         public Int8VectorIndex Index { get; }

@@ -15,7 +15,7 @@ internal static class IngestBench
 {
     public sealed record Result(
         string Bench, int Posts, int Threads, double EmbedderRawPerS, double PipelinePerS, double Ratio,
-        double Rate, int PacedPosts, double FreshnessP50Ms, double FreshnessP99Ms, double RssMb, long DeadLettered,
+        double EmbedderInt8PerS, double Int8Speedup, double Int8MinCosine, double Int8MeanCosine, double Rate, int PacedPosts, double FreshnessP50Ms, double FreshnessP99Ms, double RssMb, long DeadLettered,
         IReadOnlyDictionary<string, double> EnrichMicrosPerPost);
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
@@ -23,10 +23,10 @@ internal static class IngestBench
         var n = options.Int("posts", 2000);
         var rate = options.Int("rate", 300);
         var threads = options.Int("threads", 0);
-        var onnxBatch = options.Int("batch", new MiniLmOptions().MaxBatch);
+        var onnxBatch = options.Int("batch", new EmbeddingOptions().MaxBatch);
         var maxBatch = options.Int("max-batch", 64);
         var texts = SampleTexts(n);
-        using var embedder = new MiniLmEmbedder(new MiniLmOptions { Threads = threads, MaxBatch = onnxBatch });
+        using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Threads = threads, MaxBatch = onnxBatch });
         embedder.Embed(texts.Take(64).ToArray()); // warm-up
 
         BenchCommand.Progress($"embedder alone on {n} posts");
@@ -37,6 +37,24 @@ internal static class IngestBench
         }
 
         var raw = n / Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        // The int8 graph on the same posts: posts/s and agreement with fp32 (cosine of each post's two vectors).
+        BenchCommand.Progress($"int8 embedder alone on {n} posts");
+        double int8PerS;
+        float[] agreement;
+        using (var int8 = new OnnxSentenceEmbedder(new EmbeddingOptions { Threads = threads, MaxBatch = onnxBatch, Precision = "int8" }))
+        {
+            int8.Embed(texts.Take(64).ToArray());
+            started = Stopwatch.GetTimestamp();
+            for (var i = 0; i < n; i += 64)
+            {
+                int8.Embed(texts.Skip(i).Take(64).ToArray());
+            }
+
+            int8PerS = n / Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var sample = texts.Take(500).ToArray();
+            agreement = [.. embedder.Embed(sample).Zip(int8.Embed(sample), (a, b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b))];
+        }
         var enrichCost = EnrichmentCost(texts, embedder);
 
         BenchCommand.Progress($"pipeline, as fast as possible, {n} posts");
@@ -69,11 +87,12 @@ internal static class IngestBench
         }
 
         return new Result("ingest", n, threads == 0 ? Environment.ProcessorCount : threads, Math.Round(raw, 1), Math.Round(pipeline, 1),
-            Math.Round(pipeline / raw, 3), rate, paced, Math.Round(p50, 1), Math.Round(p99, 1), BenchCommand.RssMb(), dead, enrichCost);
+            Math.Round(pipeline / raw, 3), Math.Round(int8PerS, 1), Math.Round(int8PerS / raw, 2), Math.Round(agreement.Min(), 4), Math.Round(agreement.Average(), 4),
+            rate, paced, Math.Round(p50, 1), Math.Round(p99, 1), BenchCommand.RssMb(), dead, enrichCost);
     }
 
     /// <summary>Microseconds per post of each enricher, on the sample texts without a stated language (so detection runs).</summary>
-    private static Dictionary<string, double> EnrichmentCost(string[] texts, MiniLmEmbedder embedder)
+    private static Dictionary<string, double> EnrichmentCost(string[] texts, OnnxSentenceEmbedder embedder)
     {
         var safety = new StreamIngest.Enrich.Safety.SafetyOptions();
         var posts = texts.Select((t, i) => new Model.Post
@@ -125,7 +144,7 @@ internal static class IngestBench
     }
 
     /// <summary>Realistic post texts: the bundled demo sample, each made unique so no duplicate skips its embedding.</summary>
-    private static string[] SampleTexts(int n)
+    internal static string[] SampleTexts(int n)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "samples", "demo.jsonl");
         var sample = File.ReadLines(path)
@@ -134,7 +153,7 @@ internal static class IngestBench
         return [.. Enumerable.Range(0, n).Select(i => $"{sample[i % sample.Length]} (#{i.ToString(CultureInfo.InvariantCulture)})")];
     }
 
-    private static void WriteReplayFile(string path, string[] texts, int idOffset, int rate)
+    internal static void WriteReplayFile(string path, string[] texts, int idOffset, int rate)
     {
         var start = DateTimeOffset.UtcNow.AddHours(-1);
         using var writer = new StreamWriter(path);

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using StreamIngest.Retrieve;
 
 namespace StreamIngest.Host.Hosting;
 
@@ -103,14 +104,22 @@ public sealed class SearchOptions
     /// <summary>ISO-8601 or .NET time span: age at which recency has halved.</summary>
     public TimeSpan HalfLife { get; set; } = TimeSpan.FromHours(6);
 
+    /// <summary>Share of the score that recency can take away from an old post (see <see cref="RankingOptions.RecencyWeight"/>).</summary>
     [Range(0.0, 1.0)]
-    public double RecencyWeight { get; set; } = 0.5;
+    public double RecencyWeight { get; set; } = new RankingOptions().RecencyWeight;
 
     [Range(0.0, 1.0)]
     public double EngagementWeight { get; set; } = 0.1;
 
     [Range(1, 10_000)]
     public int RrfK { get; set; } = 60;
+
+    /// <summary><c>Scores</c> (exact cosine plus a keyword bonus) or <c>Rrf</c> (reciprocal rank fusion); see <see cref="FusionMethod"/>.</summary>
+    public FusionMethod Fusion { get; set; } = FusionMethod.Scores;
+
+    /// <summary>What the best keyword match adds to a cosine similarity under <see cref="FusionMethod.Scores"/>.</summary>
+    [Range(0.0, 1.0)]
+    public double KeywordWeight { get; set; } = new RankingOptions().KeywordWeight;
 
     public IEnumerable<string> Validate()
     {

@@ -21,7 +21,45 @@ public class HybridRankerTests
     }
 
     [Fact]
-    public void Rank_PostInBothLists_BeatsPostsInOneList()
+    public void Rank_ScoreFusion_KeywordOnlyCandidateIsRankedByItsExactSimilarityPlusTheKeywordBonus()
+    {
+        var posts = new[] { P("a", TimeSpan.Zero), P("b", TimeSpan.Zero), P("c", TimeSpan.Zero) }.ToDictionary(p => p.Id);
+        var ranker = Ranker(new RankingOptions { KeywordWeight = 0.1, RecencyWeight = 0 });
+        // c was found by keywords only, but is closer to the query than either vector hit.
+        var similarity = new Dictionary<string, double> { ["test:a"] = 0.60, ["test:b"] = 0.55, ["test:c"] = 0.70 };
+
+        var hits = ranker.Rank([new("test:a", 0.60), new("test:b", 0.55)], [new("test:b", 8), new("test:c", 4)], posts, 3, false, similarity);
+
+        Assert.Equal(["test:c", "test:b", "test:a"], hits.Select(h => h.Post.Id));
+        Assert.Equal(0.70 + 0.1 * 4 / 8, hits[0].Score.Fused, 12);
+        Assert.Equal(0.55 + 0.1, hits[1].Score.Fused, 12); // the best keyword match gets the whole weight
+        Assert.Equal(0.70, hits[0].Score.Vector);
+    }
+
+    [Fact]
+    public void Rank_ScoreFusionWithoutKeywordWeight_IsTheVectorOrder()
+    {
+        var posts = new[] { P("a", TimeSpan.Zero), P("b", TimeSpan.Zero) }.ToDictionary(p => p.Id);
+        var similarity = new Dictionary<string, double> { ["test:a"] = 0.6, ["test:b"] = 0.5 };
+
+        var hits = Ranker(new RankingOptions { KeywordWeight = 0 }).Rank([new("test:a", 0.6), new("test:b", 0.5)], [new("test:b", 20)], posts, 2, false, similarity);
+
+        Assert.Equal(["test:a", "test:b"], hits.Select(h => h.Post.Id));
+    }
+
+    [Fact]
+    public void Rank_RrfFusion_IgnoresSimilarities()
+    {
+        var posts = new[] { P("a", TimeSpan.Zero), P("b", TimeSpan.Zero) }.ToDictionary(p => p.Id);
+        var similarity = new Dictionary<string, double> { ["test:a"] = 0.9, ["test:b"] = 0.1 };
+
+        var hits = Ranker(new RankingOptions { Fusion = FusionMethod.Rrf }).Rank([new("test:a", 0.9), new("test:b", 0.1)], [new("test:b", 3)], posts, 2, false, similarity);
+
+        Assert.Equal("test:b", hits[0].Post.Id); // in both lists
+    }
+
+    [Fact]
+    public void Rank_WithoutSimilarities_PostInBothListsBeatsPostsInOneList()
     {
         var posts = new[] { P("a", TimeSpan.Zero), P("b", TimeSpan.Zero), P("c", TimeSpan.Zero) }.ToDictionary(p => p.Id);
 

@@ -9,6 +9,8 @@ public class FtsQueryTests
     [InlineData("flooding downtown", "\"flooding\" OR \"downtown\"")]
     [InlineData("\"quoted\" OR NEAR(x)", "\"quoted\" OR \"near\" OR \"x\"")]
     [InlineData("the", "\"the\"")]
+    [InlineData("How many people have been killed in the Nepal earthquake so far?", "\"people\" OR \"killed\" OR \"nepal\" OR \"earthquake\"")]
+    [InlineData("Tell me what people are saying about $NVDA", "\"people\" OR \"nvda\"")]
     [InlineData("?!", null)]
     public void Build_UserText_BecomesQuotedOrTerms(string text, string? expected)
     {

@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Text.Json;
+using StreamIngest.Embedded.Onnx;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Feeds.Replay;
+using StreamIngest.Retrieve;
+
+namespace StreamIngest.Host.Bench;
+
+/// <summary>
+/// <c>bench relevance</c>: replays the CrisisNLP 2013–2015 tweets (12 real crises, each tweet crowd-labelled with
+/// an information category) with their original times through the real pipeline, then asks, for each event and
+/// category with at least <see cref="MinRelevant"/> labelled tweets, the question a monitoring user would ask
+/// (<see cref="RelevanceQuestions"/>, written once, never tuned to the data). A result is relevant when its tweet
+/// belongs to that event and category. Prints P@10 and nDCG@10 per mode, with and without the event's time window,
+/// for each embedding model asked for, as one JSON line. The fixture stays outside the repository.
+/// </summary>
+internal static class RelevanceBench
+{
+    private const int MinRelevant = 10;
+    private const int K = 10;
+
+    public sealed record ModeScore(double PAt10, double NdcgAt10);
+
+    /// <summary>Scores over all questions, and over the held-out half of the incidents (never used to choose a weight).</summary>
+    public sealed record ModelResult(
+        string Model, int Posts, double EmbedSeconds, Dictionary<string, ModeScore> Window, Dictionary<string, ModeScore> NoWindow,
+        Dictionary<string, ModeScore> HeldOutWindow, Dictionary<string, ModeScore> HeldOutNoWindow);
+
+    public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models);
+
+    private sealed record Labelled(string Event, string Category, DateTimeOffset CreatedAt);
+
+    public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
+    {
+        var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(RepoRoot(), "..", "shared", "fixtures");
+        var path = Path.Combine(fixtures, "crisisnlp-2013-2015", "tweets.jsonl");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"bench relevance needs {Path.GetFullPath(path)} (--fixtures DIR)", path);
+        }
+
+        var labels = new Dictionary<string, Labelled>(StringComparer.Ordinal);
+        var replay = Path.Combine(dir, "crisisnlp.jsonl");
+        using (var writer = new StreamWriter(replay))
+        {
+            foreach (var line in File.ReadLines(path))
+            {
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                var id = root.GetProperty("tweet_id").GetString()!;
+                var createdAt = root.GetProperty("created_at").GetDateTimeOffset();
+                if (!labels.TryAdd(id, new Labelled(root.GetProperty("event").GetString()!, root.GetProperty("category").GetString()!, createdAt)))
+                {
+                    continue; // a tweet labelled twice keeps its first label
+                }
+
+                writer.WriteLine(JsonSerializer.Serialize(new { source = "x", id, text = root.GetProperty("text").GetString(), created_at = createdAt, author = "crisisnlp" }));
+            }
+        }
+
+        var questions = RelevanceQuestions.For(labels.Values.Select(l => (l.Event, l.Category)), MinRelevant);
+        var windows = labels.Values.GroupBy(l => RelevanceQuestions.Incident(l.Event))
+            .ToDictionary(g => g.Key, g => (Since: g.Min(l => l.CreatedAt), Until: g.Max(l => l.CreatedAt)), StringComparer.Ordinal);
+        var relevant = questions.ToDictionary(q => q, q => labels.Count(kv => q.IsRelevant(kv.Value.Event, kv.Value.Category)));
+
+        var models = (options.GetValueOrDefault("models") ?? SentenceModel.MiniLm.Key).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var results = new List<ModelResult>();
+        foreach (var model in models)
+        {
+            BenchCommand.Progress($"{model}: replaying {labels.Count} CrisisNLP tweets through the pipeline");
+            using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = model, Precision = options.GetValueOrDefault("precision") ?? "fp32" });
+            // --store DIR keeps the replayed store between runs (one file per model and precision), for trying rankings.
+            var keep = options.GetValueOrDefault("store");
+            var file = Path.Combine(keep ?? dir, $"{model}-{options.GetValueOrDefault("precision") ?? "fp32"}.db");
+            var reuse = keep is not null && File.Exists(file);
+            using var p = reuse ? null : new BenchCommand.Pipeline(file, embedder, embeddingKey: model);
+            var elapsed = p is null ? TimeSpan.Zero : await p.ReplayAsync(new ReplayOptions { Path = replay, Timestamps = ReplayTimestamps.Original });
+            using var db = reuse ? new SqliteDatabase(file) : null;
+            var store = (Db: db ?? p!.Db, Index: db is null ? p!.Index : SqlitePostStore.LoadIndex(db, embedder.Dimensions));
+            var clock = new SettableClock();
+            async Task<ModeScore> EvaluateAsync(RankingOptions ranking, SearchMode mode, bool windowed, Func<RelevanceQuestions.Question, bool> which)
+            {
+                var retriever = new SqliteRetriever(store.Db, store.Index, embedder, new HybridRanker(ranking, clock));
+                var scores = new List<(double P, double Ndcg)>();
+                foreach (var q in questions.Where(which))
+                {
+                    var (since, until) = windows[RelevanceQuestions.Incident(q.Event)];
+                    clock.Now = until; // asked as the event's last labelled tweet arrives
+                    var result = await retriever.SearchAsync(new SearchQuery
+                    {
+                        Text = q.Text, K = K, Mode = mode, Since = windowed ? since : null, Until = windowed ? until : null,
+                    }, CancellationToken.None);
+                    var gains = result.Hits.Select(h => labels.TryGetValue(h.Post.NativeId, out var l) && q.IsRelevant(l.Event, l.Category) ? 1.0 : 0.0).ToArray();
+                    scores.Add((gains.Sum() / K, Ndcg(gains, relevant[q])));
+                }
+
+                return new ModeScore(Math.Round(scores.Average(s => s.P), 4), Math.Round(scores.Average(s => s.Ndcg), 4));
+            }
+
+            if (options.ContainsKey("grid"))
+            {
+                // Choosing ranking weights: only on the tuning half of the incidents, never the held-out half.
+                foreach (var kw in new[] { 0.0, 0.05, 0.1, 0.2, 0.3, 0.5 })
+                {
+                    foreach (var rw in new[] { 0.0, 0.1, 0.2, 0.5 })
+                    {
+                        var o = new RankingOptions { KeywordWeight = kw, RecencyWeight = rw };
+                        var w = await EvaluateAsync(o, SearchMode.Hybrid, true, RelevanceQuestions.IsTuning);
+                        var nw = await EvaluateAsync(o, SearchMode.Hybrid, false, RelevanceQuestions.IsTuning);
+                        BenchCommand.Progress($"grid keyword_weight {kw} recency_weight {rw}: window {w}, no window {nw}");
+                    }
+                }
+            }
+
+            var defaults = new RankingOptions();
+            var rrf = defaults with { Fusion = FusionMethod.Rrf };
+            async Task<Dictionary<string, ModeScore>> ModesAsync(bool windowed, Func<RelevanceQuestions.Question, bool> which) => new()
+            {
+                ["keyword"] = await EvaluateAsync(defaults, SearchMode.Keyword, windowed, which),
+                ["vector"] = await EvaluateAsync(defaults, SearchMode.Vector, windowed, which),
+                ["hybrid"] = await EvaluateAsync(defaults, SearchMode.Hybrid, windowed, which),
+                ["hybrid_rrf"] = await EvaluateAsync(rrf, SearchMode.Hybrid, windowed, which),
+            };
+            bool All(RelevanceQuestions.Question _) => true;
+            bool HeldOut(RelevanceQuestions.Question q) => !RelevanceQuestions.IsTuning(q);
+            results.Add(new ModelResult(
+                embedder.Model, store.Index.Count, Math.Round(elapsed.TotalSeconds, 1),
+                await ModesAsync(true, All), await ModesAsync(false, All), await ModesAsync(true, HeldOut), await ModesAsync(false, HeldOut)));
+            BenchCommand.Progress(JsonSerializer.Serialize(results[^1]));
+        }
+
+        return new Result("relevance", questions.Count, results);
+    }
+
+    /// <summary>nDCG@10 with binary gains: the ideal ranking puts min(10, relevant) relevant posts first.</summary>
+    private static double Ndcg(double[] gains, int relevant)
+    {
+        double dcg = 0, ideal = 0;
+        for (var i = 0; i < gains.Length; i++)
+        {
+            dcg += gains[i] / Math.Log2(i + 2);
+        }
+
+        for (var i = 0; i < Math.Min(K, relevant); i++)
+        {
+            ideal += 1 / Math.Log2(i + 2);
+        }
+
+        return ideal == 0 ? 0 : dcg / ideal;
+    }
+
+    private static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "StreamIngest.sln")))
+            {
+                return d.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+
+    /// <summary>The ranker's "now": the moment each question is asked.</summary>
+    private sealed class SettableClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}
+
+/// <summary>
+/// The fixed questions of <c>bench relevance</c>: one natural-language question per information category, asked
+/// about each event by its everyday name. Written once from the category definitions (Imran et al., LREC 2016),
+/// before any result was seen; never edited to suit a ranking.
+/// </summary>
+internal static class RelevanceQuestions
+{
+    public sealed record Question(string Event, string Category, string Text)
+    {
+        /// <summary>Relevant: the same incident (both Chile earthquake sets are one earthquake) and the same category.</summary>
+        public bool IsRelevant(string @event, string category) =>
+            category == Category && Incident(@event) == Incident(Event);
+    }
+
+    private static readonly Dictionary<string, string> Names = new(StringComparer.Ordinal)
+    {
+        ["2013_pakistan_eq"] = "the 2013 Pakistan earthquake",
+        ["2014_california_eq"] = "the 2014 California earthquake",
+        ["2014_chile_eq_en"] = "the 2014 Chile earthquake",
+        ["2014_chile_eq_es"] = "the 2014 Chile earthquake",
+        ["2014_hurricane_odile"] = "Hurricane Odile",
+        ["2014_india_floods"] = "the 2014 India floods",
+        ["2014_pakistan_floods"] = "the 2014 Pakistan floods",
+        ["2014_typhoon_hagupit"] = "Typhoon Hagupit",
+        ["2015_cyclone_pam"] = "Cyclone Pam",
+        ["2015_nepal_eq"] = "the Nepal earthquake",
+        ["2014_ebola_virus"] = "Ebola",
+        ["2014_mers"] = "MERS",
+    };
+
+    private static readonly Dictionary<string, string> Templates = new(StringComparer.Ordinal)
+    {
+        ["donation_needs_or_offers_or_volunteering_services"] = "How can people donate or volunteer to help after {0}?",
+        ["infrastructure_and_utilities_damage"] = "Which roads, bridges, buildings or power lines were damaged by {0}?",
+        ["injured_or_dead_people"] = "How many people were killed or injured in {0}?",
+        ["caution_and_advice"] = "What warnings and safety advice are people being given about {0}?",
+        ["affected_people"] = "Who has been affected by {0} and what do they need?",
+        ["displaced_people_and_evacuations"] = "Have people been evacuated or left homeless by {0}, and where are they sheltering?",
+        ["missing_trapped_or_found_people"] = "Are people missing or trapped after {0}, and has anyone been found?",
+        ["sympathy_and_emotional_support"] = "What messages of sympathy and prayers are people sending to the victims of {0}?",
+        ["disease_signs_or_symptoms"] = "What are the signs and symptoms of {0}?",
+        ["disease_transmission"] = "How is {0} spreading and how do people catch it?",
+        ["treatment"] = "Is there a treatment, cure or vaccine for {0}?",
+        ["prevention"] = "How can people protect themselves from {0}?",
+        ["deaths_reports"] = "How many people have died of {0} so far?",
+    };
+
+    /// <summary>
+    /// The tuning half: every other incident in id order (2013 Pakistan earthquake, 2014 Chile earthquake, Hurricane
+    /// Odile, MERS, Typhoon Hagupit, Nepal earthquake). Ranking weights are chosen on these questions only; the
+    /// other incidents are the held-out half the bench also reports.
+    /// </summary>
+    public static bool IsTuning(Question question) => Array.IndexOf(TuningIncidents, Incident(question.Event)) >= 0;
+
+    private static readonly string[] TuningIncidents =
+        [.. Names.Keys.Select(Incident).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Where((_, i) => i % 2 == 0)];
+
+    /// <summary>The incident an event set belongs to (the Chile earthquake was collected as two sets, English and Spanish).</summary>
+    public static string Incident(string @event) => @event.StartsWith("2014_chile_eq", StringComparison.Ordinal) ? "2014_chile_eq" : @event;
+
+    /// <summary>One question per (incident, category) that has at least <paramref name="minRelevant"/> labelled tweets.</summary>
+    public static List<Question> For(IEnumerable<(string Event, string Category)> labels, int minRelevant) =>
+    [
+        .. labels
+            .Where(l => Templates.ContainsKey(l.Category) && Names.ContainsKey(l.Event))
+            .GroupBy(l => (Incident: Incident(l.Event), l.Category))
+            .Where(g => g.Count() >= minRelevant)
+            .OrderBy(g => g.Key.Incident, StringComparer.Ordinal).ThenBy(g => g.Key.Category, StringComparer.Ordinal)
+            .Select(g => new Question(g.First().Event, g.Key.Category, string.Format(CultureInfo.InvariantCulture, Templates[g.Key.Category], Names[g.First().Event]))),
+    ];
+}
