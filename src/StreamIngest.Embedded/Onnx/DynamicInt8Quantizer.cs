@@ -26,6 +26,7 @@ public static class DynamicInt8Quantizer
         var uses = graph.Node.SelectMany(n => n.Input).GroupBy(i => i, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var nodes = new List<NodeProto>(graph.Node.Count + 64);
         var quantized = 0;
+        var activations = new Dictionary<string, (string Q, string Scale, string ZeroPoint)>(StringComparer.Ordinal);
         foreach (var node in graph.Node)
         {
             if (node.OpType != "MatMul"
@@ -42,12 +43,19 @@ public static class DynamicInt8Quantizer
             var (q, scales) = QuantizeColumns(Floats(weight), (int)weight.Dims[0], (int)weight.Dims[1]);
             graph.Initializer.Add(Tensor($"{name}_W_q", TensorProto.Types.DataType.Int8, weight.Dims, MemoryMarshal.AsBytes(q.AsSpan()).ToArray()));
             graph.Initializer.Add(Tensor($"{name}_W_scale", TensorProto.Types.DataType.Float, [weight.Dims[1]], MemoryMarshal.AsBytes(scales.AsSpan()).ToArray()));
-            nodes.Add(Node("DynamicQuantizeLinear", $"{name}_quant", [node.Input[0]], [$"{name}_A_q", $"{name}_A_scale", $"{name}_A_zp"]));
-            nodes.Add(Node("MatMulInteger", $"{name}_int", [$"{name}_A_q", $"{name}_W_q", $"{name}_A_zp"], [$"{name}_Y_int"]));
+            // One activation quantisation per tensor: Q, K and V read the same input and share it.
+            if (!activations.TryGetValue(node.Input[0], out var a))
+            {
+                a = ($"{name}_A_q", $"{name}_A_scale", $"{name}_A_zp");
+                activations[node.Input[0]] = a;
+                nodes.Add(Node("DynamicQuantizeLinear", $"{name}_quant", [node.Input[0]], [a.Q, a.Scale, a.ZeroPoint]));
+            }
+
+            nodes.Add(Node("MatMulInteger", $"{name}_int", [a.Q, $"{name}_W_q", a.ZeroPoint], [$"{name}_Y_int"]));
             var cast = Node("Cast", $"{name}_cast", [$"{name}_Y_int"], [$"{name}_Y_float"]);
             cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)TensorProto.Types.DataType.Float });
             nodes.Add(cast);
-            nodes.Add(Node("Mul", $"{name}_scale", [$"{name}_A_scale", $"{name}_W_scale"], [$"{name}_scale_out"]));
+            nodes.Add(Node("Mul", $"{name}_scale", [a.Scale, $"{name}_W_scale"], [$"{name}_scale_out"]));
             nodes.Add(Node("Mul", $"{name}_out", [$"{name}_Y_float", $"{name}_scale_out"], [node.Output[0]]));
             if (--uses[node.Input[1]] == 0)
             {

@@ -51,7 +51,9 @@ public static class GroundApi
 
     public static IEndpointRouteBuilder MapGroundApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/ground", GroundAsync).WithName("Ground");
+        app.MapPost("/v1/ground", GroundAsync).WithName("Ground")
+            .WithSummary("Build a grounded prompt: system rules, quoted posts with citations, the question")
+            .WithDescription("Retrieves the posts that answer `question` (same filters as search), quotes them with numbered citations within `maxTokens`, and reports what it left out and why (e.g. prompt injection). Example body: {\"question\": \"Which streets are flooded in Riverton?\", \"window\": \"PT6H\", \"k\": 8}");
         return app;
     }
 

@@ -33,10 +33,11 @@ public static class OpsApi
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapGet("/v1/stats", StatsAsync).WithName("Stats");
-        app.MapGet("/v1/deadletters", DeadLettersAsync).WithName("DeadLetters");
-        app.MapGet("/v1/feeds", (Feeds.Health.FeedHealthRegistry feeds) => TypedResults.Ok(feeds.Snapshot())).WithName("Feeds");
-        app.MapGet("/v1/trends", TrendsAsync).WithName("Trends");
+        app.MapGet("/v1/stats", StatsAsync).WithName("Stats").WithSummary("Pipeline counters: received, processed, stored, dead-lettered, queue, freshness");
+        app.MapGet("/v1/deadletters", DeadLettersAsync).WithName("DeadLetters").WithSummary("The most recent dead letters, each with its source, reason and raw payload");
+        app.MapGet("/v1/feeds", (Feeds.Health.FeedHealthRegistry feeds) => TypedResults.Ok(feeds.Snapshot())).WithName("Feeds").WithSummary("Health of every live feed: connected, posts, reconnects, resume cursor, gaps");
+        app.MapGet("/v1/trends", TrendsAsync).WithName("Trends").WithSummary("What is spiking: computed bursts per entity merged with the platforms' trends")
+            .WithDescription("Example: GET /v1/trends?window=PT1H&kind=cashtag");
         return app;
     }
 

@@ -38,8 +38,10 @@ public static class SearchApi
 {
     public static IEndpointRouteBuilder MapSearchApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/search", SearchAsync).WithName("Search");
-        app.MapGet("/v1/posts/{id}", GetPostAsync).WithName("GetPost");
+        app.MapGet("/v1/search", SearchAsync).WithName("Search")
+            .WithSummary("Hybrid, recency-aware search over stored posts")
+            .WithDescription("Example: GET /v1/search?q=power%20outages&window=PT1H&k=10&mode=hybrid&entity=%23storm");
+        app.MapGet("/v1/posts/{id}", GetPostAsync).WithName("GetPost").WithSummary("One stored post by id (source:native id)");
         return app;
     }
 

@@ -16,8 +16,12 @@ public static class SignalsApi
 
     public static IEndpointRouteBuilder MapSignalsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/sentiment", SentimentAsync).WithName("Sentiment");
-        app.MapGet("/v1/stories", StoriesAsync).WithName("Stories");
+        app.MapGet("/v1/sentiment", SentimentAsync).WithName("Sentiment")
+            .WithSummary("Sentiment over time for one entity (a cashtag adds the finance-aware score)")
+            .WithDescription("Example: GET /v1/sentiment?entity=%24NVDA&window=PT6H&bucket=PT1H");
+        app.MapGet("/v1/stories", StoriesAsync).WithName("Stories")
+            .WithSummary("Largest or fastest-growing stories (near-duplicate clusters) of the window")
+            .WithDescription("Example: GET /v1/stories?window=PT1H&sort=growth&limit=10");
         return app;
     }
 

@@ -27,7 +27,7 @@ public static class BenchCommand
     {
         if (args.Length == 0 || args[0] is not ("ingest" or "query" or "relevance" or "api"))
         {
-            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR]\n       bench api [--posts 28000] [--clients 16] [--seconds 20]");
+            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8]");
             return 2;
         }
 

@@ -46,8 +46,8 @@ public static class DashboardApi
             FileProvider = files,
             OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "no-cache",
         });
-        app.MapGet("/v1/dashboard", GetAsync).WithName("Dashboard");
-        app.MapGet("/v1/stream/posts", StreamPosts).WithName("StreamPosts");
+        app.MapGet("/v1/dashboard", GetAsync).WithName("Dashboard").WithSummary("The operator dashboard's data: rates, freshness, feeds, queue, dead letters");
+        app.MapGet("/v1/stream/posts", StreamPosts).WithName("StreamPosts").WithSummary("Server-sent events: every newly stored post as it lands");
         return app;
     }
 

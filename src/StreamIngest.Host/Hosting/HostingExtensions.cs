@@ -42,12 +42,13 @@ public static class HostingExtensions
         return options;
     }
 
-    /// <summary>Local all-MiniLM-L6-v2 through ONNX Runtime.</summary>
+    /// <summary>The local sentence model <c>Embedding:Model</c> names, through ONNX Runtime.</summary>
     public static void AddLocalEmbedder(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<MiniLmOptions>().BindConfiguration(MiniLmOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<MiniLmOptions>>(new SectionValidator<MiniLmOptions>(MiniLmOptions.Section));
-        builder.Services.AddSingleton<IEmbedder>(sp => new MiniLmEmbedder(sp.GetRequiredService<IOptions<MiniLmOptions>>().Value));
+        builder.Services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<EmbeddingOptions>>(new SectionValidator<EmbeddingOptions>(EmbeddingOptions.Section));
+        // Queries asked again (dashboards, watches, agents) reuse their vector; posts are always embedded.
+        builder.Services.AddSingleton<IEmbedder>(sp => new CachedQueryEmbedder(new OnnxSentenceEmbedder(sp.GetRequiredService<IOptions<EmbeddingOptions>>().Value)));
     }
 
     /// <summary>The store (with retriever, cursors and dead letters) that <see cref="StreamIngestOptions.StoreKind"/> names.</summary>
@@ -69,7 +70,7 @@ public static class HostingExtensions
         builder.Services.AddOptions<SqliteOptions>().BindConfiguration(SqliteOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SqliteOptions>>(new SectionValidator<SqliteOptions>(SqliteOptions.Section));
         builder.Services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.DatabasePath));
-        builder.Services.AddSingleton(sp => SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IEmbedder>().Dimensions));
+        builder.Services.AddSingleton(sp => SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IEmbedder>()));
         builder.Services.AddSingleton<IPostStore, SqlitePostStore>();
         builder.Services.AddSingleton<SqliteDeadLetterStore>();
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(sp.GetRequiredService<SqliteDeadLetterStore>(), sp.GetRequiredService<PipelineMetrics>()));
@@ -89,7 +90,11 @@ public static class HostingExtensions
         {
             var o = sp.GetRequiredService<IOptions<SearchOptions>>().Value;
             return new HybridRanker(
-                new RankingOptions { HalfLife = o.HalfLife, RecencyWeight = o.RecencyWeight, EngagementWeight = o.EngagementWeight, RrfK = o.RrfK },
+                new RankingOptions
+                {
+                    HalfLife = o.HalfLife, RecencyWeight = o.RecencyWeight, EngagementWeight = o.EngagementWeight, RrfK = o.RrfK,
+                    Fusion = o.Fusion, KeywordWeight = o.KeywordWeight,
+                },
                 sp.GetRequiredService<TimeProvider>());
         });
         builder.Services.AddSingleton<ITokenCounter, TiktokenTokenCounter>();
@@ -124,10 +129,11 @@ public static class HostingExtensions
         builder.Services.AddSingleton<ISignalEnricher>(sp =>
         {
             var embedder = sp.GetRequiredService<IEmbedder>();
-            var model = SignalModel.Load(SignalModel.BundledPath);
+            var path = SignalModel.BundledPathFor(sp.GetRequiredService<IOptions<EmbeddingOptions>>().Value.Model);
+            var model = SignalModel.Load(path);
             if (!string.Equals(model.EmbeddingModel, embedder.Model, StringComparison.Ordinal))
             {
-                throw new InvalidOperationException($"{SignalModel.BundledPath} was trained on '{model.EmbeddingModel}' vectors, but the embedder is '{embedder.Model}'; run `train signals` for it.");
+                throw new InvalidOperationException($"{path} was trained on '{model.EmbeddingModel}' vectors, but the embedder is '{embedder.Model}'; run `train signals --model` for it.");
             }
 
             return new SignalEnricher(model, sp.GetRequiredService<IOptions<SafetyOptions>>().Value);

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using StreamIngest.Embedded.Onnx;
+using StreamIngest.Feeds.Replay;
+using StreamIngest.Host.Hosting;
+
+namespace StreamIngest.Host.Bench;
+
+/// <summary>
+/// <c>bench api</c>: the real host (the same <see cref="StreamIngestApp"/> <c>dotnet run</c> starts, feeds off) on
+/// 127.0.0.1 over a store of <c>--posts</c> posts, and <c>--clients</c> concurrent HTTP clients sending hybrid
+/// <c>/v1/search</c> requests for <c>--seconds</c>: requests/s and latency percentiles, twice: questions that repeat
+/// (a dashboard's or an agent's), whose vectors the query cache keeps, and questions never asked before.
+/// <c>--precision int8</c> runs the host's embedder in int8. The load comes from the same process, so it shares
+/// the machine's cores with the host, as a load tool on the same machine would.
+/// </summary>
+internal static class ApiBench
+{
+    public sealed record Phase(string Queries, int Requests, int Errors, double RequestsPerS, double P50Ms, double P99Ms);
+
+    public sealed record Result(string Bench, int Posts, int Clients, double Seconds, string Precision, IReadOnlyList<Phase> Phases, double RssMb);
+
+    private static readonly string[] Topics =
+    [
+        "flooding downtown", "power outage", "road closures", "wildfire smoke", "earthquake damage", "evacuation orders",
+        "transit strike", "stock market selloff", "$NVDA earnings", "election results", "storm warning", "water shortage",
+        "bridge collapse", "hospital capacity", "school closures", "volunteers needed", "donations", "missing people",
+        "heat wave", "air quality",
+    ];
+
+    public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
+    {
+        var n = options.Int("posts", 28_000);
+        var clients = options.Int("clients", 16);
+        var seconds = options.Int("seconds", 20);
+        var precision = options.GetValueOrDefault("precision") ?? "fp32";
+        var store = Path.Combine(dir, "store");
+        var db = Path.Combine(store, "streamingest.db"); // the file the host opens in Store:DataPath
+
+        BenchCommand.Progress($"writing {n} posts through the pipeline");
+        var replay = Path.Combine(dir, "api.jsonl");
+        IngestBench.WriteReplayFile(replay, IngestBench.SampleTexts(n), 0, 300);
+        using (var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions()))
+        using (var p = new BenchCommand.Pipeline(db, embedder))
+        {
+            await p.ReplayAsync(new ReplayOptions { Path = replay, Timestamps = ReplayTimestamps.Original });
+        }
+
+        await using var app = StreamIngestApp.Build(
+        [
+            "--urls=http://127.0.0.1:0", $"--Store:DataPath={store}", "--Store:RetentionHours=0", "--Feeds:Replay:Enabled=false",
+            "--Feeds:Jetstream:Enabled=false", "--Logging:LogLevel:Default=Warning", $"--Embedding:Precision={precision}",
+        ]);
+        await app.StartAsync();
+        var address = app.Urls.First();
+        BenchCommand.Progress($"host on {address}; {clients} clients for {seconds} s per phase");
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        using (var warm = await http.GetAsync(new Uri("/v1/search?q=warm+up&mode=hybrid", UriKind.Relative)))
+        {
+            warm.EnsureSuccessStatusCode();
+        }
+
+        var phases = new List<Phase>
+        {
+            await LoadAsync(http, clients, seconds, "repeating", (c, i) => $"what is happening with {Topics[(c + i) % Topics.Length]}"),
+            await LoadAsync(http, clients, seconds, "unique", (c, i) => $"what is happening with {Topics[(c + i) % Topics.Length]} {c}-{i}"),
+        };
+        await app.StopAsync();
+        return new Result("api", n, clients, seconds, precision, phases, BenchCommand.RssMb());
+    }
+
+    private static async Task<Phase> LoadAsync(HttpClient http, int clients, int seconds, string name, Func<int, int, string> question)
+    {
+        var latencies = new List<double>[clients];
+        var errors = 0;
+        var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            var mine = latencies[c] = [];
+            for (var i = 0; Stopwatch.GetTimestamp() < until; i++)
+            {
+                var t = Stopwatch.GetTimestamp();
+                using var response = await http.GetAsync(new Uri($"/v1/search?mode=hybrid&k=10&q={Uri.EscapeDataString(question(c, i))}", UriKind.Relative));
+                await response.Content.ReadAsByteArrayAsync();
+                if (response.IsSuccessStatusCode)
+                {
+                    mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                }
+                else
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+        })));
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var all = latencies.SelectMany(l => l).ToList();
+        var phase = new Phase(name, all.Count, errors, Math.Round(all.Count / elapsed, 1), Math.Round(BenchCommand.Percentile(all, 50), 1), Math.Round(BenchCommand.Percentile(all, 99), 1));
+        BenchCommand.Progress(JsonSerializer.Serialize(phase));
+        return phase;
+    }
+}

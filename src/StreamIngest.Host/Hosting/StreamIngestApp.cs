@@ -1,0 +1,51 @@
+using Scalar.AspNetCore;
+using StreamIngest.Host.Api;
+using StreamIngest.Host.Dashboard;
+using StreamIngest.Host.Mcp;
+
+namespace StreamIngest.Host.Hosting;
+
+/// <summary>The web host as <c>dotnet run</c> starts it; also started in-process by <c>bench api</c>.</summary>
+public static class StreamIngestApp
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var options = builder.AddStreamIngestCore();
+        builder.AddLocalEmbedder();
+        builder.AddRetrieval();
+        builder.AddStore(options);
+        builder.AddPipeline(options);
+        builder.AddFeeds();
+        builder.AddTelemetry();
+        builder.AddDashboard();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        // Agents: the read-side tools over Streamable HTTP. Stateless: each request stands alone, so any replica serves it.
+        builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<StreamIngestTools>();
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // A request the framework could not bind (malformed JSON, wrong content type) is the client's error.
+            StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.MapOpsApi();
+        app.MapTelemetry();
+        if (options.RunsApi)
+        {
+            app.MapSearchApi();
+            app.MapGroundApi();
+            app.MapSignalsApi();
+            app.MapDashboard();
+            app.MapMcp("/mcp");
+        }
+
+        // The OpenAPI document (/openapi/v1.json) and an interactive reference page (/scalar/v1).
+        app.MapOpenApi();
+        app.MapScalarApiReference();
+
+        return app;
+    }
+}
