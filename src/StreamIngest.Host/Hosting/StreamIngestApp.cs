@@ -1,5 +1,6 @@
 using Scalar.AspNetCore;
 using StreamIngest.Host.Api;
+using StreamIngest.Host.Chat;
 using StreamIngest.Host.Dashboard;
 using StreamIngest.Host.Mcp;
 
@@ -21,6 +22,8 @@ public static class StreamIngestApp
         builder.AddDashboard();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
+        builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section);
+        builder.Services.AddSingleton<UpstreamChat>();
         // Agents: the read-side tools over Streamable HTTP. Stateless: each request stands alone, so any replica serves it.
         builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<StreamIngestTools>();
 
@@ -37,6 +40,7 @@ public static class StreamIngestApp
         {
             app.MapSearchApi();
             app.MapGroundApi();
+            app.MapChatApi();
             app.MapSignalsApi();
             app.MapDashboard();
             app.MapMcp("/mcp");
