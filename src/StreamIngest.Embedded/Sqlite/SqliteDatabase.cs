@@ -135,6 +135,14 @@ public sealed class SqliteDatabase : IDisposable
               sentiment_posts INTEGER NOT NULL,
               PRIMARY KEY(entity, bucket)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS entity_counts_bucket ON entity_counts(bucket);
+            CREATE TABLE IF NOT EXISTS api_keys(
+              id TEXT PRIMARY KEY,
+              name TEXT NOT NULL,
+              sha256 TEXT NOT NULL UNIQUE,
+              scopes TEXT NOT NULL,
+              requests_per_minute INTEGER NOT NULL,
+              created_at INTEGER NOT NULL,
+              revoked_at INTEGER);
             """, tx);
         Execute(_writer, $"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SchemaVersion}');", tx);
         using (var cmd = _writer.CreateCommand())

@@ -58,7 +58,7 @@ public static class GroundApi
     }
 
     public static async Task<Results<Ok<GroundedPrompt>, ValidationProblem>> GroundAsync(
-        GroundBody body, GroundedPromptBuilder builder, TimeProvider timeProvider, CancellationToken cancellationToken)
+        GroundBody body, GroundedPromptBuilder builder, TimeProvider timeProvider, CancellationToken cancellationToken, Auth.UsageMeter? usage = null)
     {
         var errors = new Dictionary<string, string[]>();
         static string? Text(double? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -88,6 +88,7 @@ public static class GroundApi
         }
 
         var prompt = await builder.BuildAsync(new GroundRequest { Question = query.Text, Search = query, MaxTokens = maxTokens, ExcludeUnsafe = body.Safety != "include" }, cancellationToken);
+        usage?.Posts(prompt.Citations.Count);
         return TypedResults.Ok(prompt);
     }
 }

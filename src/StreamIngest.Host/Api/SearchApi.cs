@@ -49,7 +49,7 @@ public static class SearchApi
         string? q, string? k, string? mode, string? window, string? since, string? until, string? source, string? lang, string? entity, string? collapse,
         string? sentiment, [FromQuery(Name = "min_sentiment")] string? minSentiment, [FromQuery(Name = "max_sentiment")] string? maxSentiment, string? safety,
         [FromQuery(Name = "min_engagement")] string? minEngagement, string? author, [FromQuery(Name = "exclude_author")] string? excludeAuthor, string? domain,
-        IRetriever retriever, TimeProvider timeProvider, CancellationToken cancellationToken)
+        IRetriever retriever, TimeProvider timeProvider, CancellationToken cancellationToken, Auth.UsageMeter? usage = null)
     {
         var errors = new Dictionary<string, string[]>();
         var query = new SearchParameters(q, k, mode, window, since, until, source, lang, entity, collapse)
@@ -63,6 +63,7 @@ public static class SearchApi
 
         var started = Stopwatch.GetTimestamp();
         var result = await retriever.SearchAsync(query, cancellationToken);
+        usage?.Posts(result.Hits.Count);
         return TypedResults.Ok(new SearchResponse(
             query.Text,
             query.Mode.ToString().ToLowerInvariant(),

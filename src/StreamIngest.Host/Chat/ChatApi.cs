@@ -30,7 +30,7 @@ public static partial class ChatApi
 
     public static async Task<IResult> CompleteAsync(
         HttpContext http, GroundedPromptBuilder builder, UpstreamChat upstream, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
-        TimeProvider timeProvider, CancellationToken cancellationToken)
+        TimeProvider timeProvider, Auth.UsageMeter usage, CancellationToken cancellationToken)
     {
         JsonObject? body;
         try
@@ -83,7 +83,7 @@ public static partial class ChatApi
             return Invalid("streamingest", $"'streamingest' must be an object with /v1/ground's fields: {ex.Message}");
         }
 
-        var grounded = await GroundApi.GroundAsync(filters with { Question = turns[last].Text }, builder, timeProvider, cancellationToken);
+        var grounded = await GroundApi.GroundAsync(filters with { Question = turns[last].Text }, builder, timeProvider, cancellationToken, usage);
         if (grounded.Result is not Ok<GroundedPrompt> { Value: { } prompt })
         {
             return grounded.Result;
@@ -99,11 +99,13 @@ public static partial class ChatApi
         {
             if (body["stream"]?.GetValue<bool>() == true)
             {
-                await StreamAsync(http, upstream, request, prompt, created, body["stream_options"]?["include_usage"]?.GetValue<bool>() == true, json.Value.SerializerOptions, cancellationToken);
+                var streamed = await StreamAsync(http, upstream, request, prompt, created, body["stream_options"]?["include_usage"]?.GetValue<bool>() == true, json.Value.SerializerOptions, cancellationToken);
+                usage.Tokens(streamed?.TotalTokenCount ?? 0);
                 return TypedResults.Empty;
             }
 
             var completion = await upstream.CompleteAsync(request, cancellationToken);
+            usage.Tokens(completion.Usage?.TotalTokenCount ?? 0);
             var text = string.Concat(completion.Content.Select(p => p.Text));
             var response = new JsonObject
             {
@@ -137,7 +139,8 @@ public static partial class ChatApi
         }
     }
 
-    private static async Task StreamAsync(
+    /// <summary>Relays the upstream stream; returns the upstream's token usage when it reported one.</summary>
+    private static async Task<ChatTokenUsage?> StreamAsync(
         HttpContext http, UpstreamChat upstream, UpstreamRequest request, GroundedPrompt prompt, long created, bool includeUsage,
         JsonSerializerOptions options, CancellationToken cancellationToken)
     {
@@ -188,6 +191,7 @@ public static partial class ChatApi
 
         await http.Response.WriteAsync("data: [DONE]\n\n", cancellationToken);
         await http.Response.Body.FlushAsync(cancellationToken);
+        return usage;
     }
 
     private static JsonObject Chunk(string? id, string? model, long created, JsonObject? delta, string? finishReason) => new()

@@ -1,5 +1,6 @@
 using Scalar.AspNetCore;
 using StreamIngest.Host.Api;
+using StreamIngest.Host.Auth;
 using StreamIngest.Host.Chat;
 using StreamIngest.Host.Dashboard;
 using StreamIngest.Host.Mcp;
@@ -22,6 +23,7 @@ public static class StreamIngestApp
         builder.AddDashboard();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
+        builder.AddApiKeys();
         builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section);
         builder.Services.AddSingleton<UpstreamChat>();
         // Agents: the read-side tools over Streamable HTTP. Stateless: each request stands alone, so any replica serves it.
@@ -34,6 +36,7 @@ public static class StreamIngestApp
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseApiKeys();
         app.MapOpsApi();
         app.MapTelemetry();
         if (options.RunsApi)
@@ -41,6 +44,7 @@ public static class StreamIngestApp
             app.MapSearchApi();
             app.MapGroundApi();
             app.MapChatApi();
+            app.MapUsage();
             app.MapSignalsApi();
             app.MapDashboard();
             app.MapMcp("/mcp");

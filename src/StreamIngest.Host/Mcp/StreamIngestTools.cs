@@ -37,7 +37,7 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
     {
         var result = await SearchApi.SearchAsync(
             query, Text(k), mode, window, null, null, source, lang, entity, null, sentiment, null, null, safety, null, author, null, domain,
-            services.GetRequiredService<IRetriever>(), timeProvider, cancellationToken);
+            services.GetRequiredService<IRetriever>(), timeProvider, cancellationToken, services.GetService<Auth.UsageMeter>());
         return Json(result.Result);
     }
 
@@ -54,7 +54,7 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
     {
         var result = await GroundApi.GroundAsync(
             new GroundBody { Question = question, Window = window, Entity = entity, Source = source, K = k, MaxTokens = maxTokens },
-            services.GetRequiredService<GroundedPromptBuilder>(), timeProvider, cancellationToken);
+            services.GetRequiredService<GroundedPromptBuilder>(), timeProvider, cancellationToken, services.GetService<Auth.UsageMeter>());
         return Json(result.Result);
     }
 

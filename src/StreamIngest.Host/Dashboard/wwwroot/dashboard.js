@@ -2,6 +2,9 @@
 // searches /v1/search and grounds /v1/ground. No build step; uPlot (vendor/uplot) draws the charts.
 // Every piece of post text goes into the page through textContent, never as HTML.
 (() => {
+  // When the host requires API keys, open the dashboard as /?api_key=<key> (an admin key): every call carries it.
+  const apiKey = new URLSearchParams(location.search).get("api_key");
+  const keyed = (url) => apiKey ? `${url}${url.includes("?") ? "&" : "?"}api_key=${encodeURIComponent(apiKey)}` : url;
   "use strict";
   const $ = (id) => document.getElementById(id);
   const POLL_MS = 2000;
@@ -130,7 +133,7 @@
   async function poll() {
     timer = null;
     try {
-      const r = await fetch("/v1/dashboard", { cache: "no-store" });
+      const r = await fetch(keyed("/v1/dashboard"), { cache: "no-store" });
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       const d = await r.json();
       drawStats(d); drawCharts(d.history); drawFeeds(d.feeds); drawPartitions(d); drawTrends(d.trends, d.bursts);
@@ -156,7 +159,7 @@
   }
   function openTail() {
     if (tail || !window.EventSource) return;
-    tail = new EventSource("/v1/stream/posts");
+    tail = new EventSource(keyed("/v1/stream/posts"));
     tail.addEventListener("post", (e) => {
       const list = $("tail");
       list.prepend(postItem(JSON.parse(e.data)));
@@ -175,7 +178,7 @@
   $("search-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     $("search-status").textContent = "searching…";
-    const r = await fetch(`/v1/search?${params()}`);
+    const r = await fetch(keyed(`/v1/search?${params()}`));
     if (!r.ok) { $("search-status").textContent = await problem(r); return; }
     const d = await r.json();
     $("search-status").textContent = `${d.results.length} results of ${d.candidates_considered} candidates in ${fmt(d.took_ms)} ms`;
@@ -195,7 +198,7 @@
   $("ground").addEventListener("click", async () => {
     if (!$("q").value) { $("search-status").textContent = "type a question first"; return; }
     $("search-status").textContent = "grounding…";
-    const r = await fetch("/v1/ground", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question: $("q").value, window: $("window").value, mode: $("mode").value, k: 8 }) });
+    const r = await fetch(keyed("/v1/ground"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question: $("q").value, window: $("window").value, mode: $("mode").value, k: 8 }) });
     if (!r.ok) { $("search-status").textContent = await problem(r); return; }
     const g = await r.json();
     $("search-status").textContent = "";

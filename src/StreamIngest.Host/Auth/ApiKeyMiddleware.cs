@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using StreamIngest.Store;
+
+namespace StreamIngest.Host.Auth;
+
+/// <summary>
+/// Checks the API key of every request to a protected path (<see cref="Scopes.For"/>): from
+/// <c>Authorization: Bearer</c>, <c>X-Api-Key</c>, or <c>?api_key=</c> (for browsers' EventSource), compared by
+/// SHA-256 in constant time. 401 without a valid key, 403 without the scope; both Problem Details. The key's
+/// record goes to <see cref="HttpContext.Items"/> for the rate limiter and usage. Keys are re-read every 5 s, so
+/// a revoked key stops working without a restart.
+/// </summary>
+public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, UsageMeter usage, TimeProvider timeProvider)
+{
+    public const string ItemKey = "streamingest.api_key";
+    private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(5);
+    private readonly SemaphoreSlim _reload = new(1, 1);
+    private volatile IReadOnlyDictionary<string, ApiKeyRecord> _keys = new Dictionary<string, ApiKeyRecord>();
+    private DateTimeOffset _loadedAt = DateTimeOffset.MinValue;
+
+    public async Task InvokeAsync(HttpContext http)
+    {
+        var scope = Scopes.For(http.Request.Path);
+        if (scope is null)
+        {
+            await next(http);
+            return;
+        }
+
+        var presented = Presented(http.Request);
+        var key = presented is null ? null : await FindAsync(presented, http.RequestAborted);
+        if (key is null)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            await Results.Problem(
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: presented is null ? "An API key is required" : "The API key is not valid",
+                detail: "Send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'. Keys are made with the host command 'keys create'.").ExecuteAsync(http);
+            return;
+        }
+
+        if (!key.Scopes.Contains(scope) && !key.Scopes.Contains(Scopes.Admin))
+        {
+            await Results.Problem(
+                statusCode: StatusCodes.Status403Forbidden,
+                title: "The API key lacks a scope",
+                detail: $"This call needs the '{scope}' scope; the key '{key.Name}' has: {string.Join(", ", key.Scopes)}.").ExecuteAsync(http);
+            return;
+        }
+
+        http.Items[ItemKey] = key;
+        usage.Request(key.Id);
+        await next(http);
+    }
+
+    private static string? Presented(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization[7..].Trim();
+        }
+
+        var header = request.Headers["X-Api-Key"].ToString();
+        if (header.Length > 0)
+        {
+            return header.Trim();
+        }
+
+        var query = request.Query["api_key"].ToString();
+        return query.Length > 0 ? query : null;
+    }
+
+    private async Task<ApiKeyRecord?> FindAsync(string presented, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (now - _loadedAt > Refresh)
+        {
+            await _reload.WaitAsync(cancellationToken);
+            try
+            {
+                if (now - _loadedAt > Refresh)
+                {
+                    _keys = (await store.ListAsync(cancellationToken)).Where(k => k.RevokedAt is null).ToDictionary(k => k.Sha256, StringComparer.Ordinal);
+                    _loadedAt = now;
+                }
+            }
+            finally
+            {
+                _reload.Release();
+            }
+        }
+
+        var hash = ApiKeys.Hash(presented);
+        // The lookup is by hash, so comparing the found hash again in constant time leaks nothing about stored keys.
+        return _keys.TryGetValue(hash, out var key)
+            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(key.Sha256), Encoding.ASCII.GetBytes(hash))
+            ? key
+            : null;
+    }
+}
+
+/// <summary>Per-key usage since the host started: requests, posts returned, upstream model tokens.</summary>
+public sealed class UsageMeter(IHttpContextAccessor accessor)
+{
+    private readonly ConcurrentDictionary<string, Counters> _counters = new(StringComparer.Ordinal);
+
+    public void Request(string keyId) => Interlocked.Increment(ref For(keyId).Requests);
+
+    /// <summary>Posts returned to the key of the current request (search, ground, chat, MCP tools alike).</summary>
+    public void Posts(int posts)
+    {
+        if (accessor.HttpContext?.Items[ApiKeyMiddleware.ItemKey] is ApiKeyRecord key)
+        {
+            Interlocked.Add(ref For(key.Id).Posts, posts);
+        }
+    }
+
+    public void Tokens(long tokens)
+    {
+        if (accessor.HttpContext?.Items[ApiKeyMiddleware.ItemKey] is ApiKeyRecord key)
+        {
+            Interlocked.Add(ref For(key.Id).UpstreamTokens, tokens);
+        }
+    }
+
+    public IReadOnlyDictionary<string, (long Requests, long Posts, long UpstreamTokens)> Snapshot() =>
+        _counters.ToDictionary(kv => kv.Key, kv => (Interlocked.Read(ref kv.Value.Requests), Interlocked.Read(ref kv.Value.Posts), Interlocked.Read(ref kv.Value.UpstreamTokens)), StringComparer.Ordinal);
+
+    private Counters For(string keyId) => _counters.GetOrAdd(keyId, _ => new Counters());
+
+    private sealed class Counters
+    {
+        public long Requests;
+        public long Posts;
+        public long UpstreamTokens;
+    }
+}

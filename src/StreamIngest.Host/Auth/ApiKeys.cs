@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using System.Text;
+using StreamIngest.Store;
+
+namespace StreamIngest.Host.Auth;
+
+public sealed class AuthOptions
+{
+    public const string Section = "Auth";
+
+    /// <summary>
+    /// <c>Auto</c> (default): keys are required when any key exists or the host listens beyond loopback (where it
+    /// refuses to start without one); off on a loopback-only host with no keys, saying so in one log line.
+    /// <c>Keys</c>: always required. <c>Off</c>: never (only for a host behind its own gateway).
+    /// </summary>
+    public AuthMode Mode { get; set; } = AuthMode.Auto;
+
+    /// <summary>Requests per minute for a key created without its own limit.</summary>
+    public int DefaultRequestsPerMinute { get; set; } = 600;
+}
+
+public enum AuthMode
+{
+    Auto,
+    Keys,
+    Off,
+}
+
+/// <summary>What a key may call. <c>admin</c> may call everything.</summary>
+public static class Scopes
+{
+    public const string Search = "search";
+    public const string Ground = "ground";
+    public const string Watches = "watches";
+    public const string Admin = "admin";
+
+    public static readonly string[] All = [Search, Ground, Watches, Admin];
+
+    /// <summary>The scope a path needs; null for what stays open (health, metrics, the dashboard page, the API reference).</summary>
+    public static string? For(PathString path)
+    {
+        if (!path.StartsWithSegments("/v1") && !path.StartsWithSegments("/mcp"))
+        {
+            return null;
+        }
+
+        if (path.StartsWithSegments("/v1/ground") || path.StartsWithSegments("/v1/chat"))
+        {
+            return Ground;
+        }
+
+        if (path.StartsWithSegments("/v1/watches"))
+        {
+            return Watches;
+        }
+
+        if (path.StartsWithSegments("/v1/stats") || path.StartsWithSegments("/v1/deadletters") || path.StartsWithSegments("/v1/dashboard")
+            || path.StartsWithSegments("/v1/stream"))
+        {
+            return Admin;
+        }
+
+        return Search; // search, posts, sentiment, stories, trends, feeds, usage (own), MCP
+    }
+}
+
+/// <summary>Making and recognising keys: <c>si_</c> + 32 random bytes (base64url); only the SHA-256 is stored.</summary>
+public static class ApiKeys
+{
+    public static (string Key, ApiKeyRecord Record) Create(string name, IReadOnlyList<string> scopes, int requestsPerMinute, DateTimeOffset now)
+    {
+        var key = "si_" + Base64Url(RandomNumberGenerator.GetBytes(32));
+        var hash = Hash(key);
+        return (key, new ApiKeyRecord("key_" + hash[..12], name, hash, scopes, requestsPerMinute, now));
+    }
+
+    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

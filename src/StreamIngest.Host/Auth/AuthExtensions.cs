@@ -1,0 +1,118 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Store;
+
+namespace StreamIngest.Host.Auth;
+
+/// <summary>API keys, per-key rate limits (ASP.NET Core rate limiting) and usage, wired into the host.</summary>
+public static class AuthExtensions
+{
+    public static void AddApiKeys(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton<UsageMeter>();
+        builder.Services.AddSingleton<IApiKeyStore>(sp => new SqliteApiKeyStore(sp.GetService<SqliteDatabase>() ?? new SqliteDatabase(KeysFile(builder.Configuration))));
+        builder.Services.AddRateLimiter(o =>
+        {
+            // One token bucket per key, refilled each minute; requests without a key (open paths) are not limited here.
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                http.Items[ApiKeyMiddleware.ItemKey] is ApiKeyRecord key
+                    ? RateLimitPartition.GetTokenBucketLimiter(key.Id, _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = key.RequestsPerMinute,
+                        TokensPerPeriod = key.RequestsPerMinute,
+                        ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+                        QueueLimit = 0,
+                        AutoReplenishment = true,
+                    })
+                    : RateLimitPartition.GetNoLimiter("open"));
+            o.OnRejected = async (context, cancellationToken) =>
+            {
+                var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(60);
+                context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Results.Problem(
+                    statusCode: StatusCodes.Status429TooManyRequests,
+                    title: "Rate limit reached",
+                    detail: $"This key may make {(context.HttpContext.Items[ApiKeyMiddleware.ItemKey] as ApiKeyRecord)?.RequestsPerMinute} requests per minute; retry after {Math.Ceiling(retry.TotalSeconds)} s.")
+                    .ExecuteAsync(context.HttpContext);
+            };
+        });
+    }
+
+    /// <summary>
+    /// Turns key checks on or off (see <see cref="AuthOptions.Mode"/>) and says which in one log line; refuses to
+    /// start a host that listens beyond loopback with no key to check.
+    /// </summary>
+    public static void UseApiKeys(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StreamIngest.Auth");
+        var urls = (app.Configuration["urls"] ?? "http://localhost:5000").Split(';', StringSplitOptions.RemoveEmptyEntries);
+        var loopbackOnly = urls.All(IsLoopback);
+        var keys = options.Mode == AuthMode.Off ? 0 : app.Services.GetRequiredService<IApiKeyStore>().ListAsync(CancellationToken.None).GetAwaiter().GetResult().Count(k => k.RevokedAt is null);
+        var required = options.Mode switch
+        {
+            AuthMode.Keys => true,
+            AuthMode.Off => false,
+            _ => keys > 0 || !loopbackOnly,
+        };
+        if (required && keys == 0 && !loopbackOnly)
+        {
+            throw new InvalidOperationException(
+                $"The host listens on {string.Join(", ", urls)}, beyond loopback, and has no API key. Create one with " +
+                "'dotnet run --project src/StreamIngest.Host -- keys create --name <app> --scopes search,ground', or set Auth:Mode=Off " +
+                "only behind a gateway that authenticates callers.");
+        }
+
+        if (!required)
+        {
+            logger.LogWarning("API keys are off: the host listens on loopback only ({Urls}) and no key exists (Auth:Mode={Mode}).", string.Join(", ", urls), options.Mode);
+            return;
+        }
+
+        logger.LogInformation("API keys required: {Keys} active key(s).", keys);
+        app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseRateLimiter();
+    }
+
+    /// <summary><c>GET /v1/usage</c>: the caller's own usage, or every key's for an admin key.</summary>
+    public static IEndpointRouteBuilder MapUsage(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/usage", async (HttpContext http, UsageMeter usage, IApiKeyStore store, CancellationToken cancellationToken) =>
+        {
+            var caller = http.Items[ApiKeyMiddleware.ItemKey] as ApiKeyRecord;
+            var counts = usage.Snapshot();
+            var keys = await store.ListAsync(cancellationToken);
+            var visible = caller is null || caller.Scopes.Contains(Scopes.Admin) ? keys : keys.Where(k => k.Id == caller.Id);
+            return TypedResults.Ok(visible.Select(k =>
+            {
+                var c = counts.GetValueOrDefault(k.Id);
+                return new KeyUsage(k.Id, k.Name, k.Scopes, k.RequestsPerMinute, k.RevokedAt is not null, c.Requests, c.Posts, c.UpstreamTokens);
+            }).ToArray());
+        }).WithName("Usage").WithSummary("Per-key usage since start: requests, posts returned, upstream model tokens");
+        return app;
+    }
+
+    /// <summary>Where keys live: the embedded store's file, or a keys file in the same folder when the posts are in Cosmos DB.</summary>
+    public static string KeysFile(IConfiguration configuration)
+    {
+        var folder = configuration["Store:DataPath"] ?? "data";
+        return Path.Combine(folder, string.Equals(configuration["StoreKind"], "Cosmos", StringComparison.OrdinalIgnoreCase) ? "keys.db" : new SqliteOptions().FileName);
+    }
+
+    private static bool IsLoopback(string url)
+    {
+        if (!Uri.TryCreate(url.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+        {
+            return false;
+        }
+
+        return uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+    }
+}
+
+public sealed record KeyUsage(string Id, string Name, IReadOnlyList<string> Scopes, int RequestsPerMinute, bool Revoked, long Requests, long PostsReturned, long UpstreamTokens);
