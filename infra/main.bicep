@@ -41,6 +41,13 @@ param vectorIndexType string = 'diskANN'
 @description('Autoscale ceiling of the posts container, in RU/s.')
 param maxThroughput int = 4000
 
+// The API is reachable from the internet, so it requires API keys and refuses to start without one. Make a key
+// locally (`dotnet run --project src/StreamIngest.Host -- keys create --name deploy --scopes search,ground`, or any
+// 32 random bytes prefixed si_) and pass the SHA-256 (lowercase hex) of it here; the key itself never leaves you.
+@secure()
+@description('SHA-256 (lowercase hex) of the API key callers of the api app present (scopes search and ground).')
+param apiKeySha256 string
+
 var names = {
   identity: '${prefix}-id'
   eventHubs: '${prefix}-eh'
@@ -343,6 +350,26 @@ var commonEnv = [
     name: 'Store__RetentionHours'
     value: string(retentionHours)
   }
+  {
+    name: 'Auth__Mode'
+    value: 'Keys'
+  }
+  {
+    name: 'Auth__Keys__0__Name'
+    value: 'deployment'
+  }
+  {
+    name: 'Auth__Keys__0__Sha256'
+    secretRef: 'api-key-sha256'
+  }
+  {
+    name: 'Auth__Keys__0__Scopes__0'
+    value: 'search'
+  }
+  {
+    name: 'Auth__Keys__0__Scopes__1'
+    value: 'ground'
+  }
 ]
 
 var apps = [
@@ -378,6 +405,12 @@ resource roleApps 'Microsoft.App/containerApps@2024-03-01' = [for app in apps: {
   properties: {
     managedEnvironmentId: environment.id
     configuration: {
+      secrets: [
+        {
+          name: 'api-key-sha256'
+          value: apiKeySha256
+        }
+      ]
       ingress: app.ingress ? {
         external: true
         targetPort: 8080

@@ -17,6 +17,23 @@ public sealed class AuthOptions
 
     /// <summary>Requests per minute for a key created without its own limit.</summary>
     public int DefaultRequestsPerMinute { get; set; } = 600;
+
+    /// <summary>
+    /// Keys given by configuration (Key Vault, app settings) as their SHA-256, for hosts whose files do not last,
+    /// such as containers: <c>Auth:Keys:0:Name</c>, <c>…:Sha256</c>, <c>…:Scopes:0</c>, <c>…:RequestsPerMinute</c>.
+    /// </summary>
+    public ConfiguredKey[] Keys { get; set; } = [];
+}
+
+public sealed class ConfiguredKey
+{
+    public string Name { get; set; } = "configured";
+
+    public string? Sha256 { get; set; }
+
+    public string[] Scopes { get; set; } = [Auth.Scopes.Search];
+
+    public int? RequestsPerMinute { get; set; }
 }
 
 public enum AuthMode

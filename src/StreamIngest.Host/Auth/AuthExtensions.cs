@@ -15,7 +15,9 @@ public static class AuthExtensions
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<UsageMeter>();
-        builder.Services.AddSingleton<IApiKeyStore>(sp => new SqliteApiKeyStore(sp.GetService<SqliteDatabase>() ?? new SqliteDatabase(KeysFile(builder.Configuration))));
+        builder.Services.AddSingleton<IApiKeyStore>(sp => new ConfiguredApiKeyStore(
+            new SqliteApiKeyStore(sp.GetService<SqliteDatabase>() ?? new SqliteDatabase(KeysFile(builder.Configuration))),
+            sp.GetRequiredService<IOptions<AuthOptions>>().Value));
         builder.Services.AddRateLimiter(o =>
         {
             // One token bucket per key, refilled each minute; requests without a key (open paths) are not limited here.
@@ -47,8 +49,13 @@ public static class AuthExtensions
     /// Turns key checks on or off (see <see cref="AuthOptions.Mode"/>) and says which in one log line; refuses to
     /// start a host that listens beyond loopback with no key to check.
     /// </summary>
-    public static void UseApiKeys(this WebApplication app)
+    public static void UseApiKeys(this WebApplication app, bool runsApi)
     {
+        if (!runsApi)
+        {
+            return; // an ingest or process role serves health and metrics only
+        }
+
         var options = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StreamIngest.Auth");
         var urls = (app.Configuration["urls"] ?? "http://localhost:5000").Split(';', StringSplitOptions.RemoveEmptyEntries);

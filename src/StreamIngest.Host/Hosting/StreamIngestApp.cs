@@ -36,7 +36,7 @@ public static class StreamIngestApp
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
-        app.UseApiKeys();
+        app.UseApiKeys(options.RunsApi);
         app.MapOpsApi();
         app.MapTelemetry();
         if (options.RunsApi)

@@ -18,6 +18,8 @@ public sealed class KeyedHostFixture : IAsyncLifetime
     public string Admin { get; private set; } = null!;
     public string Revoked { get; private set; } = null!;
 
+    public const string Configured = "si_given-by-configuration";
+
     public StreamIngestHost Host { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -41,7 +43,14 @@ public sealed class KeyedHostFixture : IAsyncLifetime
             Assert.True(await store.RevokeAsync(old.Id, DateTimeOffset.UtcNow, CancellationToken.None));
         }
 
-        Host = new StreamIngestHost(data, null, new Dictionary<string, string?> { ["Auth:Mode"] = "Keys" });
+        Host = new StreamIngestHost(data, null, new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "Keys",
+            // A key given by configuration (as a container's settings would), by its hash only.
+            ["Auth:Keys:0:Name"] = "from-settings",
+            ["Auth:Keys:0:Sha256"] = ApiKeys.Hash(Configured),
+            ["Auth:Keys:0:Scopes:0"] = "search",
+        });
         using var client = Host.CreateClient(); // starts the host
         await client.GetAsync(new Uri("/health/live", UriKind.Relative));
     }
@@ -76,6 +85,16 @@ public sealed class ApiKeyTests(KeyedHostFixture keyed) : IClassFixture<KeyedHos
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
         Assert.Equal(title, problem.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task KeyGivenByConfiguration_IsServed()
+    {
+        using var client = keyed.Client(KeyedHostFixture.Configured);
+
+        using var response = await client.GetAsync(new Uri("/v1/search?q=flood", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]
