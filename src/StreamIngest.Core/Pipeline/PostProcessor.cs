@@ -24,7 +24,8 @@ public sealed partial class PostProcessor(
     ILogger<PostProcessor> logger,
     StoredPostTail? tail = null,
     IEnumerable<ISignalEnricher>? signalEnrichers = null,
-    IEntityCountStore? entityCounts = null)
+    IEntityCountStore? entityCounts = null,
+    Watches.WatchMatcher? watches = null)
 {
     private DateTimeOffset _countsPurgedAt = DateTimeOffset.MinValue;
 
@@ -94,6 +95,11 @@ public sealed partial class PostProcessor(
 
             tail?.Publish(posts);
             await CountEntitiesAsync(posts, cancellationToken).ConfigureAwait(false);
+            if (watches is not null)
+            {
+                // Before the cursors move: a match is recorded at least once, and only once per watch and post.
+                await watches.MatchAsync(posts, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         if (deletes.Count > 0)

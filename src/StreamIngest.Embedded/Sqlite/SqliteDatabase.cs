@@ -143,6 +143,22 @@ public sealed class SqliteDatabase : IDisposable
               requests_per_minute INTEGER NOT NULL,
               created_at INTEGER NOT NULL,
               revoked_at INTEGER);
+            CREATE TABLE IF NOT EXISTS watches(id TEXT PRIMARY KEY, doc TEXT NOT NULL, created_at INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS watch_events(
+              seq INTEGER PRIMARY KEY AUTOINCREMENT,
+              watch_id TEXT NOT NULL,
+              post_id TEXT NOT NULL,
+              score REAL NOT NULL,
+              at INTEGER NOT NULL,
+              UNIQUE(watch_id, post_id));
+            CREATE TABLE IF NOT EXISTS watch_delivery_state(watch_id TEXT PRIMARY KEY, delivered INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS watch_deliveries(
+              watch_id TEXT NOT NULL,
+              seq INTEGER NOT NULL,
+              attempt INTEGER NOT NULL,
+              status INTEGER,
+              outcome TEXT NOT NULL,
+              at INTEGER NOT NULL);
             """, tx);
         Execute(_writer, $"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SchemaVersion}');", tx);
         using (var cmd = _writer.CreateCommand())

@@ -25,9 +25,9 @@ public static class BenchCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("ingest" or "query" or "relevance" or "api"))
+        if (args.Length == 0 || args[0] is not ("ingest" or "query" or "relevance" or "api" or "watches"))
         {
-            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8]");
+            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8]\n       bench watches [--posts 2000]");
             return 2;
         }
 
@@ -41,6 +41,7 @@ public static class BenchCommand
                 "ingest" => await IngestBench.RunAsync(dir, options),
                 "query" => await QueryBench.RunAsync(dir, options),
                 "api" => await ApiBench.RunAsync(dir, options),
+                "watches" => await WatchBench.RunAsync(dir, options),
                 _ => await RelevanceBench.RunAsync(dir, options),
             };
             Console.WriteLine(JsonSerializer.Serialize(result, result.GetType(), PostJson.Options));
@@ -91,7 +92,7 @@ public static class BenchCommand
     /// <summary>An in-process pipeline on a fresh SQLite file: the same classes the host wires.</summary>
     internal sealed class Pipeline : IDisposable
     {
-        public Pipeline(string path, IEmbedder embedder, int maxBatch = 64, bool signals = true, string embeddingKey = "minilm")
+        public Pipeline(string path, IEmbedder embedder, int maxBatch = 64, bool signals = true, string embeddingKey = "minilm", IReadOnlyList<StreamIngest.Watches.Watch>? watches = null)
         {
             Db = new SqliteDatabase(path);
             Index = new Int8VectorIndex(embedder.Dimensions);
@@ -101,9 +102,16 @@ public static class BenchCommand
             Transport = new ChannelFeedTransport(4096, maxBatch);
             // The host's enrichment chain: injection on the raw text, clean-up and entities, language, then the signal heads.
             var safety = new SafetyOptions();
+            WatchStore = new SqliteWatchStore(Db);
+            foreach (var w in watches ?? [])
+            {
+                WatchStore.AddAsync(w, CancellationToken.None).GetAwaiter().GetResult();
+            }
+
             Processor = new PostProcessor(
                 Enrichers(safety), embedder, Store, new SqliteCursorStore(Db, TimeProvider.System), DeadLetters, Metrics,
-                TimeProvider.System, NullLogger<PostProcessor>.Instance, signalEnrichers: signals ? [SignalEnricherFor(safety, embeddingKey), new StoryClusterer(TimeProvider.System)] : null);
+                TimeProvider.System, NullLogger<PostProcessor>.Instance, signalEnrichers: signals ? [SignalEnricherFor(safety, embeddingKey), new StoryClusterer(TimeProvider.System)] : null,
+                watches: watches is null ? null : new StreamIngest.Watches.WatchMatcher(WatchStore, TimeProvider.System));
         }
 
         public static IEnricher[] Enrichers(SafetyOptions safety) => [new PromptInjectionEnricher(safety), new StandardEnricher(), new LanguageEnricher()];
@@ -111,6 +119,7 @@ public static class BenchCommand
         public static SignalEnricher SignalEnricherFor(SafetyOptions safety, string embeddingKey = "minilm") => new(SignalModel.Load(SignalModel.BundledPathFor(embeddingKey)), safety);
 
         public SqliteDatabase Db { get; }
+        public SqliteWatchStore WatchStore { get; }
         public Int8VectorIndex Index { get; }
         public SqlitePostStore Store { get; }
         public MeteredDeadLetterStore DeadLetters { get; }

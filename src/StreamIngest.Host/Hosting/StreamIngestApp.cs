@@ -4,6 +4,8 @@ using StreamIngest.Host.Auth;
 using StreamIngest.Host.Chat;
 using StreamIngest.Host.Dashboard;
 using StreamIngest.Host.Mcp;
+using StreamIngest.Host.Watches;
+using StreamIngest.Watches;
 
 namespace StreamIngest.Host.Hosting;
 
@@ -24,6 +26,16 @@ public static class StreamIngestApp
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.AddApiKeys();
+        var watches = options.StoreKind == StoreKind.Sqlite; // standing queries live in the embedded store
+        if (watches)
+        {
+            builder.Services.AddOptions<WatchOptions>().BindConfiguration(WatchOptions.Section);
+            builder.Services.AddSingleton<IWatchStore, StreamIngest.Embedded.Sqlite.SqliteWatchStore>();
+            builder.Services.AddSingleton<WatchMatcher>();
+            builder.Services.AddHttpClient(WebhookDeliveryWorker.HttpClientName);
+            builder.Services.AddHostedService<WebhookDeliveryWorker>();
+        }
+
         builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section);
         builder.Services.AddSingleton<UpstreamChat>();
         // Agents: the read-side tools over Streamable HTTP. Stateless: each request stands alone, so any replica serves it.
@@ -45,6 +57,10 @@ public static class StreamIngestApp
             app.MapGroundApi();
             app.MapChatApi();
             app.MapUsage();
+            if (watches)
+            {
+                app.MapWatchesApi();
+            }
             app.MapSignalsApi();
             app.MapDashboard();
             app.MapMcp("/mcp");

@@ -1,0 +1,62 @@
+using System.Numerics.Tensors;
+using StreamIngest.Model;
+
+namespace StreamIngest.Watches;
+
+/// <summary>
+/// Matches each stored batch against every watch in memory: one dot product per (post, watch) on the vectors the
+/// pipeline already computed, never a query per post per watch. Called by the process stage after the write and
+/// before the cursor moves, so a match is recorded at least once. Wakes the event streams and the webhook worker.
+/// </summary>
+public sealed class WatchMatcher(IWatchStore store, TimeProvider timeProvider)
+{
+    private volatile Watch[]? _watches;
+    private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Call after a watch is added or deleted.</summary>
+    public void Reload() => _watches = null;
+
+    public async Task<int> MatchAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken)
+    {
+        var watches = _watches ??= [.. await store.ListAsync(cancellationToken).ConfigureAwait(false)];
+        if (watches.Length == 0 || posts.Count == 0)
+        {
+            return 0;
+        }
+
+        var matches = new List<(string, string, double)>();
+        foreach (var post in posts)
+        {
+            if (post.Embedding is not { } vector)
+            {
+                continue;
+            }
+
+            foreach (var watch in watches)
+            {
+                if (watch.Vector.Length != vector.Length)
+                {
+                    continue; // made with another model: re-created watches match again
+                }
+
+                var score = TensorPrimitives.Dot(watch.Vector, vector);
+                if (score >= watch.MinScore && watch.Accepts(post))
+                {
+                    matches.Add((watch.Id, post.Id, Math.Round(score, 4)));
+                }
+            }
+        }
+
+        if (matches.Count == 0)
+        {
+            return 0;
+        }
+
+        var added = await store.AppendEventsAsync(matches, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _appended, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        return added;
+    }
+
+    /// <summary>Completes when events are next recorded (or the token ends the wait).</summary>
+    public Task WaitForEventsAsync(CancellationToken cancellationToken) => Volatile.Read(ref _appended).Task.WaitAsync(cancellationToken);
+}
