@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Time.Testing;
+using StreamIngest.Core.Tests.Enrich;
+using StreamIngest.Model;
+using StreamIngest.Retrieve;
+using StreamIngest.Watches;
+
+namespace StreamIngest.Core.Tests.Watches;
+
+public class WatchMatcherTests
+{
+    private static Post P(string id, string text, float[] embedding)
+    {
+        var post = StandardEnricherTests.NewPost(text, id);
+        new StreamIngest.Enrich.StandardEnricher().Enrich(post);
+        post.Embedding = embedding;
+        return post;
+    }
+
+    private static Watch W(string id, float[] vector, double minScore = 0.5, EntityFilter? entity = null) =>
+        new() { Id = id, Query = id, Vector = vector, MinScore = minScore, Entity = entity };
+
+    [Fact]
+    public async Task Match_RecordsEachPostThatIsCloseEnoughAndPassesTheFilters_AndWakesWaiters()
+    {
+        var store = new MemoryWatchStore(
+            W("floods", [1, 0, 0]),
+            W("tagged", [1, 0, 0], entity: EntityFilter.TryParse("#flood")),
+            W("strict", [1, 0, 0], minScore: 0.99));
+        var matcher = new WatchMatcher(store, new FakeTimeProvider());
+        var woken = matcher.WaitForEventsAsync(CancellationToken.None);
+
+        var added = await matcher.MatchAsync(
+        [
+            P("1", "River over the banks #flood", [0.8f, 0.6f, 0]),
+            P("2", "River over the banks", [0.8f, 0.6f, 0]),
+            P("3", "Cup final tonight", [0, 0, 1]),
+        ], CancellationToken.None);
+
+        Assert.Equal(3, added);
+        Assert.Equal(["floods test:1", "floods test:2", "tagged test:1"], store.Events.Select(e => $"{e.WatchId} {e.PostId}").Order());
+        Assert.True(woken.IsCompletedSuccessfully);
+        Assert.Equal(0.8, store.Events[0].Score, 4);
+    }
+
+    [Fact]
+    public async Task Match_AfterReload_SeesANewWatch()
+    {
+        var store = new MemoryWatchStore();
+        var matcher = new WatchMatcher(store, new FakeTimeProvider());
+        await matcher.MatchAsync([P("1", "a", [1, 0, 0])], CancellationToken.None);
+
+        store.Watches.Add(W("late", [1, 0, 0]));
+        var before = await matcher.MatchAsync([P("2", "b", [1, 0, 0])], CancellationToken.None);
+        matcher.Reload();
+        var after = await matcher.MatchAsync([P("3", "c", [1, 0, 0])], CancellationToken.None);
+
+        Assert.Equal((0, 1), (before, after));
+    }
+
+    private sealed class MemoryWatchStore(params Watch[] watches) : IWatchStore
+    {
+        public List<Watch> Watches { get; } = [.. watches];
+
+        public List<WatchEvent> Events { get; } = [];
+
+        public Task<IReadOnlyList<Watch>> ListAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<Watch>>([.. Watches]);
+
+        public Task<int> AppendEventsAsync(IReadOnlyList<(string WatchId, string PostId, double Score)> matches, DateTimeOffset at, CancellationToken cancellationToken)
+        {
+            foreach (var (w, p, s) in matches)
+            {
+                Events.Add(new WatchEvent(Events.Count + 1, w, p, s, at));
+            }
+
+            return Task.FromResult(matches.Count);
+        }
+
+        public Task AddAsync(Watch watch, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<WatchEvent>> ReadEventsAsync(string watchId, long after, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<long> GetDeliveredAsync(string watchId, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task SetDeliveredAsync(string watchId, long seq, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task LogDeliveryAsync(WatchDelivery delivery, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<WatchDelivery>> ListDeliveriesAsync(string watchId, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+}
