@@ -22,7 +22,8 @@ internal static class QueryBench
 
     public sealed record Result(
         string Bench, bool SyntheticVectors, int Posts, int Queries, double InsertPerS, double ScanP50Ms, double HybridP50Ms,
-        double HybridP99Ms, double WarmConcurrentP50Ms, double WarmSequentialP50Ms, double ConcurrentSpeedupP50, double KeywordP50Ms, double VectorP50Ms, double QueryEmbedP50Ms, [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb);
+        double HybridP99Ms, double WarmConcurrentP50Ms, double WarmSequentialP50Ms, double ConcurrentSpeedupP50, double KeywordP50Ms, double VectorP50Ms, double QueryEmbedP50Ms, [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb,
+        IReadOnlyDictionary<string, double> RssMbHeld);
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {
@@ -38,11 +39,19 @@ internal static class QueryBench
 
         BenchCommand.Progress($"writing {n} posts ({clusters} clusters) through the store");
         var started = Stopwatch.GetTimestamp();
+        var rssHeld = new Dictionary<string, double>(StringComparer.Ordinal);
         const int batch = 5000;
         for (var i = 0; i < n; i += batch)
         {
             var posts = Enumerable.Range(i, Math.Min(batch, n - i)).Select(j => MakePost(j, centers, now)).ToArray();
             await store.UpsertAsync(posts, CancellationToken.None);
+            var held = i + posts.Length;
+            if (held is 10_000 or 100_000 or 1_000_000 && held < n)
+            {
+                // Resident memory with this many posts held (index, caches, the process), printed as they pass.
+                GC.Collect();
+                rssHeld[held.ToString(CultureInfo.InvariantCulture)] = BenchCommand.RssMb();
+            }
             if (i % 100_000 == 0 && i > 0)
             {
                 BenchCommand.Progress($"  {i} posts, rss {BenchCommand.RssMb()} MB");
@@ -50,6 +59,7 @@ internal static class QueryBench
         }
 
         var insertPerS = n / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        rssHeld[n.ToString(CultureInfo.InvariantCulture)] = BenchCommand.RssMb();
         var retriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System));
 
         var rng = new Random(7);
@@ -133,7 +143,7 @@ internal static class QueryBench
             R(BenchCommand.Percentile(hybrid, 50)), R(BenchCommand.Percentile(hybrid, 99)),
             R(BenchCommand.Percentile(warmConcurrent, 50)), R(BenchCommand.Percentile(sequential, 50)),
             Math.Round(BenchCommand.Percentile(sequential, 50) / BenchCommand.Percentile(warmConcurrent, 50), 2), R(BenchCommand.Percentile(keyword, 50)), R(BenchCommand.Percentile(vectorOnly, 50)),
-            R(BenchCommand.Percentile(embed, 50)), Math.Round(recall / recallQueries.Length, 4), rss);
+            R(BenchCommand.Percentile(embed, 50)), Math.Round(recall / recallQueries.Length, 4), rss, rssHeld);
     }
 
     private static double R(double v) => Math.Round(v, 2);
