@@ -4,21 +4,12 @@ using StreamIngest.Ground;
 
 namespace StreamIngest.Host.Api;
 
-public sealed record GroundBody
+/// <summary>The post filters a JSON body may carry (ground, chat's extension object, watches), by their API names.</summary>
+public abstract record FilterBody
 {
-    public string? Question { get; init; }
-    public string? Window { get; init; }
-    public string? Since { get; init; }
-    public string? Until { get; init; }
-    public int? K { get; init; }
-    public string? Mode { get; init; }
     public string? Source { get; init; }
     public string? Lang { get; init; }
     public string? Entity { get; init; }
-
-    /// <summary><c>exclude</c> (default): posts whose labels have the exclude policy stay out of the prompt; <c>include</c>: they go in, labelled.</summary>
-    public string? Safety { get; init; }
-
     public string? Sentiment { get; init; }
 
     [JsonPropertyName("min_sentiment")]
@@ -36,6 +27,25 @@ public sealed record GroundBody
     public string? ExcludeAuthor { get; init; }
 
     public string? Domain { get; init; }
+
+    /// <summary>The signal filters as <see cref="SignalParameters"/>, with <paramref name="safety"/> as the search filter (null: none).</summary>
+    public SignalParameters Signals(string? safety) => new(
+        Sentiment, Text(MinSentiment), Text(MaxSentiment), safety, MinEngagement?.ToString(System.Globalization.CultureInfo.InvariantCulture), Author, ExcludeAuthor, Domain);
+
+    private static string? Text(double? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+public sealed record GroundBody : FilterBody
+{
+    public string? Question { get; init; }
+    public string? Window { get; init; }
+    public string? Since { get; init; }
+    public string? Until { get; init; }
+    public int? K { get; init; }
+    public string? Mode { get; init; }
+
+    /// <summary><c>exclude</c> (default): posts whose labels have the exclude policy stay out of the prompt; <c>include</c>: they go in, labelled.</summary>
+    public string? Safety { get; init; }
 
     [JsonPropertyName("maxTokens")]
     public int? MaxTokens { get; init; }
@@ -61,14 +71,12 @@ public static class GroundApi
         GroundBody body, GroundedPromptBuilder builder, TimeProvider timeProvider, CancellationToken cancellationToken, Auth.UsageMeter? usage = null)
     {
         var errors = new Dictionary<string, string[]>();
-        static string? Text(double? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var parameters = new SearchParameters(
             body.Question, body.K?.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Mode, body.Window, body.Since, body.Until,
             body.Source, body.Lang, body.Entity, null)
         {
             // In ground, 'safety' is the prompt policy (below), not a search filter.
-            Signals = new SignalParameters(body.Sentiment, Text(body.MinSentiment), Text(body.MaxSentiment), null,
-                body.MinEngagement?.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Author, body.ExcludeAuthor, body.Domain),
+            Signals = body.Signals(safety: null),
         };
         var query = parameters.Validate(timeProvider.GetUtcNow(), errors, queryName: "question", defaultK: 8);
         var maxTokens = body.MaxTokens ?? body.MaxTokensSnake ?? 3000;

@@ -15,35 +15,16 @@ namespace StreamIngest.Host.Watches;
 
 public sealed record WebhookBody(string? Url, string? Secret);
 
-public sealed record WatchBody
+public sealed record WatchBody : FilterBody
 {
     public string? Query { get; init; }
 
     [JsonPropertyName("min_score")]
     public double? MinScore { get; init; }
 
-    public string? Source { get; init; }
-    public string? Lang { get; init; }
-    public string? Entity { get; init; }
-    public string? Sentiment { get; init; }
-
-    [JsonPropertyName("min_sentiment")]
-    public double? MinSentiment { get; init; }
-
-    [JsonPropertyName("max_sentiment")]
-    public double? MaxSentiment { get; init; }
-
+    /// <summary><c>exclude</c>: no post with a safety label matches; <c>include</c> (default): labelled posts match too.</summary>
     public string? Safety { get; init; }
 
-    [JsonPropertyName("min_engagement")]
-    public long? MinEngagement { get; init; }
-
-    public string? Author { get; init; }
-
-    [JsonPropertyName("exclude_author")]
-    public string? ExcludeAuthor { get; init; }
-
-    public string? Domain { get; init; }
     public WebhookBody? Webhook { get; init; }
 }
 
@@ -103,9 +84,7 @@ public static class WatchesApi
             errors["entity"] = ["'entity' must be #hashtag, $CASHTAG or @mention."];
         }
 
-        static string? Text(double? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var filter = new SignalParameters(body.Sentiment, Text(body.MinSentiment), Text(body.MaxSentiment), body.Safety,
-            body.MinEngagement?.ToString(System.Globalization.CultureInfo.InvariantCulture), body.Author, body.ExcludeAuthor, body.Domain).Validate(errors);
+        var filter = body.Signals(body.Safety).Validate(errors);
 
         Uri? webhook = null;
         if (body.Webhook is not null)
