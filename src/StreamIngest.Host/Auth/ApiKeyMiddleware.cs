@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using StreamIngest.Store;
 
 namespace StreamIngest.Host.Auth;
@@ -30,7 +33,9 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, U
         }
 
         var presented = Presented(http.Request);
-        var key = presented is null ? null : await FindAsync(presented, http.RequestAborted);
+        var key = presented is null ? null
+            : presented.StartsWith("si_", StringComparison.Ordinal) ? await FindAsync(presented, http.RequestAborted)
+            : await EntraCallerAsync(http) ?? await FindAsync(presented, http.RequestAborted);
         if (key is null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
@@ -53,6 +58,38 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, U
         http.Items[ItemKey] = key;
         usage.Request(key.Id);
         await next(http);
+    }
+
+    /// <summary>
+    /// A bearer token that is not one of our keys, validated as an Entra ID access token when AzureAd is configured;
+    /// its delegated scopes (<c>scp</c>) and app roles (<c>roles</c>) that name ours become the caller's scopes.
+    /// </summary>
+    private static async Task<ApiKeyRecord?> EntraCallerAsync(HttpContext http)
+    {
+        if (!AuthExtensions.EntraConfigured(http.RequestServices.GetRequiredService<IConfiguration>()))
+        {
+            return null;
+        }
+
+        var result = await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
+        if (!result.Succeeded)
+        {
+            return null;
+        }
+
+        var principal = result.Principal;
+        http.User = principal;
+        var granted = principal.FindAll("scp").Concat(principal.FindAll("http://schemas.microsoft.com/identity/claims/scope"))
+            .SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Concat(principal.FindAll("roles").Concat(principal.FindAll(ClaimTypes.Role)).Select(c => c.Value))
+            .Select(s => s.ToLowerInvariant())
+            .Intersect(Scopes.All)
+            .ToArray();
+        var subject = principal.FindFirst("oid")?.Value ?? principal.FindFirst("http://schemas.microsoft.com/identity/claims/objectidentifier")?.Value
+            ?? principal.FindFirst("sub")?.Value ?? principal.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? "unknown";
+        var name = principal.FindFirst("azp")?.Value ?? principal.FindFirst("appid")?.Value ?? principal.FindFirst("name")?.Value ?? subject;
+        var limit = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DefaultRequestsPerMinute;
+        return new ApiKeyRecord("entra:" + subject, name, string.Empty, granted, limit, DateTimeOffset.UnixEpoch);
     }
 
     private static string? Presented(HttpRequest request)

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using Microsoft.Identity.Web;
 using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Store;
 
@@ -13,6 +15,18 @@ public static class AuthExtensions
     public static void AddApiKeys(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
+        if (EntraConfigured(builder.Configuration))
+        {
+            // Entra ID (Azure AD) access tokens as well as keys: Microsoft.Identity.Web validates issuer, audience
+            // (AzureAd:ClientId) and signature; the token's scp/roles name the scopes (search, ground, watches, admin).
+            builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddMicrosoftIdentityWebApi(builder.Configuration.GetSection(EntraSection));
+            // Audiences stated, not left to defaults: v2 tokens carry the client id, v1 tokens the App ID URI.
+            var clientId = builder.Configuration[$"{EntraSection}:ClientId"]!;
+            string?[] audiences = [clientId, clientId.StartsWith("api://", StringComparison.Ordinal) ? null : $"api://{clientId}", builder.Configuration[$"{EntraSection}:Audience"]];
+            builder.Services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, o =>
+                o.TokenValidationParameters.ValidAudiences = [.. audiences.OfType<string>().Distinct(StringComparer.Ordinal)]);
+        }
+
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<UsageMeter>();
         builder.Services.AddSingleton<IApiKeyStore>(sp => new ConfiguredApiKeyStore(
@@ -61,17 +75,19 @@ public static class AuthExtensions
         var urls = (app.Configuration["urls"] ?? "http://localhost:5000").Split(';', StringSplitOptions.RemoveEmptyEntries);
         var loopbackOnly = urls.All(IsLoopback);
         var keys = options.Mode == AuthMode.Off ? 0 : app.Services.GetRequiredService<IApiKeyStore>().ListAsync(CancellationToken.None).GetAwaiter().GetResult().Count(k => k.RevokedAt is null);
+        var entra = EntraConfigured(app.Configuration);
         var required = options.Mode switch
         {
             AuthMode.Keys => true,
             AuthMode.Off => false,
-            _ => keys > 0 || !loopbackOnly,
+            _ => keys > 0 || entra || !loopbackOnly,
         };
-        if (required && keys == 0 && !loopbackOnly)
+        if (required && keys == 0 && !entra && !loopbackOnly)
         {
             throw new InvalidOperationException(
                 $"The host listens on {string.Join(", ", urls)}, beyond loopback, and has no API key. Create one with " +
-                "'dotnet run --project src/StreamIngest.Host -- keys create --name <app> --scopes search,ground', or set Auth:Mode=Off " +
+                "'dotnet run --project src/StreamIngest.Host -- keys create --name <app> --scopes search,ground', or configure Entra ID " +
+                $"tokens ({EntraSection}:Instance, {EntraSection}:TenantId, {EntraSection}:ClientId), or set Auth:Mode=Off " +
                 "only behind a gateway that authenticates callers.");
         }
 
@@ -81,7 +97,7 @@ public static class AuthExtensions
             return;
         }
 
-        logger.LogInformation("API keys required: {Keys} active key(s).", keys);
+        logger.LogInformation("API keys required: {Keys} active key(s); Entra ID tokens {Entra}.", keys, entra ? "accepted" : "not configured");
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseRateLimiter();
     }
@@ -94,7 +110,9 @@ public static class AuthExtensions
             var caller = http.Items[ApiKeyMiddleware.ItemKey] as ApiKeyRecord;
             var counts = usage.Snapshot();
             var keys = await store.ListAsync(cancellationToken);
-            var visible = caller is null || caller.Scopes.Contains(Scopes.Admin) ? keys : keys.Where(k => k.Id == caller.Id);
+            // Entra ID callers are not stored keys: they appear once they have made requests.
+            IEnumerable<ApiKeyRecord> all = caller is { Id: var id } && id.StartsWith("entra:", StringComparison.Ordinal) && keys.All(k => k.Id != id) ? [.. keys, caller] : keys;
+            var visible = caller is null || caller.Scopes.Contains(Scopes.Admin) ? all : all.Where(k => k.Id == caller.Id);
             return TypedResults.Ok(visible.Select(k =>
             {
                 var c = counts.GetValueOrDefault(k.Id);
@@ -103,6 +121,10 @@ public static class AuthExtensions
         }).WithName("Usage").WithSummary("Per-key usage since start: requests, posts returned, upstream model tokens");
         return app;
     }
+
+    public const string EntraSection = "AzureAd";
+
+    public static bool EntraConfigured(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration[$"{EntraSection}:ClientId"]);
 
     /// <summary>Where keys live: the embedded store's file, or a keys file in the same folder when the posts are in Cosmos DB.</summary>
     public static string KeysFile(IConfiguration configuration)
