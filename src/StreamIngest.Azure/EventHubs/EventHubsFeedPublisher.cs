@@ -63,17 +63,6 @@ public sealed partial class EventHubsFeedPublisher : IFeedPublisher, IAsyncDispo
     /// <summary>Events enqueued but not yet sent.</summary>
     public int Buffered => _producer.TotalBufferedEventCount;
 
-    public static string PartitionKeyFor(FeedEvent e)
-    {
-        // bsky:did:plc:xyz/rkey → the author's DID; other sources → the post id itself.
-        if (e.PostId.StartsWith("bsky:", StringComparison.Ordinal) && e.PostId.IndexOf('/', StringComparison.Ordinal) is var slash and > 5)
-        {
-            return e.PostId[5..slash];
-        }
-
-        return e.PostId;
-    }
-
     public static EventData ToEventData(FeedEvent e)
     {
         var data = new EventData(JsonSerializer.SerializeToUtf8Bytes(e, PostJson.Options))
@@ -91,7 +80,7 @@ public sealed partial class EventHubsFeedPublisher : IFeedPublisher, IAsyncDispo
 
     public async ValueTask PublishAsync(FeedEvent feedEvent, CancellationToken cancellationToken)
     {
-        var options = new EnqueueEventOptions { PartitionKey = PartitionKeyFor(feedEvent) };
+        var options = new EnqueueEventOptions { PartitionKey = feedEvent.PartitionKey };
         var delay = RetryDelay;
         while (true)
         {

@@ -15,9 +15,47 @@ public enum FeedEventKind
 /// </summary>
 public sealed record FeedEvent(FeedEventKind Kind, string PostId, Post? Post, string? Cursor = null, Engagement? Engagement = null)
 {
+    private readonly string? _cursorKey;
+    private readonly string? _partitionKey;
+
+    /// <summary>The platform the event came from (the post's source; for deletes and likes, the id's prefix).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Source => Post?.Source ?? SourceOf(PostId);
+
+    /// <summary>
+    /// The key <see cref="Cursor"/> is stored under once the event is durable: the source unless the feed names
+    /// another (a feed that reads several streams of one platform keeps one cursor per stream).
+    /// </summary>
+    public string CursorKey
+    {
+        get => _cursorKey ?? Source;
+        init => _cursorKey = value;
+    }
+
+    /// <summary>
+    /// What keeps related events in order on a partitioned transport: a Bluesky post's create, likes and delete
+    /// share the author's DID; any other event its post id.
+    /// </summary>
+    public string PartitionKey
+    {
+        get => _partitionKey ?? DefaultPartitionKey(PostId);
+        init => _partitionKey = value;
+    }
+
     public static FeedEvent Engage(string postId, Engagement delta, string? cursor = null) => new(FeedEventKind.Engage, postId, null, cursor, delta);
 
     public static FeedEvent Upsert(Post post, string? cursor = null) => new(FeedEventKind.Upsert, post.Id, post, cursor);
 
     public static FeedEvent Delete(string postId, string? cursor = null) => new(FeedEventKind.Delete, postId, null, cursor);
+
+    private static string SourceOf(string postId)
+    {
+        var colon = postId.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 ? postId[..colon] : postId;
+    }
+
+    private static string DefaultPartitionKey(string postId) =>
+        postId.StartsWith("bsky:", StringComparison.Ordinal) && postId.IndexOf('/', StringComparison.Ordinal) is var slash and > 5
+            ? postId[5..slash] // bsky:did:plc:xyz/rkey → did:plc:xyz
+            : postId;
 }

@@ -267,8 +267,7 @@ public sealed partial class PostProcessor(
         {
             if (e.Cursor is not null)
             {
-                var colon = e.PostId.IndexOf(':', StringComparison.Ordinal);
-                latest[colon > 0 ? e.PostId[..colon] : e.PostId] = e.Cursor;
+                latest[e.CursorKey] = e.Cursor;
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using StreamIngest.Azure.EventHubs;
 using StreamIngest.Model;
 
@@ -35,14 +36,16 @@ public class EventHubsFeedPublisherTests
     }
 
     [Fact]
-    public void PartitionKeyFor_BlueskyEvents_UseTheAuthorSoCreateLikeAndDeleteStayInOrder()
+    public void PartitionKey_BlueskyEvents_UseTheAuthorSoCreateLikeAndDeleteStayInOrder()
     {
         var create = FeedEvent.Upsert(NewPost("bsky:did:plc:abc/3k1"));
         var like = FeedEvent.Engage("bsky:did:plc:abc/3k1", new Engagement(Likes: 1));
         var delete = FeedEvent.Delete("bsky:did:plc:abc/3k1");
         var other = FeedEvent.Upsert(NewPost("bsky:did:plc:abc/3k2"));
 
-        Assert.All(new[] { create, like, delete, other }, e => Assert.Equal("did:plc:abc", EventHubsFeedPublisher.PartitionKeyFor(e)));
-        Assert.Equal("mastodon:host/1", EventHubsFeedPublisher.PartitionKeyFor(FeedEvent.Delete("mastodon:host/1")));
+        Assert.All(new[] { create, like, delete, other }, e => Assert.Equal("did:plc:abc", e.PartitionKey));
+        Assert.Equal("mastodon:host/1", FeedEvent.Delete("mastodon:host/1").PartitionKey);
+        var sent = EventHubsFeedPublisher.ToEventData(create with { PartitionKey = "kept" });
+        Assert.Equal("kept", JsonSerializer.Deserialize<FeedEvent>(sent.EventBody.ToArray(), PostJson.Options)!.PartitionKey); // survives the hop between roles
     }
 }

@@ -42,6 +42,22 @@ public class PostProcessorTests
     }
 
     [Fact]
+    public async Task HandleAsync_EventsNamingTheirCursorKey_AdvanceOneCursorPerStream()
+    {
+        FeedEvent[] batch =
+        [
+            FeedEvent.Upsert(NewPost("1", "river rising"), "10") with { CursorKey = "test:stream-a" },
+            FeedEvent.Upsert(NewPost("2", "bridge closed"), "7") with { CursorKey = "test:stream-b" },
+            FeedEvent.Upsert(NewPost("3", "roads reopened"), "11") with { CursorKey = "test:stream-a" },
+        ];
+
+        await Processor().HandleAsync(batch, CancellationToken.None);
+
+        Assert.Equal(("11", "7"), (_store.Cursors["test:stream-a"], _store.Cursors["test:stream-b"]));
+        Assert.False(_store.Cursors.ContainsKey("test"));
+    }
+
+    [Fact]
     public async Task HandleAsync_ExactDuplicates_ShareOneEmbeddingAndPointAtTheOriginal()
     {
         await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "Main St bridge closed https://a.example/1"))], CancellationToken.None);
