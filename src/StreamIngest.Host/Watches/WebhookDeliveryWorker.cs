@@ -45,10 +45,9 @@ public sealed class WebhookDeliveryWorker(
             var delivered = 0;
             try
             {
-                foreach (var watch in (await store.ListAsync(stoppingToken)).Where(w => w.WebhookUrl is not null))
-                {
-                    delivered += await DeliverPendingAsync(watch, stoppingToken);
-                }
+                // Each watch's webhook in its own lane: one that keeps failing waits out its backoff alone.
+                var watches = (await store.ListAsync(stoppingToken)).Where(w => w.WebhookUrl is not null);
+                delivered = (await Task.WhenAll(watches.Select(w => DeliverPendingSafelyAsync(w, stoppingToken)))).Sum();
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -69,6 +68,19 @@ public sealed class WebhookDeliveryWorker(
                     return;
                 }
             }
+        }
+    }
+
+    private async Task<int> DeliverPendingSafelyAsync(Watch watch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await DeliverPendingAsync(watch, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "Webhook delivery for watch {Watch} failed; trying again.", watch.Id);
+            return 0;
         }
     }
 
