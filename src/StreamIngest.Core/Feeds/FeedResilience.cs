@@ -78,3 +78,30 @@ public static class FeedResilience
             })
             .Build();
 }
+
+/// <summary>
+/// A read or connect deadline measured by the feed's <see cref="TimeProvider"/> (so tests move it with fake time):
+/// <see cref="Token"/> is cancelled when the caller's token is, or when <c>after</c> has passed.
+/// </summary>
+public sealed class FeedDeadline : IDisposable
+{
+    private readonly CancellationTokenSource _timer;
+    private readonly CancellationTokenSource _linked;
+
+    public FeedDeadline(TimeSpan after, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        _timer = new CancellationTokenSource(after, timeProvider);
+        _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _timer.Token);
+    }
+
+    public CancellationToken Token => _linked.Token;
+
+    /// <summary>Whether the deadline passed (rather than the caller cancelling).</summary>
+    public bool Expired => _timer.IsCancellationRequested;
+
+    public void Dispose()
+    {
+        _linked.Dispose();
+        _timer.Dispose();
+    }
+}

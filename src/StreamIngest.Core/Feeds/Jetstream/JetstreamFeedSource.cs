@@ -209,9 +209,8 @@ public sealed partial class JetstreamFeedSource(
             ? ResumeCursor(last, _lastResume, last >= 1_000_000_000_000_000L ? options.RewindSeconds * 1_000_000L : 1000)
             : null;
         var uri = BuildUri(endpoint, resume);
-        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        using (var connectTimeout = new FeedDeadline(TimeSpan.FromSeconds(options.ConnectTimeoutSeconds), timeProvider, ct))
         {
-            connectTimeout.CancelAfter(TimeSpan.FromSeconds(options.ConnectTimeoutSeconds));
             try
             {
                 await socket.ConnectAsync(uri, connectTimeout.Token).ConfigureAwait(false);
@@ -240,8 +239,7 @@ public sealed partial class JetstreamFeedSource(
         {
             while (!ct.IsCancellationRequested)
             {
-                using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                idle.CancelAfter(TimeSpan.FromSeconds(options.IdleTimeoutSeconds));
+                using var idle = new FeedDeadline(TimeSpan.FromSeconds(options.IdleTimeoutSeconds), timeProvider, ct);
                 ValueWebSocketReceiveResult result;
                 var tooLarge = false;
                 message.ResetWrittenCount();

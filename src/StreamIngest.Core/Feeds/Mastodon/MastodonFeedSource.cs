@@ -119,8 +119,7 @@ public sealed partial class MastodonFeedSource(
         var data = new StringBuilder();
         while (true)
         {
-            using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            heartbeat.CancelAfter(TimeSpan.FromSeconds(instance.HeartbeatTimeoutSeconds));
+            using var heartbeat = new FeedDeadline(TimeSpan.FromSeconds(instance.HeartbeatTimeoutSeconds), timeProvider, ct);
             string? line;
             try
             {

@@ -203,8 +203,7 @@ public sealed partial class XFeedSource(
         var endpoint = options.BaseUrl + "/2/tweets/search/stream";
         while (true)
         {
-            using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            stall.CancelAfter(TimeSpan.FromSeconds(options.StallTimeoutSeconds));
+            using var stall = new FeedDeadline(TimeSpan.FromSeconds(options.StallTimeoutSeconds), timeProvider, ct);
             string? line;
             try
             {

@@ -63,14 +63,14 @@ public class JetstreamFeedSourceTests
         }
     }
 
-    private static (JetstreamFeedSource Source, FeedHealth Health, ListDeadLetters Dead) NewSource(
+    private static (JetstreamFeedSource Source, FeedHealth Health, ListDeadLetters Dead, AdvancingTimeProvider Time) NewSource(
         IEnumerable<string> endpoints, DictionaryStore cursors, int idleSeconds = 30)
     {
         var time = new AdvancingTimeProvider();
         var health = new FeedHealth("jetstream", time);
         var dead = new ListDeadLetters();
         var options = new JetstreamOptions { Endpoints = [.. endpoints], IdleTimeoutSeconds = idleSeconds, ConnectTimeoutSeconds = 5 };
-        return (new JetstreamFeedSource(options, cursors, dead, health, time, NullLogger<JetstreamFeedSource>.Instance), health, dead);
+        return (new JetstreamFeedSource(options, cursors, dead, health, time, NullLogger<JetstreamFeedSource>.Instance), health, dead, time);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public class JetstreamFeedSourceTests
         var frames = Enumerable.Range(0, 20).Select(Create).ToList();
         var script = new Script(frames) { DropAfter = n => n == 1 ? 12 : int.MaxValue };
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
-        var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+        var (source, health, _, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
 
         var events = await FeedEvents.CollectAsync(source, es => es.Select(e => e.PostId).Distinct().Count() == 20);
 
@@ -150,7 +150,7 @@ public class JetstreamFeedSourceTests
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
         var cursors = new DictionaryStore();
         cursors.Cursors["bsky"] = (T0 + 30_000_000).ToString(CultureInfo.InvariantCulture);
-        var (source, _, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], cursors);
+        var (source, _, _, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], cursors);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
@@ -178,7 +178,7 @@ public class JetstreamFeedSourceTests
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
         var cursors = new DictionaryStore();
         cursors.Cursors["bsky"] = T0.ToString(CultureInfo.InvariantCulture);
-        var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], cursors);
+        var (source, health, _, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], cursors);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
@@ -194,7 +194,7 @@ public class JetstreamFeedSourceTests
     {
         var script = new Script([Create(1)]);
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
-        var (source, health, _) = NewSource(["ws://127.0.0.1:1/subscribe", server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+        var (source, health, _, _) = NewSource(["ws://127.0.0.1:1/subscribe", server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
@@ -212,13 +212,16 @@ public class JetstreamFeedSourceTests
         var calls = 0;
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", ctx =>
             Interlocked.Increment(ref calls) == 1 ? stallFirst.HandleAsync(ctx) : script.HandleAsync(ctx)));
-        var (source, health, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore(), idleSeconds: 1);
+        var (source, health, _, time) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore(), idleSeconds: 5);
 
-        var events = await FeedEvents.CollectAsync(source, es => es.Count == 2);
+        // Fake time passes while the first connection is silent; no real second is waited.
+        var collect = FeedEvents.CollectAsync(source, es => es.Count == 2);
+        await time.AdvanceWhileAsync(() => Volatile.Read(ref calls) < 2, TimeSpan.FromSeconds(1));
+        var events = await collect;
 
         Assert.Equal(2, events.Count);
         Assert.Equal(2, Volatile.Read(ref calls));              // one stalled connection, one reconnect
-        Assert.Contains("no frame for 1 s", health.LastError, StringComparison.Ordinal);
+        Assert.Contains("no frame for 5 s", health.LastError, StringComparison.Ordinal);
         Assert.True(health.Connected);
     }
 
@@ -227,7 +230,7 @@ public class JetstreamFeedSourceTests
     {
         var script = new Script([Create(1), "{\"did\":\"did:plc:x\",\"kind\":", Create(2)]);
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
-        var (source, health, dead) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+        var (source, health, dead, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 2);
 
@@ -244,7 +247,7 @@ public class JetstreamFeedSourceTests
         var expected = frames.Count(f => f.Contains("\"collection\":\"app.bsky.feed.post\"", StringComparison.Ordinal));
         var script = new Script(frames);
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
-        var (source, _, dead) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+        var (source, _, dead, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == expected);
 

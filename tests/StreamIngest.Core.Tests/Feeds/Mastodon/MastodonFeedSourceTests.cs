@@ -50,7 +50,7 @@ public class MastodonFeedSourceTests
         }
     }
 
-    private static (MastodonFeedSource Source, FeedHealthRegistry Health, ListDeadLetters Dead, TrendRegistry Trends) NewSource(string url, int heartbeatSeconds = 30, int trendsSeconds = 0)
+    private static (MastodonFeedSource Source, FeedHealthRegistry Health, ListDeadLetters Dead, TrendRegistry Trends, AdvancingTimeProvider Time) NewSource(string url, int heartbeatSeconds = 30, int trendsSeconds = 0)
     {
         var time = new AdvancingTimeProvider();
         var health = new FeedHealthRegistry(time);
@@ -60,7 +60,7 @@ public class MastodonFeedSourceTests
         {
             Instances = [new MastodonInstanceOptions { BaseUrl = url, AccessToken = "secret-token", Streams = ["public"], HeartbeatTimeoutSeconds = heartbeatSeconds, TrendsIntervalSeconds = trendsSeconds }],
         };
-        return (new MastodonFeedSource(options, new HttpClient(), dead, health, trends, time, NullLogger<MastodonFeedSource>.Instance), health, dead, trends);
+        return (new MastodonFeedSource(options, new HttpClient(), dead, health, trends, time, NullLogger<MastodonFeedSource>.Instance), health, dead, trends, time);
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class MastodonFeedSourceTests
                 return Results.Text(ctx.Request.Query["min_id"] == "101" ? $"[{Status("103", "<p>missed 2</p>")},{Status("102", "<p>missed 1</p>")}]" : "[]", "application/json");
             });
         });
-        var (source, health, _, _) = NewSource(server.Url);
+        var (source, health, _, _, _) = NewSource(server.Url);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 6);
 
@@ -128,13 +128,16 @@ public class MastodonFeedSourceTests
             await SendAsync(ctx, $"event: update\ndata: {Status("200", "after the silence")}\n\n");
             await HoldWithHeartbeatsAsync(ctx);
         }));
-        var (source, health, _, _) = NewSource(server.Url, heartbeatSeconds: 1);
+        var (source, health, _, _, time) = NewSource(server.Url, heartbeatSeconds: 5);
 
-        var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
+        // Fake time passes while the first connection is silent; no real second is waited.
+        var collect = FeedEvents.CollectAsync(source, es => es.Count == 1);
+        await time.AdvanceWhileAsync(() => Volatile.Read(ref connections) < 2, TimeSpan.FromSeconds(1));
+        var events = await collect;
 
         Assert.Single(events);
         Assert.Equal(2, connections);
-        Assert.Contains("no heartbeat for 1 s", health.Snapshot().Single().LastError, StringComparison.Ordinal);
+        Assert.Contains("no heartbeat for 5 s", health.Snapshot().Single().LastError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -146,7 +149,7 @@ public class MastodonFeedSourceTests
             await SendAsync(ctx, $"event: update\ndata: {{\"id\":\"1\",\n\nevent: update\ndata: {Status("300", "fine")}\n\n");
             await HoldWithHeartbeatsAsync(ctx);
         }));
-        var (source, _, dead, _) = NewSource(server.Url);
+        var (source, _, dead, _, _) = NewSource(server.Url);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
@@ -165,7 +168,7 @@ public class MastodonFeedSourceTests
             await SendAsync(ctx, recorded.ReplaceLineEndings("\n") + "\n\n");
             await HoldWithHeartbeatsAsync(ctx);
         }));
-        var (source, _, dead, _) = NewSource(server.Url);
+        var (source, _, dead, _, _) = NewSource(server.Url);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 11);
 
@@ -183,7 +186,7 @@ public class MastodonFeedSourceTests
             app.MapGet("/api/v1/trends/links", () => Results.Text("""[{"url":"https://news.example/flood","title":"Flood crest tonight","history":[{"day":"1","uses":"88","accounts":"70"}]}]""", "application/json"));
             app.MapGet("/api/v1/trends/statuses", () => Results.Text($"[{Status("900", "trending")}]", "application/json"));
         });
-        var (source, _, _, trends) = NewSource(server.Url);
+        var (source, _, _, trends, _) = NewSource(server.Url);
         var channel = System.Threading.Channels.Channel.CreateUnbounded<FeedEvent>();
 
         await source.PollTrendsAsync(new MastodonInstanceOptions { BaseUrl = server.Url }, "127.0.0.1", channel.Writer, CancellationToken.None);

@@ -235,9 +235,13 @@ public class XFeedSourceTests
         Assert.Equal(750, missed.Count(id => long.Parse(id, CultureInfo.InvariantCulture) is > 1000 and < 2751)); // exactly the remainder
         Assert.True(gaps[1].Recovered);
         var recent = fake.Requests.Where(r => r.StartsWith("GET recent", StringComparison.Ordinal)).ToList();
-        Assert.Equal(18, recent.Count);
-        Assert.All(recent.Take(10), r => Assert.DoesNotContain("until_id", r, StringComparison.Ordinal));
-        Assert.All(recent.Skip(10), r => Assert.Contains("until_id=2751", r, StringComparison.Ordinal));
+        var recovery = recent.Where(r => r.Contains("since_id=1000", StringComparison.Ordinal)).ToList();
+        Assert.Equal(18, recovery.Count);
+        Assert.All(recovery.Take(10), r => Assert.DoesNotContain("until_id", r, StringComparison.Ordinal));
+        Assert.All(recovery.Skip(10), r => Assert.Contains("until_id=2751", r, StringComparison.Ordinal));
+        // The wait for budget is an hour of (fake) silence on the held stream, so it stalls and reconnects; that
+        // reconnect looks for a gap from the newest post seen, never again from the first gap.
+        Assert.All(recent.Except(recovery), r => Assert.Contains("since_id=3750", r, StringComparison.Ordinal));
     }
 
     /// <summary>The stream keeps failing while recent search keeps working: the stream's backoff still grows (each loop owns its own).</summary>
@@ -291,10 +295,12 @@ public class XFeedSourceTests
     [Fact]
     public async Task ReadAsync_StalledStream_ReconnectsAfterTheStallTimeout()
     {
+        var streams = 0;
         var fake = new FakeX
         {
             Stream = async (n, ctx) =>
             {
+                Interlocked.Exchange(ref streams, n);
                 if (n == 1)
                 {
                     await WriteLinesAsync(ctx, [Tweet("2001", "first")]);
@@ -307,12 +313,15 @@ public class XFeedSourceTests
             },
         };
         await using var server = await LocalServer.StartAsync(fake.Map);
-        var (source, health, _, _) = NewSource(server.Url);
+        var (source, health, _, time) = NewSource(server.Url, o => o.StallTimeoutSeconds = 5);
 
-        var events = await FeedEvents.CollectAsync(source, es => es.Count == 2);
+        // Fake time passes while the first stream is silent; no real second is waited.
+        var collect = FeedEvents.CollectAsync(source, es => es.Count == 2);
+        await time.AdvanceWhileAsync(() => Volatile.Read(ref streams) < 2, TimeSpan.FromSeconds(1));
+        var events = await collect;
 
         Assert.Equal(["x:2001", "x:2002"], events.Select(e => e.PostId));
-        Assert.Contains("stalled", health.For("x:stream").Snapshot().LastError, StringComparison.Ordinal);
+        Assert.Contains("stalled: nothing for 5 s", health.For("x:stream").Snapshot().LastError, StringComparison.Ordinal);
         Assert.Equal(0.25, source.Delays.Single().TotalSeconds);
     }
 
