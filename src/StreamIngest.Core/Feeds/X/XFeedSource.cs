@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -16,7 +12,8 @@ namespace StreamIngest.Feeds.X;
 
 /// <summary>
 /// X API v2: the filtered stream (rules kept in step with configuration), recent search with since_id as
-/// a complement and to recover the gap after every disconnect, and trends by WOEID. Reconnects follow
+/// a complement, gap recovery after every disconnect (<see cref="XGapRecovery"/>) and trends by WOEID
+/// (<see cref="XTrendsPoller"/>), each its own loop over one <see cref="XApiClient"/>. Reconnects follow
 /// <see cref="XBackoff"/>; duplicates (redeliveries, backfill overlap) are dropped by id.
 /// </summary>
 public sealed partial class XFeedSource(
@@ -34,6 +31,7 @@ public sealed partial class XFeedSource(
         + "&user.fields=username,name,public_metrics,verified";
 
     private const int SeenCapacity = 50_000;
+    private readonly XApiClient _api = new(options, http, timeProvider);
     // Each loop owns its backoff: a healthy recent-search poll must not reset the stream's, nor the other way round.
     private readonly XBackoff _streamBackoff = new();
     private readonly XBackoff _searchBackoff = new();
@@ -97,7 +95,8 @@ public sealed partial class XFeedSource(
 
         if (options.TrendsWoeid > 0)
         {
-            loops.Add((_, ct) => TrendsLoopAsync(ct));
+            var poller = new XTrendsPoller(options, _api, trends, timeProvider, logger);
+            loops.Add((_, ct) => poller.RunAsync(ct));
         }
 
         return FeedMerge.ReadAllAsync(4096, loops, cancellationToken);
@@ -312,44 +311,8 @@ public sealed partial class XFeedSource(
         }
     }
 
-    private async Task TrendsLoopAsync(CancellationToken ct)
-    {
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                var wait = TimeSpan.FromSeconds(options.TrendsIntervalSeconds);
-                try
-                {
-                    await PollTrendsAsync(ct).ConfigureAwait(false);
-                }
-                catch (XApiException ex) when (ex.Kind == XFailure.RateLimited)
-                {
-                    wait = ex.ResetIn is { } r && r > wait ? r : wait;
-                }
-                catch (Exception ex) when (ex is XApiException or HttpRequestException or JsonException)
-                {
-                    LogTrendsFailed(ex.Message);
-                }
-
-                await Task.Delay(wait, timeProvider, ct).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // shutting down
-        }
-    }
-
-    public async Task PollTrendsAsync(CancellationToken ct)
-    {
-        using var response = await SendAsync(HttpMethod.Get, $"/2/trends/by/woeid/{options.TrendsWoeid.ToString(CultureInfo.InvariantCulture)}", null, ct).ConfigureAwait(false);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
-        var list = doc.RootElement.Arr("data")
-            .Select(t => new Trend(t.Str("trend_name") ?? "?", "topic", t.Long("tweet_count"), null))
-            .ToList();
-        trends.Record(new TrendSnapshot($"x:woeid:{options.TrendsWoeid}", timeProvider.GetUtcNow(), list));
-    }
+    /// <summary>One poll of the trends (the trends loop is <see cref="XTrendsPoller"/>).</summary>
+    public Task PollTrendsAsync(CancellationToken ct) => new XTrendsPoller(options, _api, trends, timeProvider, logger).PollAsync(ct);
 
     /// <summary>Publishes posts not seen recently (stream redeliveries and search overlap are dropped by id).</summary>
     private async Task WriteNewAsync(IReadOnlyList<FeedEvent> events, ChannelWriter<FeedEvent> writer, CancellationToken ct)
@@ -390,38 +353,8 @@ public sealed partial class XFeedSource(
         }
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
-    {
-        using var request = new HttpRequestMessage(method, options.BaseUrl.TrimEnd('/') + path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.BearerToken);
-        if (body is not null)
-        {
-            request.Content = JsonContent.Create(body);
-        }
-
-        var response = await http.SendAsync(request, completion, ct).ConfigureAwait(false);
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
-        using (response)
-        {
-            if (response.StatusCode == HttpStatusCode.TooManyRequests)
-            {
-                TimeSpan? resetIn = null;
-                if (response.Headers.TryGetValues("x-rate-limit-reset", out var values)
-                    && long.TryParse(values.FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch))
-                {
-                    resetIn = DateTimeOffset.FromUnixTimeSeconds(epoch) - timeProvider.GetUtcNow();
-                }
-
-                throw new XApiException(XFailure.RateLimited, $"HTTP 429 on {path.Split('?')[0]}", resetIn);
-            }
-
-            throw new XApiException(XFailure.Http, $"HTTP {(int)response.StatusCode} on {path.Split('?')[0]}");
-        }
-    }
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead) =>
+        _api.SendAsync(method, path, body, ct, completion);
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "X filtered stream connected")]
     private partial void LogConnected();
@@ -435,6 +368,4 @@ public sealed partial class XFeedSource(
     [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "X notice: {Notice}")]
     private partial void LogNotice(string notice);
 
-    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning, Message = "X trends poll failed: {Error}")]
-    private partial void LogTrendsFailed(string error);
 }
