@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -17,7 +16,8 @@ namespace StreamIngest.Feeds.Mastodon;
 /// Mastodon streaming (server-sent events) for several instances and streams at once. Heartbeats
 /// (<c>:thump</c>) are watched; <c>update</c>, <c>status.update</c> and <c>delete</c> are handled. Mastodon
 /// has no resume cursor, so after a reconnect the gap is closed from the REST timeline with
-/// <c>min_id</c> = the last status seen, and recorded with whether that succeeded. Trends are polled.
+/// <c>min_id</c> = the last status seen, and recorded with whether that succeeded. Trends are polled by
+/// <see cref="MastodonTrendsPoller"/>, one loop per instance.
 /// </summary>
 public sealed partial class MastodonFeedSource(
     MastodonOptions options,
@@ -53,7 +53,8 @@ public sealed partial class MastodonFeedSource(
 
             if (instance.TrendsIntervalSeconds > 0)
             {
-                loops.Add((writer, ct) => TrendsLoopAsync(instance, writer, ct));
+                var poller = new MastodonTrendsPoller(instance, http, trends, Name, timeProvider, logger);
+                loops.Add(poller.RunAsync);
             }
         }
 
@@ -268,67 +269,9 @@ public sealed partial class MastodonFeedSource(
         }
     }
 
-    private async Task TrendsLoopAsync(MastodonInstanceOptions instance, ChannelWriter<FeedEvent> writer, CancellationToken ct)
-    {
-        var host = new Uri(instance.BaseUrl).Host;
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                try
-                {
-                    await PollTrendsAsync(instance, host, writer, ct).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or JsonException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
-                {
-                    LogTrendsFailed(host, ex.Message);
-                }
-
-                await Task.Delay(TimeSpan.FromSeconds(instance.TrendsIntervalSeconds), timeProvider, ct).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // shutting down
-        }
-    }
-
-    /// <summary>Tags and links are recorded as trends; trending statuses also become posts.</summary>
-    internal async Task PollTrendsAsync(MastodonInstanceOptions instance, string host, ChannelWriter<FeedEvent> writer, CancellationToken ct)
-    {
-        var baseUrl = instance.BaseUrl.TrimEnd('/');
-        var list = new List<Trend>();
-        using (var tags = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/api/v1/trends/tags", ct).ConfigureAwait(false)))
-        {
-            list.AddRange(tags.RootElement.EnumerateArray().Select(t => new Trend(t.Str("name") ?? "?", "tag", Uses(t), t.Str("url"))));
-        }
-
-        using (var links = JsonDocument.Parse(await http.GetStringAsync($"{baseUrl}/api/v1/trends/links", ct).ConfigureAwait(false)))
-        {
-            list.AddRange(links.RootElement.EnumerateArray().Select(l => new Trend(l.Str("title") ?? l.Str("url") ?? "?", "link", Uses(l), l.Str("url"))));
-        }
-
-        var statusesUrl = $"{baseUrl}/api/v1/trends/statuses";
-        var statusesJson = await http.GetStringAsync(statusesUrl, ct).ConfigureAwait(false);
-        using (var statuses = JsonDocument.Parse(statusesJson))
-        {
-            var hash = ContentHash.OfRaw(statusesJson);
-            foreach (var s in statuses.RootElement.EnumerateArray())
-            {
-                if (MastodonParser.ToPost(s, host, hash, new ParseContext(Name, statusesUrl, timeProvider.GetUtcNow())) is { } p)
-                {
-                    list.Add(new Trend(p.Id, "status", p.Metrics?.Total, p.Url));
-                    p.ReceivedAt = timeProvider.GetUtcNow();
-                    await writer.WriteAsync(FeedEvent.Upsert(p), ct).ConfigureAwait(false);
-                }
-            }
-        }
-
-        trends.Record(new TrendSnapshot($"mastodon:{host}", timeProvider.GetUtcNow(), list));
-    }
-
-    private static long? Uses(JsonElement trend) =>
-        trend.Arr("history").Select(h => h.Long("uses")).FirstOrDefault();
+    /// <summary>One trends poll of <paramref name="instance"/> (the trends loop is <see cref="MastodonTrendsPoller"/>).</summary>
+    internal Task PollTrendsAsync(MastodonInstanceOptions instance, ChannelWriter<FeedEvent> writer, CancellationToken ct) =>
+        new MastodonTrendsPoller(instance, http, trends, Name, timeProvider, logger).PollAsync(writer, ct);
 
     private static void ThrowIfFailed(HttpResponseMessage response)
     {
@@ -373,9 +316,6 @@ public sealed partial class MastodonFeedSource(
 
     [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Mastodon {Host} backfill of {Stream} failed with HTTP {Status}")]
     private partial void LogBackfillFailed(string host, string stream, int status);
-
-    [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "Mastodon {Host} trends poll failed: {Error}")]
-    private partial void LogTrendsFailed(string host, string error);
 }
 
 /// <summary>The server asked us to wait (HTTP 429 with Retry-After or a rate-limit reset).</summary>

@@ -189,7 +189,7 @@ public class MastodonFeedSourceTests
         var (source, _, _, trends, _) = NewSource(server.Url);
         var channel = System.Threading.Channels.Channel.CreateUnbounded<FeedEvent>();
 
-        await source.PollTrendsAsync(new MastodonInstanceOptions { BaseUrl = server.Url }, "127.0.0.1", channel.Writer, CancellationToken.None);
+        await source.PollTrendsAsync(new MastodonInstanceOptions { BaseUrl = server.Url }, channel.Writer, CancellationToken.None);
 
         var snapshot = Assert.Single(trends.Latest());
         Assert.Equal([("rivertonflood", "tag", (long?)412), ("Flood crest tonight", "link", 88), ("mastodon:127.0.0.1/900", "status", 4)],
