@@ -30,15 +30,11 @@ public sealed partial class XFeedSource(
         + "&expansions=author_id,referenced_tweets.id,referenced_tweets.id.author_id,entities.mentions.username"
         + "&user.fields=username,name,public_metrics,verified";
 
-    private const int SeenCapacity = 50_000;
     private readonly XApiClient _api = new(options, http, timeProvider);
     // Each loop owns its backoff: a healthy recent-search poll must not reset the stream's, nor the other way round.
     private readonly XBackoff _streamBackoff = new();
     private readonly XBackoff _searchBackoff = new();
-    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
-    private readonly Queue<string> _seenOrder = new();
-    private readonly Lock _seenLock = new();
-    private string? _lastId;
+    private readonly XSeenIds _seen = new();
     private XGapRecovery? _gapRecovery;
 
     public string Name => "x";
@@ -102,36 +98,8 @@ public sealed partial class XFeedSource(
         return FeedMerge.ReadAllAsync(4096, loops, cancellationToken);
     }
 
-    /// <summary>Makes the server's rules match configuration: adds the missing, deletes the extra (when pruning).</summary>
-    public async Task SyncRulesAsync(CancellationToken ct)
-    {
-        using var list = await SendAsync(HttpMethod.Get, "/2/tweets/search/stream/rules", null, ct).ConfigureAwait(false);
-        var existing = new List<(string Id, string Value)>();
-        using (var doc = JsonDocument.Parse(await list.Content.ReadAsStringAsync(ct).ConfigureAwait(false)))
-        {
-            foreach (var r in doc.RootElement.Arr("data"))
-            {
-                if (r.Str("id") is { } id && r.Str("value") is { } value)
-                {
-                    existing.Add((id, value));
-                }
-            }
-        }
-
-        var add = options.Rules.Where(r => existing.All(e => e.Value != r.Value)).ToList();
-        if (add.Count > 0)
-        {
-            using var _ = await SendAsync(HttpMethod.Post, "/2/tweets/search/stream/rules", new { add = add.Select(r => new { value = r.Value, tag = r.Tag }) }, ct).ConfigureAwait(false);
-        }
-
-        var delete = options.PruneRules ? existing.Where(e => options.Rules.All(r => r.Value != e.Value)).Select(e => e.Id).ToList() : [];
-        if (delete.Count > 0)
-        {
-            using var _ = await SendAsync(HttpMethod.Post, "/2/tweets/search/stream/rules", new { delete = new { ids = delete } }, ct).ConfigureAwait(false);
-        }
-
-        LogRulesSynced(existing.Count, add.Count, delete.Count);
-    }
+    /// <summary>Makes the server's rules match configuration (<see cref="XRuleSync"/>).</summary>
+    public Task SyncRulesAsync(CancellationToken ct) => new XRuleSync(options, _api, logger).SyncAsync(ct);
 
     private async Task StreamLoopAsync(ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
@@ -179,7 +147,7 @@ public sealed partial class XFeedSource(
                     if (disconnectedAt is null)
                     {
                         disconnectedAt = timeProvider.GetUtcNow();
-                        gapSince = _lastId; // the newest post before the gap: recovery reads everything after it
+                        gapSince = _seen.Newest; // the newest post before the gap: recovery reads everything after it
                     }
 
                     health.OnDisconnected(ex.Message);
@@ -281,7 +249,7 @@ public sealed partial class XFeedSource(
                 {
                     try
                     {
-                        if (_lastId is null)
+                        if (_seen.Newest is not { } newest)
                         {
                             // First poll: the newest page only (no since_id), to establish a position.
                             using var response = await SendAsync(HttpMethod.Get, $"/2/tweets/search/recent?query={Uri.EscapeDataString(options.EffectiveQuery)}&max_results=100&{Fields}", null, token).ConfigureAwait(false);
@@ -290,7 +258,7 @@ public sealed partial class XFeedSource(
                         }
                         else
                         {
-                            await SearchSinceAsync(_lastId, writer, options.GapRecoveryMaxPages, token).ConfigureAwait(false);
+                            await SearchSinceAsync(newest, writer, options.GapRecoveryMaxPages, token).ConfigureAwait(false);
                         }
 
                         health.OnConnected(options.BaseUrl + "/2/tweets/search/recent");
@@ -319,37 +287,13 @@ public sealed partial class XFeedSource(
     {
         foreach (var e in events)
         {
-            if (e.Post is not { } post || !MarkSeen(post.NativeId))
+            if (e.Post is not { } post || !_seen.Add(post.NativeId))
             {
                 continue;
             }
 
             post.ReceivedAt = timeProvider.GetUtcNow();
             await writer.WriteAsync(e, ct).ConfigureAwait(false);
-        }
-    }
-
-    private bool MarkSeen(string id)
-    {
-        lock (_seenLock)
-        {
-            if (!_seen.Add(id))
-            {
-                return false;
-            }
-
-            _seenOrder.Enqueue(id);
-            if (_seenOrder.Count > SeenCapacity)
-            {
-                _seen.Remove(_seenOrder.Dequeue());
-            }
-
-            if (SnowflakeIdComparer.IsNewer(id, _lastId))
-            {
-                _lastId = id;
-            }
-
-            return true;
         }
     }
 
@@ -361,9 +305,6 @@ public sealed partial class XFeedSource(
 
     [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "X stream disconnected ({Kind}): {Error}")]
     private partial void LogDisconnected(XFailure kind, string error);
-
-    [LoggerMessage(EventId = 1403, Level = LogLevel.Information, Message = "X rules: {Existing} on the server, {Added} added, {Deleted} deleted")]
-    private partial void LogRulesSynced(int existing, int added, int deleted);
 
     [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "X notice: {Notice}")]
     private partial void LogNotice(string notice);
