@@ -36,27 +36,9 @@ public sealed partial class JetstreamFeedSource(
     /// <summary>The backoff of the connection loop: back to 1 s after any connection that delivered a frame.</summary>
     public static FeedBackoff NewBackoff(FeedHealth? health = null) => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), health);
 
-    private long? _lastTimeUs;
-    private long? _lastResume;
+    private readonly JetstreamCursor _cursor = new();
     private long _framesThisConnection;
     private FeedBackoff? _backoff;
-
-    /// <summary>
-    /// Where a reconnect resumes: the newest cursor handed on, rewound (Jetstream delivers slightly out of order
-    /// around a cursor, so a few seconds are read again and collapsed by id downstream), but never by more than
-    /// half of what the previous connection covered, so that a server dropping the connection more often than the
-    /// rewind is long still gets the whole stream through: each reconnect starts later than the one before.
-    /// </summary>
-    public static long ResumeCursor(long last, long? previousResume, long rewind)
-    {
-        if (previousResume is { } prev && last > prev)
-        {
-            rewind = Math.Min(rewind, (last - prev) / 2);
-        }
-
-        var resume = Math.Max(0, last - rewind);
-        return previousResume is { } p && resume <= p ? Math.Min(last, p + 1) : resume;
-    }
 
     public string Name => "jetstream";
 
@@ -143,7 +125,7 @@ public sealed partial class JetstreamFeedSource(
         var endpoints = options.EffectiveEndpoints;
         var attempt = 0;
         var stored = await cursors.GetAsync(CursorKey, ct).ConfigureAwait(false);
-        _lastTimeUs = long.TryParse(stored, NumberStyles.Integer, CultureInfo.InvariantCulture, out var c) ? c : null;
+        _cursor.Load(stored);
         DateTimeOffset? disconnectedAt = null;
         var failures = 0;
         _backoff = NewBackoff(health);
@@ -157,7 +139,7 @@ public sealed partial class JetstreamFeedSource(
                 {
                     await ReadOneConnectionAsync(endpoint, writer, () =>
                     {
-                        if (disconnectedAt is { } since && _lastTimeUs is null)
+                        if (disconnectedAt is { } since && _cursor.Last is null)
                         {
                             // Nothing to resume from: whatever was posted while disconnected is lost.
                             health.RecordGap(new FeedGap(since, timeProvider.GetUtcNow(), false, "reconnected without a cursor"));
@@ -204,10 +186,8 @@ public sealed partial class JetstreamFeedSource(
     {
         using var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
-        // v1 cursors are unix microseconds (≥ 10^15), v2 cursors are sequence numbers; rewind each in its own unit.
-        long? resume = _lastTimeUs is { } last
-            ? ResumeCursor(last, _lastResume, last >= 1_000_000_000_000_000L ? options.RewindSeconds * 1_000_000L : 1000)
-            : null;
+        var lastBefore = _cursor.Last;
+        var resume = _cursor.NextResume(options.RewindSeconds);
         var uri = BuildUri(endpoint, resume);
         using (var connectTimeout = new FeedDeadline(TimeSpan.FromSeconds(options.ConnectTimeoutSeconds), timeProvider, ct))
         {
@@ -215,18 +195,18 @@ public sealed partial class JetstreamFeedSource(
             {
                 await socket.ConnectAsync(uri, connectTimeout.Token).ConfigureAwait(false);
             }
-            catch (WebSocketException ex) when (ex.Message.Contains("400", StringComparison.Ordinal) && _lastTimeUs is not null)
+            catch (WebSocketException ex) when (ex.Message.Contains("400", StringComparison.Ordinal) && lastBefore is { } last)
             {
                 // v2 rejects a cursor older than its lookback (CursorTooOld): resume live and record the gap.
-                var from = DateTimeOffset.FromUnixTimeMilliseconds(_lastTimeUs.Value / 1000);
+                var from = DateTimeOffset.FromUnixTimeMilliseconds(last / 1000);
                 health.RecordGap(new FeedGap(from, timeProvider.GetUtcNow(), false, "cursor too old; resumed live"));
                 LogCursorTooOld(endpoint);
-                _lastTimeUs = null;
+                _cursor.Forget();
                 throw new CursorTooOldException(ex);
             }
         }
 
-        _lastResume = resume;
+        _cursor.Connected(resume);
         _framesThisConnection = 0;
         health.OnConnected(endpoint, resume?.ToString(CultureInfo.InvariantCulture));
         FirstConnection.TrySetResult(true);
@@ -291,7 +271,7 @@ public sealed partial class JetstreamFeedSource(
                     continue;
                 }
 
-                if (!TrackCursor(frame))
+                if (!_cursor.Track(frame))
                 {
                     health.OnReReceived();
                 }
@@ -317,40 +297,6 @@ public sealed partial class JetstreamFeedSource(
         {
             return null;
         }
-    }
-
-    /// <summary>
-    /// Remembers the newest cursor read (v1 time_us or v2 seq), so a reconnect resumes there even before it is stored.
-    /// False when the frame is at or before the newest already seen (received again after a rewind).
-    /// </summary>
-    private bool TrackCursor(string frame)
-    {
-        var key = frame.Contains("\"$type\":\"message\"", StringComparison.Ordinal) ? "\"seq\":" : "\"time_us\":";
-        var i = frame.IndexOf(key, StringComparison.Ordinal);
-        if (i < 0)
-        {
-            return true;
-        }
-
-        var span = frame.AsSpan(i + key.Length);
-        var end = 0;
-        while (end < span.Length && char.IsAsciiDigit(span[end]))
-        {
-            end++;
-        }
-
-        if (!long.TryParse(span[..end], NumberStyles.Integer, CultureInfo.InvariantCulture, out var t))
-        {
-            return true;
-        }
-
-        if (_lastTimeUs is null || t > _lastTimeUs)
-        {
-            _lastTimeUs = t;
-            return true;
-        }
-
-        return false;
     }
 
     private sealed class CursorTooOldException(Exception inner) : Exception("Jetstream rejected the cursor as too old", inner);

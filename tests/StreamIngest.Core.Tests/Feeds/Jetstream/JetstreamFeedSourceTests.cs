@@ -140,7 +140,7 @@ public class JetstreamFeedSourceTests
     [InlineData(96L, 96L, 5L, 96L)]       // delivered nothing new: ask for the same point (nothing to skip)
     public void ResumeCursor_RewindsButAlwaysMovesOn(long last, long previous, long rewind, long expected)
     {
-        Assert.Equal(expected, JetstreamFeedSource.ResumeCursor(last, previous < 0 ? null : previous, rewind));
+        Assert.Equal(expected, JetstreamCursor.ResumeCursor(last, previous < 0 ? null : previous, rewind));
     }
 
     [Fact]
