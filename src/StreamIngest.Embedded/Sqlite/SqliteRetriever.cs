@@ -59,7 +59,10 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         var vector = await vectorTask.ConfigureAwait(false);
 
         var ids = vector.Select(c => c.Id).Concat(keyword.Select(c => c.Id)).Distinct(StringComparer.Ordinal).ToArray();
-        var posts = LoadPosts(connection, ids, q is not null, out var vectors);
+        // Vector candidates already carry their exact fp32 cosine (VectorCandidates re-ranked them); only the
+        // keyword-only candidates need their vectors read to be scored the same way.
+        var similarity = q is null ? null : vector.ToDictionary(c => c.Id, c => c.Score, StringComparer.Ordinal);
+        var posts = LoadPosts(connection, ids, q, similarity);
         if (!query.Filter.IsEmpty)
         {
             posts = posts.Where(kv => query.Filter.Accepts(kv.Value)).ToDictionary(StringComparer.Ordinal);
@@ -67,20 +70,8 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             keyword = [.. keyword.Where(c => posts.ContainsKey(c.Id))];
         }
 
-        var similarity = q is null ? null : Similarities(q, vectors);
         var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates, similarity);
         return new SearchResult(hits, ids.Length, query.Mode);
-    }
-
-    private static Dictionary<string, double> Similarities(float[] q, Dictionary<string, float[]> vectors)
-    {
-        var similarity = new Dictionary<string, double>(vectors.Count, StringComparer.Ordinal);
-        foreach (var (id, v) in vectors)
-        {
-            similarity[id] = TensorPrimitives.Dot(q, v);
-        }
-
-        return similarity;
     }
 
     /// <summary>The raw vector search alone (approximate int8 scan + fp32 re-rank), for the benchmark and tests.</summary>
@@ -189,26 +180,32 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         return list;
     }
 
-    /// <summary>The candidates' documents and, when <paramref name="withVectors"/>, their exact fp32 vectors.</summary>
-    private static Dictionary<string, Post> LoadPosts(SqliteConnection connection, string[] ids, bool withVectors, out Dictionary<string, float[]> vectors)
+    /// <summary>
+    /// The candidates' documents; with a query vector <paramref name="q"/>, each candidate not yet in
+    /// <paramref name="similarity"/> gets its exact fp32 cosine there (its stored vector is only read for that).
+    /// </summary>
+    private static Dictionary<string, Post> LoadPosts(SqliteConnection connection, string[] ids, float[]? q, Dictionary<string, double>? similarity)
     {
         var posts = new Dictionary<string, Post>(ids.Length, StringComparer.Ordinal);
-        vectors = new Dictionary<string, float[]>(withVectors ? ids.Length : 0, StringComparer.Ordinal);
         if (ids.Length == 0)
         {
             return posts;
         }
 
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT d.doc, {(withVectors ? "d.embedding" : "NULL")} FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE p.id IN ({SqlList.Parameters(cmd, ids)})";
+        cmd.CommandText = $"SELECT d.doc, {(q is null ? "NULL" : "d.embedding")} FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE p.id IN ({SqlList.Parameters(cmd, ids)})";
         using var reader = cmd.ExecuteReader();
         while (reader.Read())
         {
             var post = PostJson.Deserialize(reader.GetString(0));
             posts[post.Id] = post;
-            if (withVectors && !reader.IsDBNull(1))
+            if (q is not null && similarity is not null && !similarity.ContainsKey(post.Id) && !reader.IsDBNull(1))
             {
-                vectors[post.Id] = MemoryMarshal.Cast<byte, float>((byte[])reader[1]).ToArray();
+                var v = MemoryMarshal.Cast<byte, float>((byte[])reader[1]);
+                if (v.Length == q.Length)
+                {
+                    similarity[post.Id] = TensorPrimitives.Dot(q, v);
+                }
             }
         }
 
