@@ -129,8 +129,10 @@ public static class AuthExtensions
     /// <summary>Where keys live: the embedded store's file, or a keys file in the same folder when the posts are in Cosmos DB.</summary>
     public static string KeysFile(IConfiguration configuration)
     {
-        var folder = configuration["Store:DataPath"] ?? "data";
-        return Path.Combine(folder, string.Equals(configuration["StoreKind"], "Cosmos", StringComparison.OrdinalIgnoreCase) ? "keys.db" : new SqliteOptions().FileName);
+        var store = configuration.GetSection(SqliteOptions.Section).Get<SqliteOptions>() ?? new SqliteOptions();
+        return string.Equals(configuration["StoreKind"], "Cosmos", StringComparison.OrdinalIgnoreCase)
+            ? Path.Combine(store.DataPath, "keys.db")
+            : store.DatabasePath;
     }
 
     private static bool IsLoopback(string url)

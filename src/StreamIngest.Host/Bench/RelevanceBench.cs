@@ -33,7 +33,7 @@ internal static class RelevanceBench
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {
-        var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(RepoRoot(), "..", "shared", "fixtures");
+        var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(Training.TrainCommand.RepoRoot(), "..", "shared", "fixtures");
         var path = Path.Combine(fixtures, "crisisnlp-2013-2015", "tweets.jsonl");
         if (!File.Exists(path))
         {
@@ -148,19 +148,6 @@ internal static class RelevanceBench
         }
 
         return ideal == 0 ? 0 : dcg / ideal;
-    }
-
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "StreamIngest.sln")))
-            {
-                return d.FullName;
-            }
-        }
-
-        return Directory.GetCurrentDirectory();
     }
 
     /// <summary>The ranker's "now": the moment each question is asked.</summary>

@@ -350,7 +350,7 @@ public static class TrainCommand
     private static double Round(double v) => Math.Round(v, 4);
 
     /// <summary>The repository root (where StreamIngest.sln is), from the working directory up; <c>dotnet run</c> starts in the project folder.</summary>
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
         {
