@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using StreamIngest.Model;
+using StreamIngest.Tests;
 
 namespace StreamIngest.Host.Tests;
 
@@ -35,21 +36,23 @@ public sealed class StreamIngestHost(string dataDir, string? replayPath, IDictio
     public async Task<JsonElement> WaitForStatsAsync(Func<JsonElement, bool> condition, TimeSpan? timeout = null)
     {
         using var client = CreateClient();
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        JsonElement stats;
-        do
+        return await StatsAsync(client, condition, timeout ?? TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Polls <c>/v1/stats</c> through <paramref name="client"/> (any host, test server or real socket) until the condition holds.</summary>
+    public static async Task<JsonElement> StatsAsync(HttpClient client, Func<JsonElement, bool> condition, TimeSpan timeout)
+    {
+        JsonElement stats = default;
+        try
         {
-            stats = await client.GetFromJsonAsync<JsonElement>("/v1/stats");
-            if (condition(stats))
-            {
-                return stats;
-            }
-
-            await Task.Delay(50);
+            await Eventually.UntilAsync(async () => condition(stats = await client.GetFromJsonAsync<JsonElement>("/v1/stats")), timeout, "the pipeline's expected state");
         }
-        while (DateTime.UtcNow < deadline);
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"pipeline did not reach the expected state; last stats: {stats}");
+        }
 
-        throw new TimeoutException($"pipeline did not reach the expected state; last stats: {stats}");
+        return stats;
     }
 
     /// <summary>Waits until this process has fully handled <paramref name="events"/> feed events.</summary>

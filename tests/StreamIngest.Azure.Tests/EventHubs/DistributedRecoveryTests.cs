@@ -81,16 +81,6 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
 
     private static Post NewPost(int i) => DistributedPipelineTests.NewPost(i);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for: {what}");
-            await Task.Delay(50);
-        }
-    }
-
     /// <summary>The process stage every test here runs behind its processor: clean-up, hash vectors, the given store, cursors in the same file.</summary>
     private static PostProcessor Processing(IPostStore store, SqliteDatabase db, IDeadLetterStore deadLetters, PipelineMetrics metrics) =>
         new([new StandardEnricher()], new HashEmbedder(), store, new SqliteCursorStore(db, TimeProvider.System), deadLetters, metrics, TimeProvider.System, NullLogger<PostProcessor>.Instance);
@@ -132,7 +122,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         var worker = new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance) { Retry = ResiliencePipeline.Empty };
 
         await worker.StartAsync(CancellationToken.None);
-        await WaitUntilAsync(async () => await inner.CountAsync(CancellationToken.None) == posts, TimeSpan.FromSeconds(60), $"all {posts} posts stored");
+        await Eventually.UntilAsync(async () => await inner.CountAsync(CancellationToken.None) == posts, TimeSpan.FromSeconds(60), $"all {posts} posts stored");
         await worker.StopAsync(CancellationToken.None);
 
         output.WriteLine($"poison batch failed {store.Failed} times (store and dead-letter store both down), stored {await inner.CountAsync(CancellationToken.None)}");
@@ -187,15 +177,15 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         };
         await worker.StartAsync(CancellationToken.None);
 
-        await WaitUntilAsync(() => Task.FromResult(health.For("eventhubs-publish").LastError is not null), TimeSpan.FromSeconds(30), "the publisher reports the hub unreachable");
-        await WaitUntilAsync(() => Task.FromResult(health.For("eventhubs-process").LastError is not null), TimeSpan.FromSeconds(30), "the processor reports the hub unreachable");
+        await Eventually.UntilAsync(() => Task.FromResult(health.For("eventhubs-publish").LastError is not null), TimeSpan.FromSeconds(30), "the publisher reports the hub unreachable");
+        await Eventually.UntilAsync(() => Task.FromResult(health.For("eventhubs-process").LastError is not null), TimeSpan.FromSeconds(30), "the processor reports the hub unreachable");
         Assert.False(feed.IsCompleted, "the feed waits for the hub instead of ending");
         var downState = health.Snapshot();
 
         using var broker = new EventHubsTestBroker("posts", 2, port);
         await feed.WaitAsync(TimeSpan.FromSeconds(60));
         await publisher.DisposeAsync(); // flush
-        await WaitUntilAsync(async () => await store.CountAsync(CancellationToken.None) == posts, TimeSpan.FromSeconds(60), $"all {posts} posts stored after the hub came up");
+        await Eventually.UntilAsync(async () => await store.CountAsync(CancellationToken.None) == posts, TimeSpan.FromSeconds(60), $"all {posts} posts stored after the hub came up");
         await worker.StopAsync(CancellationToken.None);
 
         foreach (var s in downState)
@@ -237,7 +227,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         // under its name (a clean stop would have released them; kill -9 does not).
         var first = NewWorker();
         await first.StartAsync(CancellationToken.None);
-        await WaitUntilAsync(async () => (await AllOwnershipAsync(container)).Count(o => o.OwnerIdentifier == identifier) == 2, TimeSpan.FromSeconds(30), "both partitions claimed");
+        await Eventually.UntilAsync(async () => (await AllOwnershipAsync(container)).Count(o => o.OwnerIdentifier == identifier) == 2, TimeSpan.FromSeconds(30), "both partitions claimed");
         var held = (await AllOwnershipAsync(container)).ToList();
         await first.StopAsync(CancellationToken.None);
         var released = await AllOwnershipAsync(container);
@@ -260,7 +250,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         var started = DateTime.UtcNow;
         var second = NewWorker();
         await second.StartAsync(CancellationToken.None);
-        await WaitUntilAsync(async () => await store.CountAsync(CancellationToken.None) == posts, expiry / 2, $"all {posts} posts stored well before the {expiry.TotalSeconds} s ownership expiry");
+        await Eventually.UntilAsync(async () => await store.CountAsync(CancellationToken.None) == posts, expiry / 2, $"all {posts} posts stored well before the {expiry.TotalSeconds} s ownership expiry");
         var took = DateTime.UtcNow - started;
         await second.StopAsync(CancellationToken.None);
 
@@ -317,7 +307,7 @@ public sealed class DistributedRecoveryTests(ITestOutputHelper output)
         var processor = Processing(store, db, deadLetters, metrics);
         var worker = new ProcessWorker(consumer, processor, deadLetters, metrics, TimeProvider.System, NullLogger<ProcessWorker>.Instance);
         await worker.StartAsync(CancellationToken.None);
-        await WaitUntilAsync(async () => (await reader.ReadAsync(CancellationToken.None)).All(p => p.Lag == 0 && p.Owner == "reader-test"), TimeSpan.FromSeconds(30), "every partition owned and caught up");
+        await Eventually.UntilAsync(async () => (await reader.ReadAsync(CancellationToken.None)).All(p => p.Lag == 0 && p.Owner == "reader-test"), TimeSpan.FromSeconds(30), "every partition owned and caught up");
         var after = await reader.ReadAsync(CancellationToken.None);
         await worker.StopAsync(CancellationToken.None);
 

@@ -2,6 +2,7 @@ using Azure.Messaging.EventHubs;
 using Azure.Messaging.EventHubs.Consumer;
 using Azure.Messaging.EventHubs.Producer;
 using StreamIngest.TestBroker;
+using StreamIngest.Tests;
 
 namespace StreamIngest.Azure.Tests.EventHubs;
 
@@ -110,13 +111,8 @@ public class TestBrokerReceiveTests
         var fromTime = await ReadAsync(consumer, "0", EventPosition.FromEnqueuedTime(DateTimeOffset.UtcNow.AddMinutes(-5)), 1);
         var attached = broker.ReceiversAttached;
         var latestTask = ReadAsync(consumer, "0", EventPosition.Latest, 1);
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-        {
-            while (broker.ReceiversAttached == attached)
-            {
-                await Task.Delay(10, timeout.Token); // the Latest reader's position is fixed when its link attaches
-            }
-        }
+        // The Latest reader's position is fixed when its link attaches.
+        await Eventually.UntilAsync(() => broker.ReceiversAttached > attached, TimeSpan.FromSeconds(30), "the Latest reader's link");
 
         await SendAsync(producer, 1, new SendEventOptions { PartitionId = "0" }, from: 100);
         var latest = await latestTask;

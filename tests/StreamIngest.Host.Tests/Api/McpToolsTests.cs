@@ -27,22 +27,7 @@ public sealed class KestrelDemoHostFixture : IAsyncLifetime
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());
         using var http = new HttpClient { BaseAddress = BaseAddress };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-        while (true)
-        {
-            var stats = await http.GetFromJsonAsync<JsonElement>("/v1/stats");
-            if (stats.GetProperty("stored").GetInt64() >= 390 && stats.GetProperty("queue").GetInt64() == 0)
-            {
-                return;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"the demo replay was not stored; last stats: {stats}");
-            }
-
-            await Task.Delay(50);
-        }
+        await StreamIngestHost.StatsAsync(http, s => s.GetProperty("stored").GetInt64() >= 390 && s.GetProperty("queue").GetInt64() == 0, TimeSpan.FromSeconds(120));
     }
 
     public async Task DisposeAsync()

@@ -100,12 +100,7 @@ public class XFeedSourceTests
     /// <summary>Waits until the feed's health has recorded <paramref name="count"/> gaps (recovery runs in the background).</summary>
     private static async Task<IReadOnlyList<FeedGap>> GapsAsync(FeedHealth health, int count)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (health.Gaps.Count < count)
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-
+        await Eventually.UntilAsync(() => health.Gaps.Count >= count, TimeSpan.FromSeconds(30), $"{count} recorded gap(s)");
         return health.Gaps;
     }
 
@@ -357,10 +352,16 @@ public class XFeedSourceTests
             }
         });
         await GapsAsync(health.For("x:stream"), 1);
-        while (dead.Items.Count == 0 || events.Count < 7)
-        {
-            await Task.Delay(20, stop.Token);
-        }
+        await Eventually.UntilAsync(
+            () =>
+            {
+                lock (events)
+                {
+                    return dead.Items.Count > 0 && events.Count >= 7;
+                }
+            },
+            TimeSpan.FromSeconds(30),
+            "7 events and the dead-lettered line");
 
         await stop.CancelAsync();
         await reading.ContinueWith(_ => { }, TaskScheduler.Default);
