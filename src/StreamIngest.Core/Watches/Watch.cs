@@ -87,4 +87,11 @@ public interface IWatchStore
     Task LogDeliveryAsync(WatchDelivery delivery, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<WatchDelivery>> ListDeliveriesAsync(string watchId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims the watch's webhook deliveries for <paramref name="owner"/> until <paramref name="until"/>: true when no
+    /// other owner holds an unexpired claim (the owner's own claim is renewed). Replicas sharing a store deliver each
+    /// watch from one of them at a time.
+    /// </summary>
+    Task<bool> TryLeaseDeliveryAsync(string watchId, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken);
 }

@@ -6,19 +6,33 @@ namespace StreamIngest.Watches;
 /// <summary>
 /// Matches each stored batch against every watch in memory: one dot product per (post, watch) on the vectors the
 /// pipeline already computed, never a query per post per watch. Called by the process stage after the write and
-/// before the cursor moves, so a match is recorded at least once. Wakes the event streams and the webhook worker.
+/// before the cursor moves, so a match is recorded at least once. Wakes the event streams and the webhook worker of
+/// this process; other processes sharing the store (the distributed roles) read new events on their next poll.
 /// </summary>
 public sealed class WatchMatcher(IWatchStore store, TimeProvider timeProvider)
 {
-    private volatile Watch[]? _watches;
+    private volatile Loaded? _watches;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// How long the list of watches is kept before it is read again: watches added or deleted by another process
+    /// (the API role, when this is the process role) take effect within this time. In one process,
+    /// <see cref="Reload"/> makes them take effect at once.
+    /// </summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Call after a watch is added or deleted.</summary>
     public void Reload() => _watches = null;
 
     public async Task<int> MatchAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken)
     {
-        var watches = _watches ??= [.. await store.ListAsync(cancellationToken).ConfigureAwait(false)];
+        var now = timeProvider.GetUtcNow();
+        if (_watches is not { } loaded || now - loaded.At >= RefreshInterval)
+        {
+            _watches = loaded = new Loaded([.. await store.ListAsync(cancellationToken).ConfigureAwait(false)], now);
+        }
+
+        var watches = loaded.Watches;
         if (watches.Length == 0 || posts.Count == 0)
         {
             return 0;
@@ -59,4 +73,6 @@ public sealed class WatchMatcher(IWatchStore store, TimeProvider timeProvider)
 
     /// <summary>Completes when events are next recorded (or the token ends the wait).</summary>
     public Task WaitForEventsAsync(CancellationToken cancellationToken) => Volatile.Read(ref _appended).Task.WaitAsync(cancellationToken);
+
+    private sealed record Loaded(Watch[] Watches, DateTimeOffset At);
 }

@@ -152,6 +152,7 @@ public sealed class SqliteDatabase : IDisposable
               at INTEGER NOT NULL,
               UNIQUE(watch_id, post_id));
             CREATE TABLE IF NOT EXISTS watch_delivery_state(watch_id TEXT PRIMARY KEY, delivered INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS watch_delivery_leases(watch_id TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ms INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS watch_deliveries(
               watch_id TEXT NOT NULL,
               seq INTEGER NOT NULL,

@@ -42,6 +42,7 @@ public sealed class SqliteWatchStore(SqliteDatabase db) : IWatchStore
                 DELETE FROM watch_events WHERE watch_id = $id;
                 DELETE FROM watch_delivery_state WHERE watch_id = $id;
                 DELETE FROM watch_deliveries WHERE watch_id = $id;
+                DELETE FROM watch_delivery_leases WHERE watch_id = $id;
                 DELETE FROM watches WHERE id = $id;
                 """;
             cmd.Parameters.AddWithValue("$id", id);
@@ -143,4 +144,21 @@ public sealed class SqliteWatchStore(SqliteDatabase db) : IWatchStore
 
         return list;
     }
+
+    public async Task<bool> TryLeaseDeliveryAsync(string watchId, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        await db.WriteAsync((connection, tx) =>
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                INSERT INTO watch_delivery_leases(watch_id, owner, until_ms) VALUES ($w, $o, $until)
+                ON CONFLICT(watch_id) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms
+                WHERE watch_delivery_leases.owner = excluded.owner OR watch_delivery_leases.until_ms <= $now
+                """;
+            cmd.Parameters.AddWithValue("$w", watchId);
+            cmd.Parameters.AddWithValue("$o", owner);
+            cmd.Parameters.AddWithValue("$until", until.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            return cmd.ExecuteNonQuery();
+        }, cancellationToken).ConfigureAwait(false) > 0;
 }

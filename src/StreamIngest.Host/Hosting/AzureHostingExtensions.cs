@@ -17,6 +17,7 @@ using StreamIngest.Pipeline;
 using StreamIngest.Retrieve;
 using StreamIngest.Store;
 using StreamIngest.Transport;
+using StreamIngest.Watches;
 
 namespace StreamIngest.Host.Hosting;
 
@@ -135,6 +136,7 @@ public static class AzureHostingExtensions
         builder.Services.AddSingleton<IRetriever>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IPostReader>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IEntityCountStore>(sp => new CosmosEntityCountStore(sp.GetRequiredService<Container>()));
+        builder.Services.AddSingleton<IWatchStore>(sp => new CosmosWatchStore(sp.GetRequiredService<Container>()));
         builder.Services.AddSingleton<ICursorStore>(sp => new CosmosCursorStore(sp.GetRequiredService<Container>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(new CosmosDeadLetterStore(sp.GetRequiredService<Container>()), sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddHealthChecks().AddCheck<CosmosHealthCheck>("cosmos", tags: ["ready"]);

@@ -21,6 +21,7 @@ using StreamIngest.Pipeline;
 using StreamIngest.Retrieve;
 using StreamIngest.Store;
 using StreamIngest.Transport;
+using StreamIngest.Watches;
 
 namespace StreamIngest.Host.Hosting;
 
@@ -78,6 +79,7 @@ public static class HostingExtensions
         builder.Services.AddSingleton<IRetriever, SqliteRetriever>();
         builder.Services.AddSingleton<IPostReader, SqlitePostReader>();
         builder.Services.AddSingleton<IEntityCountStore, SqliteEntityCountStore>();
+        builder.Services.AddSingleton<IWatchStore, SqliteWatchStore>();
         builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite", tags: ["ready"]);
     }
 

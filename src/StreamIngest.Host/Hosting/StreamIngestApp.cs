@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 using StreamIngest.Host.Api;
 using StreamIngest.Host.Auth;
@@ -26,12 +27,13 @@ public static class StreamIngestApp
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.AddApiKeys();
-        var watches = options.StoreKind == StoreKind.Sqlite; // standing queries live in the embedded store
-        if (watches)
+        // Standing queries: watches live in the store (AddStore registers it), matched in the process stage;
+        // webhooks are delivered by whichever replica holds a watch's lease.
+        builder.Services.AddOptions<WatchOptions>().BindConfiguration(WatchOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WatchOptions>>(new SectionValidator<WatchOptions>(WatchOptions.Section, o => o.Validate()));
+        builder.Services.AddSingleton<WatchMatcher>();
+        if (options.RunsApi || options.RunsProcess)
         {
-            builder.Services.AddOptions<WatchOptions>().BindConfiguration(WatchOptions.Section);
-            builder.Services.AddSingleton<IWatchStore, StreamIngest.Embedded.Sqlite.SqliteWatchStore>();
-            builder.Services.AddSingleton<WatchMatcher>();
             builder.Services.AddHttpClient(WebhookDeliveryWorker.HttpClientName);
             builder.Services.AddHostedService<WebhookDeliveryWorker>();
         }
@@ -57,10 +59,7 @@ public static class StreamIngestApp
             app.MapGroundApi();
             app.MapChatApi();
             app.MapUsage();
-            if (watches)
-            {
-                app.MapWatchesApi();
-            }
+            app.MapWatchesApi();
             app.MapSignalsApi();
             app.MapDashboard();
             app.MapMcp("/mcp");

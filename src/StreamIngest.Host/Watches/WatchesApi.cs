@@ -143,7 +143,7 @@ public static class WatchesApi
 
     public static async Task<IResult> EventsAsync(
         string id, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, string? after, HttpContext http, IWatchStore store, IPostStore posts,
-        WatchMatcher matcher, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider timeProvider, CancellationToken cancellationToken)
+        WatchMatcher matcher, IOptions<WatchOptions> options, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         if (await FindAsync(store, id, cancellationToken) is null)
         {
@@ -164,7 +164,7 @@ public static class WatchesApi
         await http.Response.Body.FlushAsync(cancellationToken);
         try
         {
-            await foreach (var (eventId, dto) in StreamAsync(id, seq, store, posts, matcher, timeProvider, cancellationToken))
+            await foreach (var (eventId, dto) in StreamAsync(id, seq, store, posts, matcher, options.Value, timeProvider, cancellationToken))
             {
                 var data = dto is null ? null : JsonSerializer.Serialize(dto, json.Value.SerializerOptions);
                 await http.Response.WriteAsync(data is null ? ": keep-alive\n\n" : $"id: {eventId}\nevent: match\ndata: {data}\n\n", cancellationToken);
@@ -182,10 +182,16 @@ public static class WatchesApi
     public static async Task<Results<Ok<IReadOnlyList<WatchDelivery>>, ProblemHttpResult>> DeliveriesAsync(string id, IWatchStore store, CancellationToken cancellationToken) =>
         await FindAsync(store, id, cancellationToken) is null ? NotFound(id) : TypedResults.Ok(await store.ListDeliveriesAsync(id, 200, cancellationToken));
 
-    /// <summary>The watch's events after <paramref name="after"/>, then each new one as it is recorded; a null event after 15 s of quiet (keep-alive).</summary>
+    /// <summary>
+    /// The watch's events after <paramref name="after"/>, then each new one as it is recorded: woken at once by matches
+    /// made in this process, and reading the store every <see cref="WatchOptions.PollSeconds"/> for those made by
+    /// another (the process role); a null event after 15 s of quiet (keep-alive).
+    /// </summary>
     private static async IAsyncEnumerable<(long Id, WatchEventDto? Event)> StreamAsync(
-        string id, long after, IWatchStore store, IPostStore posts, WatchMatcher matcher, TimeProvider timeProvider, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string id, long after, IWatchStore store, IPostStore posts, WatchMatcher matcher, WatchOptions options, TimeProvider timeProvider, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var keepAlive = TimeSpan.FromSeconds(15);
+        var lastSent = timeProvider.GetUtcNow();
         while (!cancellationToken.IsCancellationRequested)
         {
             var wake = matcher.WaitForEventsAsync(cancellationToken); // taken before reading: no event slips between the two
@@ -194,6 +200,7 @@ public static class WatchesApi
             {
                 yield return (e.Seq, await ToDtoAsync(e, posts, cancellationToken));
                 after = e.Seq;
+                lastSent = timeProvider.GetUtcNow();
             }
 
             if (events.Count > 0)
@@ -201,19 +208,21 @@ public static class WatchesApi
                 continue;
             }
 
-            var quiet = false;
+            var quietFor = timeProvider.GetUtcNow() - lastSent;
+            if (quietFor >= keepAlive)
+            {
+                yield return (after, null);
+                lastSent = timeProvider.GetUtcNow();
+                continue;
+            }
+
+            var wait = TimeSpan.FromSeconds(options.PollSeconds) is var poll && poll < keepAlive - quietFor ? poll : keepAlive - quietFor;
             try
             {
-                await wake.WaitAsync(TimeSpan.FromSeconds(15), timeProvider, cancellationToken);
+                await wake.WaitAsync(wait, timeProvider, cancellationToken);
             }
             catch (TimeoutException)
             {
-                quiet = true;
-            }
-
-            if (quiet)
-            {
-                yield return (after, null);
             }
         }
     }

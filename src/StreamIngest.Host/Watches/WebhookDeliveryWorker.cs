@@ -21,6 +21,41 @@ public sealed class WatchOptions
     public double MaxBackoffSeconds { get; set; } = 60;
 
     public double TimeoutSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// How often event streams and the webhook worker read the store for events recorded by another process (the
+    /// process role, when this is the API role); matches made in this process wake them at once.
+    /// </summary>
+    public double PollSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// How long a replica's claim on a watch's webhook lasts without renewal (renewed before every attempt), so
+    /// replicas sharing the store deliver each watch from one of them; longer than a backoff plus a timeout.
+    /// </summary>
+    public double LeaseSeconds { get; set; } = 120;
+
+    public IEnumerable<string> Validate()
+    {
+        if (MaxAttempts is < 1 or > 100)
+        {
+            yield return $"{Section}:MaxAttempts must be from 1 to 100 (got {MaxAttempts}).";
+        }
+
+        if (FirstBackoffSeconds <= 0 || MaxBackoffSeconds < FirstBackoffSeconds)
+        {
+            yield return $"{Section}:FirstBackoffSeconds must be positive and at most {Section}:MaxBackoffSeconds (got {FirstBackoffSeconds} and {MaxBackoffSeconds}).";
+        }
+
+        if (TimeoutSeconds <= 0 || PollSeconds <= 0)
+        {
+            yield return $"{Section}:TimeoutSeconds and {Section}:PollSeconds must be positive (got {TimeoutSeconds} and {PollSeconds}).";
+        }
+
+        if (LeaseSeconds <= MaxBackoffSeconds + TimeoutSeconds)
+        {
+            yield return $"{Section}:LeaseSeconds must be longer than {Section}:MaxBackoffSeconds + {Section}:TimeoutSeconds ({MaxBackoffSeconds + TimeoutSeconds} s), or another replica takes over a delivery still in progress (got {LeaseSeconds}).";
+        }
+    }
 }
 
 /// <summary>
@@ -29,13 +64,17 @@ public sealed class WatchOptions
 /// <c>X-StreamIngest-Signature: sha256=HEX(HMAC-SHA256(secret, timestamp + "." + body))</c>. A failure (non-2xx,
 /// timeout, refused) is retried with doubling waits; after <see cref="WatchOptions.MaxAttempts"/> the event is
 /// dead-lettered with the reason and the watch moves on. Every attempt is in the delivery log; the delivered position
-/// is stored, so a restart resumes where it stopped.
+/// is stored, so a restart resumes where it stopped. Replicas sharing the store each claim a watch's deliveries with a
+/// lease before delivering (<see cref="IWatchStore.TryLeaseDeliveryAsync"/>), so one delivers it at a time.
 /// </summary>
 public sealed class WebhookDeliveryWorker(
     IWatchStore store, IPostStore posts, IDeadLetterStore deadLetters, WatchMatcher matcher, IHttpClientFactory http,
     IOptions<WatchOptions> options, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider timeProvider, ILogger<WebhookDeliveryWorker> logger) : BackgroundService
 {
     public const string HttpClientName = "webhooks";
+
+    /// <summary>This replica's name on delivery leases.</summary>
+    private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -58,7 +97,7 @@ public sealed class WebhookDeliveryWorker(
             {
                 try
                 {
-                    await wake.WaitAsync(TimeSpan.FromSeconds(5), timeProvider, stoppingToken);
+                    await wake.WaitAsync(TimeSpan.FromSeconds(options.Value.PollSeconds), timeProvider, stoppingToken);
                 }
                 catch (TimeoutException)
                 {
@@ -86,18 +125,34 @@ public sealed class WebhookDeliveryWorker(
 
     private async Task<int> DeliverPendingAsync(Watch watch, CancellationToken cancellationToken)
     {
+        if (!await RenewLeaseAsync(watch, cancellationToken))
+        {
+            return 0; // another replica delivers this watch
+        }
+
         var after = await store.GetDeliveredAsync(watch.Id, cancellationToken);
         var events = await store.ReadEventsAsync(watch.Id, after, 50, cancellationToken);
         foreach (var e in events)
         {
-            await DeliverAsync(watch, e, cancellationToken);
+            if (!await DeliverAsync(watch, e, cancellationToken))
+            {
+                break; // the lease went to another replica, which resumes from the stored position
+            }
+
             await store.SetDeliveredAsync(watch.Id, e.Seq, cancellationToken);
         }
 
         return events.Count;
     }
 
-    private async Task DeliverAsync(Watch watch, WatchEvent e, CancellationToken cancellationToken)
+    private Task<bool> RenewLeaseAsync(Watch watch, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        return store.TryLeaseDeliveryAsync(watch.Id, _owner, now, now.AddSeconds(options.Value.LeaseSeconds), cancellationToken);
+    }
+
+    /// <summary>Delivers one event (or dead-letters it); false when this replica lost the watch's lease before it finished.</summary>
+    private async Task<bool> DeliverAsync(Watch watch, WatchEvent e, CancellationToken cancellationToken)
     {
         var o = options.Value;
         var body = JsonSerializer.Serialize(await WatchesApi.ToDtoAsync(e, posts, cancellationToken), json.Value.SerializerOptions);
@@ -105,6 +160,11 @@ public sealed class WebhookDeliveryWorker(
         string outcome = "not attempted";
         for (var attempt = 1; attempt <= o.MaxAttempts; attempt++)
         {
+            if (attempt > 1 && !await RenewLeaseAsync(watch, cancellationToken))
+            {
+                return false;
+            }
+
             int? status = null;
             try
             {
@@ -120,7 +180,7 @@ public sealed class WebhookDeliveryWorker(
                 if (response.IsSuccessStatusCode)
                 {
                     await store.LogDeliveryAsync(new WatchDelivery(e.WatchId, e.Seq, attempt, status, "delivered", timeProvider.GetUtcNow()), cancellationToken);
-                    return;
+                    return true;
                 }
 
                 outcome = $"HTTP {status}";
@@ -142,6 +202,7 @@ public sealed class WebhookDeliveryWorker(
         await deadLetters.WriteAsync(new DeadLetter("webhook", reason, body, $"{e.WatchId}:{e.Seq}", timeProvider.GetUtcNow()), cancellationToken);
         await store.LogDeliveryAsync(new WatchDelivery(e.WatchId, e.Seq, o.MaxAttempts, null, "dead-lettered: " + outcome, timeProvider.GetUtcNow()), cancellationToken);
         logger.LogWarning("Watch {Watch} event {Seq} dead-lettered: {Reason}", e.WatchId, e.Seq, reason);
+        return true;
     }
 
     /// <summary>HEX(HMAC-SHA256(secret, timestamp + "." + body)): what a receiver recomputes to verify a delivery.</summary>

@@ -57,6 +57,23 @@ public class WatchMatcherTests
         Assert.Equal((0, 1), (before, after));
     }
 
+    [Fact]
+    public async Task Match_SeesAWatchAddedByAnotherProcess_OnceTheRefreshIntervalHasPassed()
+    {
+        var store = new MemoryWatchStore();
+        var time = new FakeTimeProvider();
+        var matcher = new WatchMatcher(store, time) { RefreshInterval = TimeSpan.FromSeconds(10) };
+        await matcher.MatchAsync([P("1", "a", [1, 0, 0])], CancellationToken.None);
+
+        store.Watches.Add(W("elsewhere", [1, 0, 0])); // no Reload: the API role is another process
+        time.Advance(TimeSpan.FromSeconds(9));
+        var before = await matcher.MatchAsync([P("2", "b", [1, 0, 0])], CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(1));
+        var after = await matcher.MatchAsync([P("3", "c", [1, 0, 0])], CancellationToken.None);
+
+        Assert.Equal((0, 1), (before, after));
+    }
+
     private sealed class MemoryWatchStore(params Watch[] watches) : IWatchStore
     {
         public List<Watch> Watches { get; } = [.. watches];
@@ -82,5 +99,6 @@ public class WatchMatcherTests
         public Task SetDeliveredAsync(string watchId, long seq, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task LogDeliveryAsync(WatchDelivery delivery, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<WatchDelivery>> ListDeliveriesAsync(string watchId, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<bool> TryLeaseDeliveryAsync(string watchId, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

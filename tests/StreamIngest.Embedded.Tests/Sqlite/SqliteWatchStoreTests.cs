@@ -1,55 +1,40 @@
 using StreamIngest.Embedded.Sqlite;
-using StreamIngest.Retrieve;
+using StreamIngest.Tests;
+using StreamIngest.Tests.Contracts;
 using StreamIngest.Watches;
 
 namespace StreamIngest.Embedded.Tests.Sqlite;
 
-public class SqliteWatchStoreTests : StoreTestBase
+/// <summary>The watch store contract on a real SQLite file per test, and a restart.</summary>
+public sealed class SqliteWatchStoreTests : WatchStoreContract, IDisposable
 {
-    [Fact]
-    public async Task Watch_RoundTripsWithItsFilters_AndEventsAreRecordedOncePerPostInOrder()
+    private readonly List<SqliteDatabase> _databases = [];
+
+    protected override Task<IWatchStore> NewStoreAsync() => Task.FromResult<IWatchStore>(new SqliteWatchStore(Open(Path.Combine(TestPaths.NewTempDir(), "watches.db"))));
+
+    private SqliteDatabase Open(string path)
     {
-        var watches = new SqliteWatchStore(Db);
-        var watch = new Watch
-        {
-            Id = "w1", Query = "flood", Vector = [0.6f, 0.8f], MinScore = 0.4, Entity = EntityFilter.TryParse("$TSLA"),
-            Filter = new PostFilter { Sentiment = "negative", MinEngagement = 3 }, WebhookUrl = new Uri("https://example.org/hook"), WebhookSecret = "0123456789abcdef",
-            CreatedAt = Now,
-        };
-        await watches.AddAsync(watch, CancellationToken.None);
-
-        var first = await watches.AppendEventsAsync([("w1", "test:1", 0.9), ("w1", "test:2", 0.7)], Now, CancellationToken.None);
-        var again = await watches.AppendEventsAsync([("w1", "test:2", 0.7), ("w1", "test:3", 0.5)], Now, CancellationToken.None); // a redelivered batch
-        var events = await watches.ReadEventsAsync("w1", 0, 10, CancellationToken.None);
-        var tail = await watches.ReadEventsAsync("w1", events[0].Seq, 10, CancellationToken.None);
-        var stored = Assert.Single(await watches.ListAsync(CancellationToken.None));
-
-        Assert.Equal((2, 1), (first, again));
-        Assert.Equal(["test:1", "test:2", "test:3"], events.Select(e => e.PostId));
-        Assert.Equal(["test:2", "test:3"], tail.Select(e => e.PostId));
-        Assert.Equal(watch.Vector, stored.Vector);
-        Assert.Equal(watch.Entity, stored.Entity);
-        Assert.Equal(watch.Filter, stored.Filter);
-        Assert.Equal(watch.WebhookUrl, stored.WebhookUrl);
+        var db = new SqliteDatabase(path);
+        _databases.Add(db);
+        return db;
     }
 
     [Fact]
-    public async Task DeliveredPosition_OnlyMovesForward_AndDeleteRemovesEverything()
+    public async Task WatchesEventsAndDeliveryState_SurviveARestart()
     {
-        var watches = new SqliteWatchStore(Db);
-        await watches.AddAsync(new Watch { Id = "w1", Query = "q", Vector = [1f], CreatedAt = Now }, CancellationToken.None);
-        await watches.AppendEventsAsync([("w1", "test:1", 0.9)], Now, CancellationToken.None);
+        var path = Path.Combine(TestPaths.NewTempDir(), "watches.db");
+        var before = new SqliteWatchStore(Open(path));
+        await before.AddAsync(new Watch { Id = "w1", Query = "q", Vector = [1f], CreatedAt = Now }, CancellationToken.None);
+        await before.AppendEventsAsync([("w1", "test:1", 0.9), ("w1", "test:2", 0.8)], Now, CancellationToken.None);
+        await before.SetDeliveredAsync("w1", 1, CancellationToken.None);
+        _databases[0].Dispose();
 
-        await watches.SetDeliveredAsync("w1", 5, CancellationToken.None);
-        await watches.SetDeliveredAsync("w1", 3, CancellationToken.None);
-        var delivered = await watches.GetDeliveredAsync("w1", CancellationToken.None);
-        var deleted = await watches.DeleteAsync("w1", CancellationToken.None);
-        var deletedAgain = await watches.DeleteAsync("w1", CancellationToken.None);
+        var after = new SqliteWatchStore(Open(path));
 
-        Assert.Equal(5, delivered);
-        Assert.True(deleted);
-        Assert.False(deletedAgain);
-        Assert.Empty(await watches.ListAsync(CancellationToken.None));
-        Assert.Empty(await watches.ReadEventsAsync("w1", 0, 10, CancellationToken.None));
+        Assert.Equal("w1", Assert.Single(await after.ListAsync(CancellationToken.None)).Id);
+        Assert.Equal(["test:2"], (await after.ReadEventsAsync("w1", await after.GetDeliveredAsync("w1", CancellationToken.None), 10, CancellationToken.None)).Select(e => e.PostId));
+        Assert.Equal(0, await after.AppendEventsAsync([("w1", "test:2", 0.8)], Now, CancellationToken.None));
     }
+
+    public void Dispose() => _databases.ForEach(d => d.Dispose());
 }

@@ -1,0 +1,314 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Azure.Cosmos;
+using StreamIngest.Watches;
+
+namespace StreamIngest.Azure.Cosmos;
+
+/// <summary>
+/// Watches and their delivery state as small documents in the posts container.
+/// <list type="bullet">
+/// <item>The watches themselves: partition <c>_watches</c>, never expiring (a handful of documents, read whole).</item>
+/// <item>Per watch, partition <c>_watch-{id}</c>: a sequence counter, the webhook's delivered position and lease, one
+/// event per matching post (id from the post id, so a redelivered batch finds its events already there) and the
+/// delivery log. Events and log entries expire with the container's default TTL, as posts do.</item>
+/// </list>
+/// Events are appended in a transactional batch with the counter, replaced under its ETag: the sequence numbers are
+/// gap-free and ordered, and two writers racing for a watch never hand out the same number (the loser's batch fails
+/// as a whole with 412 and is rebuilt on the new counter). Transactional batches are limited to one logical
+/// partition and 100 operations (https://learn.microsoft.com/azure/cosmos-db/nosql/transactional-batch); optimistic
+/// concurrency through <c>IfMatchEtag</c> (https://learn.microsoft.com/azure/cosmos-db/nosql/database-transactions-optimistic-concurrency).
+/// The delivered position and the lease use conditional patches (<c>FilterPredicate</c>, 412 when it does not hold:
+/// https://learn.microsoft.com/azure/cosmos-db/partial-document-update#supported-modes).
+/// </summary>
+public sealed class CosmosWatchStore(Container container) : IWatchStore
+{
+    public const string WatchesPartition = "_watches";
+    public const string WatchType = "watch";
+    public const string EventType = "watch-event";
+    public const string DeliveryType = "watch-delivery";
+
+    /// <summary>Events per batch: 100 operations at most, one of them the counter.</summary>
+    public const int EventsPerBatch = 99;
+
+    private const int MaxAttempts = 10;
+    private const string CounterId = "counter";
+    private const string DeliveryStateId = "delivery";
+
+    public static string PartitionOf(string watchId) => "_watch-" + watchId;
+
+    /// <summary>An event's document id: the post's, so a (watch, post) pair has one document.</summary>
+    public static string EventId(string postId) => "ev-" + CosmosPostDocument.DocumentId(postId);
+
+    public Task AddAsync(Watch watch, CancellationToken cancellationToken) =>
+        container.CreateItemAsync(
+            new WatchDocument("watch-" + watch.Id, WatchesPartition, WatchType, watch.Id, watch.CreatedAt.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(watch), -1),
+            new PartitionKey(WatchesPartition), NoContent, cancellationToken);
+
+    public async Task<IReadOnlyList<Watch>> ListAsync(CancellationToken cancellationToken)
+    {
+        var query = new QueryDefinition("SELECT c.doc FROM c WHERE c.type = @type").WithParameter("@type", WatchType);
+        var list = new List<Watch>();
+        using var iterator = container.GetItemQueryIterator<WatchRow>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(WatchesPartition) });
+        while (iterator.HasMoreResults)
+        {
+            list.AddRange((await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false)).Select(r => JsonSerializer.Deserialize<Watch>(r.Doc)!));
+        }
+
+        return [.. list.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Removes the watch, its counter and delivery state; its events and log expire by TTL (deleting a whole logical
+    /// partition is a preview feature an account may not have). Watch ids are random, so none is reused.
+    /// </summary>
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        var existed = await DeleteIfPresentAsync("watch-" + id, WatchesPartition, cancellationToken).ConfigureAwait(false);
+        await DeleteIfPresentAsync(CounterId, PartitionOf(id), cancellationToken).ConfigureAwait(false);
+        await DeleteIfPresentAsync(DeliveryStateId, PartitionOf(id), cancellationToken).ConfigureAwait(false);
+        return existed;
+    }
+
+    public async Task<int> AppendEventsAsync(IReadOnlyList<(string WatchId, string PostId, double Score)> matches, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var added = 0;
+        foreach (var watch in matches.DistinctBy(m => (m.WatchId, m.PostId)).GroupBy(m => m.WatchId, StringComparer.Ordinal))
+        {
+            foreach (var chunk in watch.Chunk(EventsPerBatch))
+            {
+                added += await AppendToWatchAsync(watch.Key, chunk, at, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return added;
+    }
+
+    private async Task<int> AppendToWatchAsync(string watchId, IReadOnlyList<(string WatchId, string PostId, double Score)> matches, DateTimeOffset at, CancellationToken ct)
+    {
+        var pk = new PartitionKey(PartitionOf(watchId));
+        for (var attempt = 1; ; attempt++)
+        {
+            // Events already recorded (a redelivered batch) are left out: one point read per candidate, in one call.
+            var existing = await container.ReadManyItemsAsync<IdRow>([.. matches.Select(m => (EventId(m.PostId), pk))], cancellationToken: ct).ConfigureAwait(false);
+            var known = existing.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+            var fresh = matches.Where(m => !known.Contains(EventId(m.PostId))).ToList();
+            if (fresh.Count == 0)
+            {
+                return 0;
+            }
+
+            var (counter, etag) = await ReadCounterAsync(watchId, pk, ct).ConfigureAwait(false);
+            var batch = container.CreateTransactionalBatch(pk);
+            var next = counter with { Seq = counter.Seq + fresh.Count };
+            batch = etag is null
+                ? batch.CreateItem(next)
+                : batch.ReplaceItem(CounterId, next, new TransactionalBatchItemRequestOptions { IfMatchEtag = etag });
+            var seq = counter.Seq;
+            foreach (var (_, postId, score) in fresh)
+            {
+                batch = batch.CreateItem(new EventDocument(EventId(postId), PartitionOf(watchId), EventType, watchId, ++seq, postId, score, at.ToUnixTimeMilliseconds()));
+            }
+
+            using var response = await batch.ExecuteAsync(ct).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return fresh.Count;
+            }
+
+            // 412: another writer moved the counter; 409: another writer recorded one of these posts. Read again.
+            if (response.StatusCode is not (HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict) || attempt >= MaxAttempts)
+            {
+                throw new CosmosException($"Recording {fresh.Count} events for watch {watchId} failed: {response.ErrorMessage}", response.StatusCode, 0, response.ActivityId, response.RequestCharge);
+            }
+        }
+    }
+
+    private async Task<(CounterDocument Counter, string? ETag)> ReadCounterAsync(string watchId, PartitionKey pk, CancellationToken ct)
+    {
+        try
+        {
+            var response = await container.ReadItemAsync<CounterDocument>(CounterId, pk, cancellationToken: ct).ConfigureAwait(false);
+            return (response.Resource, response.ETag);
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return (new CounterDocument(CounterId, PartitionOf(watchId), 0, -1), null);
+        }
+    }
+
+    public static QueryDefinition EventsQuery(long after, int limit) =>
+        new QueryDefinition("SELECT TOP @n c.seq, c.postRef, c.score, c.atMs FROM c WHERE c.type = @type AND c.seq > @after ORDER BY c.seq")
+            .WithParameter("@n", limit)
+            .WithParameter("@type", EventType)
+            .WithParameter("@after", after);
+
+    public async Task<IReadOnlyList<WatchEvent>> ReadEventsAsync(string watchId, long after, int limit, CancellationToken cancellationToken)
+    {
+        var list = new List<WatchEvent>();
+        using var iterator = container.GetItemQueryIterator<EventRow>(EventsQuery(after, limit), requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(PartitionOf(watchId)) });
+        while (iterator.HasMoreResults)
+        {
+            list.AddRange((await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false))
+                .Select(r => new WatchEvent(r.Seq, watchId, r.PostRef, r.Score, DateTimeOffset.FromUnixTimeMilliseconds(r.AtMs))));
+        }
+
+        return list;
+    }
+
+    public async Task<long> GetDeliveredAsync(string watchId, CancellationToken cancellationToken) =>
+        (await ReadDeliveryStateAsync(watchId, cancellationToken).ConfigureAwait(false))?.Delivered ?? 0;
+
+    /// <summary>Moves the position forward only: a patch whose predicate keeps a later position (412 is "already further").</summary>
+    public async Task SetDeliveredAsync(string watchId, long seq, CancellationToken cancellationToken)
+    {
+        var predicate = "FROM c WHERE c.delivered < " + seq.ToString(CultureInfo.InvariantCulture);
+        await PatchDeliveryStateAsync(watchId, [PatchOperation.Set("/delivered", seq)], predicate, new DeliveryStateDocument(DeliveryStateId, PartitionOf(watchId), seq, null, 0, -1), cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task LogDeliveryAsync(WatchDelivery delivery, CancellationToken cancellationToken) =>
+        container.CreateItemAsync(
+            new DeliveryDocument(Guid.NewGuid().ToString("N"), PartitionOf(delivery.WatchId), DeliveryType, delivery.Seq, delivery.Attempt, delivery.Status, delivery.Outcome, delivery.At.ToUnixTimeMilliseconds()),
+            new PartitionKey(PartitionOf(delivery.WatchId)), NoContent, cancellationToken);
+
+    public async Task<IReadOnlyList<WatchDelivery>> ListDeliveriesAsync(string watchId, int limit, CancellationToken cancellationToken)
+    {
+        var query = new QueryDefinition("SELECT TOP @n c.seq, c.attempt, c.status, c.outcome, c.atMs FROM c WHERE c.type = @type ORDER BY c.atMs DESC")
+            .WithParameter("@n", limit).WithParameter("@type", DeliveryType);
+        var list = new List<WatchDelivery>();
+        using var iterator = container.GetItemQueryIterator<DeliveryDocument>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(PartitionOf(watchId)) });
+        while (iterator.HasMoreResults)
+        {
+            list.AddRange((await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false)).Select(d => new WatchDelivery(watchId, d.Seq, d.Attempt, d.Status, d.Outcome, DateTimeOffset.FromUnixTimeMilliseconds(d.AtMs))));
+        }
+
+        return list;
+    }
+
+    /// <summary>The lease predicate: free, expired, or already this owner's.</summary>
+    public static string LeasePredicate(string owner, DateTimeOffset now) =>
+        $"FROM c WHERE c.leaseOwner = '{EscapeLiteral(owner)}' OR NOT IS_DEFINED(c.leaseUntilMs) OR c.leaseUntilMs <= {now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}";
+
+    public async Task<bool> TryLeaseDeliveryAsync(string watchId, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        await PatchDeliveryStateAsync(
+            watchId,
+            [PatchOperation.Set("/leaseOwner", owner), PatchOperation.Set("/leaseUntilMs", until.ToUnixTimeMilliseconds())],
+            LeasePredicate(owner, now),
+            new DeliveryStateDocument(DeliveryStateId, PartitionOf(watchId), 0, owner, until.ToUnixTimeMilliseconds(), -1),
+            cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A conditional patch of the delivery state, created with <paramref name="initial"/> when missing; false when the predicate did not hold.</summary>
+    private async Task<bool> PatchDeliveryStateAsync(string watchId, IReadOnlyList<PatchOperation> operations, string predicate, DeliveryStateDocument initial, CancellationToken ct)
+    {
+        var pk = new PartitionKey(PartitionOf(watchId));
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await container.PatchItemAsync<DeliveryStateDocument>(DeliveryStateId, pk, operations, new PatchItemRequestOptions { FilterPredicate = predicate, EnableContentResponseOnWrite = false }, ct).ConfigureAwait(false);
+                return true;
+            }
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
+            {
+                return false;
+            }
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound && attempt < MaxAttempts)
+            {
+                try
+                {
+                    await container.CreateItemAsync(initial, pk, NoContent, ct).ConfigureAwait(false);
+                    return true;
+                }
+                catch (CosmosException conflict) when (conflict.StatusCode == HttpStatusCode.Conflict)
+                {
+                    // Created by another replica meanwhile: patch it.
+                }
+            }
+        }
+    }
+
+    private async Task<DeliveryStateDocument?> ReadDeliveryStateAsync(string watchId, CancellationToken ct)
+    {
+        try
+        {
+            return (await container.ReadItemAsync<DeliveryStateDocument>(DeliveryStateId, new PartitionKey(PartitionOf(watchId)), cancellationToken: ct).ConfigureAwait(false)).Resource;
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private async Task<bool> DeleteIfPresentAsync(string id, string partition, CancellationToken ct)
+    {
+        try
+        {
+            await container.DeleteItemAsync<IdRow>(id, new PartitionKey(partition), cancellationToken: ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    private static string EscapeLiteral(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
+
+    private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
+
+    public sealed record WatchDocument(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("pk")] string Pk,
+        [property: JsonPropertyName("type")] string Type,
+        [property: JsonPropertyName("watchId")] string WatchId,
+        [property: JsonPropertyName("createdAtMs")] long CreatedAtMs,
+        [property: JsonPropertyName("doc")] string Doc,
+        [property: JsonPropertyName("ttl")] int Ttl);
+
+    public sealed record CounterDocument(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("pk")] string Pk,
+        [property: JsonPropertyName("seq")] long Seq,
+        [property: JsonPropertyName("ttl")] int Ttl);
+
+    /// <summary>One match. The post id is <c>postRef</c>, not <c>postId</c>: post queries select documents by <c>IS_DEFINED(c.postId)</c>.</summary>
+    public sealed record EventDocument(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("pk")] string Pk,
+        [property: JsonPropertyName("type")] string Type,
+        [property: JsonPropertyName("watchId")] string WatchId,
+        [property: JsonPropertyName("seq")] long Seq,
+        [property: JsonPropertyName("postRef")] string PostRef,
+        [property: JsonPropertyName("score")] double Score,
+        [property: JsonPropertyName("atMs")] long AtMs);
+
+    public sealed record DeliveryStateDocument(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("pk")] string Pk,
+        [property: JsonPropertyName("delivered")] long Delivered,
+        [property: JsonPropertyName("leaseOwner")] string? LeaseOwner,
+        [property: JsonPropertyName("leaseUntilMs")] long LeaseUntilMs,
+        [property: JsonPropertyName("ttl")] int Ttl);
+
+    public sealed record DeliveryDocument(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("pk")] string Pk,
+        [property: JsonPropertyName("type")] string Type,
+        [property: JsonPropertyName("seq")] long Seq,
+        [property: JsonPropertyName("attempt")] int Attempt,
+        [property: JsonPropertyName("status")] int? Status,
+        [property: JsonPropertyName("outcome")] string Outcome,
+        [property: JsonPropertyName("atMs")] long AtMs);
+
+    private sealed record WatchRow([property: JsonPropertyName("doc")] string Doc);
+
+    public sealed record IdRow([property: JsonPropertyName("id")] string Id);
+
+    private sealed record EventRow(
+        [property: JsonPropertyName("seq")] long Seq,
+        [property: JsonPropertyName("postRef")] string PostRef,
+        [property: JsonPropertyName("score")] double Score,
+        [property: JsonPropertyName("atMs")] long AtMs);
+}
