@@ -1,4 +1,4 @@
-using System.Text;
+using StreamIngest.Embedded.Keywords;
 
 namespace StreamIngest.Embedded.Sqlite;
 
@@ -30,38 +30,21 @@ public static class FtsQuery
         "now", "currently", "here", "please",
     };
 
+    /// <summary>The query's subject words (<see cref="KeywordTokens.Words"/>): stop words dropped unless nothing else is left, at most 16.</summary>
+    public static IReadOnlyList<string> Words(string text)
+    {
+        var words = KeywordTokens.Words(text);
+        var subject = words.Where(w => !StopWords.Contains(w)).Distinct(StringComparer.Ordinal).Take(MaxTerms).ToList();
+        return subject.Count > 0 ? subject : [.. words.Distinct(StringComparer.Ordinal).Take(MaxTerms)];
+    }
+
+    /// <summary>The subject words as the in-memory keyword index holds them: stemmed, each once.</summary>
+    public static IReadOnlyList<string> Terms(string text) => [.. Words(text).Select(KeywordTokens.Stem).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>The FTS5 MATCH expression for <see cref="Words"/> (FTS5 stems them itself): each a quoted term, OR-ed; null when there are none.</summary>
     public static string? Build(string text)
     {
-        var words = new List<string>();
-        var sb = new StringBuilder();
-        foreach (var c in text.Normalize(NormalizationForm.FormKC))
-        {
-            if (char.IsLetterOrDigit(c) || c == '_')
-            {
-                sb.Append(char.ToLowerInvariant(c));
-            }
-            else
-            {
-                Flush();
-            }
-        }
-
-        Flush();
-        var terms = words.Where(w => !StopWords.Contains(w)).Distinct(StringComparer.Ordinal).Take(MaxTerms).ToList();
-        if (terms.Count == 0)
-        {
-            terms = [.. words.Distinct(StringComparer.Ordinal).Take(MaxTerms)];
-        }
-
-        return terms.Count == 0 ? null : string.Join(" OR ", terms.Select(t => $"\"{t}\""));
-
-        void Flush()
-        {
-            if (sb.Length > 0)
-            {
-                words.Add(sb.ToString());
-                sb.Clear();
-            }
-        }
+        var words = Words(text);
+        return words.Count == 0 ? null : string.Join(" OR ", words.Select(t => $"\"{t}\""));
     }
 }

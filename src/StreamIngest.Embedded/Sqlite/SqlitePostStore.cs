@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using StreamIngest.Embed;
+using StreamIngest.Embedded.Keywords;
 using StreamIngest.Embedded.Vectors;
 using StreamIngest.Model;
 using StreamIngest.Retrieve;
@@ -10,10 +11,10 @@ namespace StreamIngest.Embedded.Sqlite;
 
 /// <summary>
 /// Posts in SQLite: one row per id (upsert keeps the row), entities in their own table for filters,
-/// FTS5 kept in step by triggers, the fp32 embedding as a blob, and the in-memory int8 index updated
-/// after each committed write so a post is searchable the moment the call returns.
+/// FTS5 kept in step by triggers, the fp32 embedding as a blob, and the in-memory int8 vector index (and keyword
+/// index, when given) updated after each committed write so a post is searchable the moment the call returns.
 /// </summary>
-public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : IPostStore
+public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, KeywordIndex? keywords = null) : IPostStore
 {
     private const int PurgeChunk = 2000;
 
@@ -142,6 +143,22 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
         return index;
     }
 
+    /// <summary>Builds the keyword index from the posts' text in the file (at start); SQLite stays the record it is rebuilt from.</summary>
+    public static KeywordIndex LoadKeywordIndex(SqliteDatabase db)
+    {
+        var keywords = new KeywordIndex();
+        using var connection = db.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT rowid, id, created_at, source, lang, text FROM posts ORDER BY rowid";
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            keywords.Upsert(reader.GetString(1), reader.GetInt64(0), reader.GetInt64(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5));
+        }
+
+        return keywords;
+    }
+
     public async Task UpsertAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken)
     {
         if (posts.Count == 0)
@@ -149,6 +166,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
             return;
         }
 
+        var previous = new string?[posts.Count];
         var rowIds = await db.WriteAsync((connection, tx) =>
         {
             using var upsert = connection.CreateCommand();
@@ -197,10 +215,22 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
             var pValue = addEntity.Parameters.Add("$value", SqliteType.Text);
             var pRow = addEntity.Parameters.Add("$row", SqliteType.Integer);
 
+            // The text a post held before, for the keyword index to forget its words exactly when the text changes.
+            using var previousText = connection.CreateCommand();
+            previousText.Transaction = tx;
+            previousText.CommandText = "SELECT text FROM posts WHERE id = $id";
+            var pPreviousId = previousText.Parameters.Add("$id", SqliteType.Text);
+
             var ids = new long[posts.Count];
             for (var i = 0; i < posts.Count; i++)
             {
                 var p = posts[i];
+                if (keywords?.Contains(p.Id) == true)
+                {
+                    pPreviousId.Value = p.Id;
+                    previous[i] = previousText.ExecuteScalar() as string;
+                }
+
                 pId.Value = p.Id;
                 pSource.Value = p.Source;
                 pCreated.Value = p.CreatedAt.ToUnixTimeMilliseconds();
@@ -229,7 +259,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
             return ids;
         }, cancellationToken).ConfigureAwait(false);
 
-        // Committed: make the posts findable by vector too.
+        // Committed: make the posts findable in memory too.
         for (var i = 0; i < posts.Count; i++)
         {
             var p = posts[i];
@@ -237,6 +267,8 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
             {
                 index.Upsert(p.Id, rowIds[i], p.CreatedAt.ToUnixTimeMilliseconds(), p.Source, p.Lang, e);
             }
+
+            keywords?.Upsert(p.Id, rowIds[i], p.CreatedAt.ToUnixTimeMilliseconds(), p.Source, p.Lang, p.Text, previous[i]);
         }
     }
 
@@ -246,23 +278,31 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
         {
             using var cmd = connection.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = "DELETE FROM posts WHERE id = $id";
+            cmd.CommandText = "DELETE FROM posts WHERE id = $id RETURNING text";
             var pId = cmd.Parameters.Add("$id", SqliteType.Text);
-            var n = 0;
+            var removed = new List<(string, string)>();
             foreach (var id in ids)
             {
                 pId.Value = id;
-                n += cmd.ExecuteNonQuery();
+                if (cmd.ExecuteScalar() is string text)
+                {
+                    removed.Add((id, text));
+                }
             }
 
-            return n;
+            return removed;
         }, cancellationToken).ConfigureAwait(false);
         foreach (var id in ids)
         {
             index.Remove(id);
         }
 
-        return deleted;
+        foreach (var (id, text) in deleted)
+        {
+            keywords?.Remove(id, text);
+        }
+
+        return deleted.Count;
     }
 
     public Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken) =>
@@ -364,22 +404,23 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index) : 
             {
                 using var cmd = connection.CreateCommand();
                 cmd.Transaction = tx;
-                cmd.CommandText = "DELETE FROM posts WHERE rowid IN (SELECT rowid FROM posts WHERE created_at < $cutoff LIMIT $n) RETURNING id";
+                cmd.CommandText = "DELETE FROM posts WHERE rowid IN (SELECT rowid FROM posts WHERE created_at < $cutoff LIMIT $n) RETURNING id, text";
                 cmd.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
                 cmd.Parameters.AddWithValue("$n", PurgeChunk);
                 using var reader = cmd.ExecuteReader();
-                var list = new List<string>();
+                var list = new List<(string, string)>();
                 while (reader.Read())
                 {
-                    list.Add(reader.GetString(0));
+                    list.Add((reader.GetString(0), reader.GetString(1)));
                 }
 
                 return list;
             }, cancellationToken).ConfigureAwait(false);
 
-            foreach (var id in ids)
+            foreach (var (id, text) in ids)
             {
                 index.Remove(id);
+                keywords?.Remove(id, text); // with its text, so the words' document counts stay exact
             }
 
             total += ids.Count;

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using StreamIngest.Embed;
+using StreamIngest.Embedded.Keywords;
 using StreamIngest.Embedded.Vectors;
 using StreamIngest.Model;
 using StreamIngest.Retrieve;
@@ -10,10 +11,11 @@ using StreamIngest.Retrieve;
 namespace StreamIngest.Embedded.Sqlite;
 
 /// <summary>
-/// Hybrid retrieval over the embedded store: exact int8 vector scan re-ranked in fp32, FTS5 BM25, both
-/// filtered the same way, fused and recency-weighted by <see cref="HybridRanker"/>.
+/// Hybrid retrieval over the embedded store: the int8 vector scan re-ranked in fp32, BM25 over the words (the
+/// in-memory <see cref="KeywordIndex"/> when given, else FTS5 in the file; the same scores), both filtered the same
+/// way, fused and recency-weighted by <see cref="HybridRanker"/>.
 /// </summary>
-public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IEmbedder embedder, HybridRanker ranker) : IRetriever
+public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IEmbedder embedder, HybridRanker ranker, KeywordIndex? keywords = null) : IRetriever
 {
     /// <summary>Run the keyword and vector lists of a hybrid query at the same time (each on its own connection).</summary>
     public bool ConcurrentLists { get; init; } = true;
@@ -53,7 +55,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         IReadOnlyList<Candidate> keyword = [];
         if (query.Mode != SearchMode.Vector)
         {
-            keyword = KeywordCandidates(connection, query, n, since, until);
+            keyword = keywords is null ? KeywordCandidates(connection, query, n, since, until) : KeywordCandidates(keywords, connection, query, n, since, until);
         }
 
         var vector = await vectorTask.ConfigureAwait(false);
@@ -129,6 +131,24 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         }
 
         return rows;
+    }
+
+    /// <summary>The keyword list from the in-memory index: the same words, filters and BM25 as the FTS5 query below.</summary>
+    private static List<Candidate> KeywordCandidates(KeywordIndex keywords, SqliteConnection connection, SearchQuery query, int n, long since, long until)
+    {
+        var terms = FtsQuery.Terms(query.Text);
+        if (terms.Count == 0)
+        {
+            return [];
+        }
+
+        var filter = new VectorFilter(
+            since,
+            until,
+            query.Source is null ? (short)-1 : keywords.CodeOf(query.Source),
+            query.Lang is null ? (short)-1 : keywords.CodeOf(query.Lang),
+            query.Entity is null ? null : EntityRows(connection, query.Entity));
+        return [.. keywords.Search(terms, n, filter).Select(h => new Candidate(h.Key, h.Score))];
     }
 
     private static List<Candidate> KeywordCandidates(SqliteConnection connection, SearchQuery query, int n, long since, long until)

@@ -10,10 +10,13 @@ namespace StreamIngest.Embedded.Vectors;
 public readonly record struct VectorFilter(long MinCreatedMs, long MaxCreatedMs, short Source = -1, short Lang = -1, IReadOnlySet<long>? AllowedRowIds = null);
 
 /// <summary>
-/// In-memory copy of every stored embedding, quantised to int8 (one scale per vector), scanned
-/// exhaustively with SIMD. Exact search over the retention window at a quarter of fp32's memory; the
-/// caller re-ranks the best candidates in fp32 for near-exact results. Rows are kept in blocks so growth
-/// never copies the whole index. Thread-safe: many concurrent searches, writes serialised.
+/// In-memory copy of every stored embedding, quantised to int8 (one scale per vector) and to one sign bit per
+/// dimension, scanned with SIMD and popcount. Small indexes are scanned exhaustively in int8; from
+/// <see cref="BinaryPrefilterRows"/> rows on, a scan first ranks every row by the Hamming distance of its sign bits to
+/// the query's (48 bytes a row instead of 384), keeps the <see cref="PrefilterDepth"/> nearest, and scores only those in
+/// int8; the caller re-ranks the best in fp32. Rows are kept in blocks (in arrival order, so in rough time order) that
+/// remember the span of their posts' times: a windowed search skips every block outside the window before any
+/// arithmetic. Growth never copies the whole index. Thread-safe: many concurrent searches, writes serialised.
 /// </summary>
 public sealed class Int8VectorIndex
 {
@@ -22,7 +25,17 @@ public sealed class Int8VectorIndex
     /// <summary>Most cores one scan uses; small indexes (one block) scan on the calling thread.</summary>
     public static int MaxParallelism { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>Rows held from which a search ranks by sign bits first (below it, the int8 scan alone is as fast).</summary>
+    public int BinaryPrefilterRows { get; init; } = 50_000;
+
+    /// <summary>Rows kept by the sign-bit pass for int8 scoring, per requested result (at least <see cref="MinPrefilter"/>).</summary>
+    public int PrefilterDepth { get; init; } = 25;
+
+    /// <summary>Least rows the sign-bit pass keeps, however few results are asked for.</summary>
+    public int MinPrefilter { get; init; } = 1000;
+
     private readonly int _dims;
+    private readonly int _words;
     private readonly List<Block> _blocks = [];
     private readonly Dictionary<string, int> _rowByKey = new(StringComparer.Ordinal);
     private readonly Dictionary<string, short> _codes = new(StringComparer.Ordinal);
@@ -34,6 +47,7 @@ public sealed class Int8VectorIndex
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dims, 1);
         _dims = dims;
+        _words = (dims + 63) / 64;
     }
 
     public int Dimensions => _dims;
@@ -76,7 +90,7 @@ public sealed class Int8VectorIndex
                 row = _count++;
                 if (row / BlockRows == _blocks.Count)
                 {
-                    _blocks.Add(new Block(_dims));
+                    _blocks.Add(new Block(_dims, _words));
                 }
 
                 _rowByKey[key] = row;
@@ -95,6 +109,9 @@ public sealed class Int8VectorIndex
             block.Source[r] = Code(source);
             block.Lang[r] = lang is null ? short.MinValue : Code(lang);
             block.InvScale[r] = Quantize(vector, block.Codes.AsSpan(r * _dims, _dims));
+            SignBits(vector, block.Bits.AsSpan(r * _words, _words));
+            block.MinCreatedMs = Math.Min(block.MinCreatedMs, createdMs);
+            block.MaxCreatedMs = Math.Max(block.MaxCreatedMs, createdMs);
         }
         finally
         {
@@ -135,6 +152,8 @@ public sealed class Int8VectorIndex
 
         var q = new sbyte[_dims];
         Quantize(query, q);
+        var qBits = new ulong[_words];
+        SignBits(query, qBits);
         _lock.EnterReadLock();
         try
         {
@@ -142,13 +161,15 @@ public sealed class Int8VectorIndex
             var blocks = _blocks.Count;
             var workers = Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks);
             var heaps = new PriorityQueue<(int Block, int Row), float>[Math.Max(1, workers)];
+            var depth = _live >= BinaryPrefilterRows ? Math.Max(MinPrefilter, n * PrefilterDepth) : 0;
             if (workers <= 1)
             {
-                heaps[0] = ScanBlocks(0, 1, q, n, filter);
+                heaps[0] = ScanBlocks(0, 1, q, qBits, n, depth, filter);
             }
             else
             {
-                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => heaps[w] = ScanBlocks(w, workers, q, n, filter));
+                // Each worker keeps its own prefilter depth: the sign-bit pass is per worker, so each needs the full depth.
+                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => heaps[w] = ScanBlocks(w, workers, q, qBits, n, depth, filter));
             }
 
             var heap = heaps[0];
@@ -156,14 +177,7 @@ public sealed class Int8VectorIndex
             {
                 while (heaps[h].TryDequeue(out var item, out var score))
                 {
-                    if (heap.Count < n)
-                    {
-                        heap.Enqueue(item, score);
-                    }
-                    else if (heap.TryPeek(out _, out var min) && score > min)
-                    {
-                        heap.DequeueEnqueue(item, score);
-                    }
+                    Offer(heap, n, item, score);
                 }
             }
 
@@ -183,15 +197,104 @@ public sealed class Int8VectorIndex
         }
     }
 
-    private PriorityQueue<(int, int), float> ScanBlocks(int first, int stride, sbyte[] q, int n, VectorFilter filter)
+    private static void Offer(PriorityQueue<(int, int), float> heap, int n, (int, int) item, float score)
+    {
+        if (heap.Count < n)
+        {
+            heap.Enqueue(item, score);
+        }
+        else if (heap.TryPeek(out _, out var min) && score > min)
+        {
+            heap.DequeueEnqueue(item, score);
+        }
+    }
+
+    /// <summary>
+    /// The worker's top <paramref name="n"/> by int8 score: of every row passing the filter (<paramref name="depth"/> 0),
+    /// or of the <paramref name="depth"/> rows nearest by sign bits.
+    /// </summary>
+    private PriorityQueue<(int, int), float> ScanBlocks(int first, int stride, sbyte[] q, ulong[] qBits, int n, int depth, VectorFilter filter)
     {
         var heap = new PriorityQueue<(int, int), float>(n + 1);
+        if (depth == 0)
+        {
+            for (var b = first; b < _blocks.Count; b += stride)
+            {
+                if (Overlaps(_blocks[b], filter))
+                {
+                    ScanBlock(_blocks[b], Math.Min(BlockRows, _count - b * BlockRows), b, q, n, filter, heap);
+                }
+            }
+
+            return heap;
+        }
+
+        // Max-heap on distance (priority = -distance): the farthest kept row is at the top, replaced by a nearer one.
+        var near = new PriorityQueue<(int, int), int>(depth + 1);
         for (var b = first; b < _blocks.Count; b += stride)
         {
-            ScanBlock(_blocks[b], Math.Min(BlockRows, _count - b * BlockRows), b, q, n, filter, heap);
+            if (Overlaps(_blocks[b], filter))
+            {
+                NearestBySignBits(_blocks[b], Math.Min(BlockRows, _count - b * BlockRows), b, qBits, depth, filter, near);
+            }
+        }
+
+        while (near.TryDequeue(out var item, out _))
+        {
+            var block = _blocks[item.Item1];
+            var score = DotInt8(q, block.Codes.AsSpan(item.Item2 * _dims, _dims)) * block.InvScale[item.Item2];
+            Offer(heap, n, item, score);
         }
 
         return heap;
+    }
+
+    private static bool Overlaps(Block block, VectorFilter filter) =>
+        block.MaxCreatedMs >= filter.MinCreatedMs && block.MinCreatedMs <= filter.MaxCreatedMs;
+
+    private static bool Passes(Block block, int r, VectorFilter filter)
+    {
+        var created = block.CreatedMs[r];
+        return created >= filter.MinCreatedMs && created <= filter.MaxCreatedMs
+            && (filter.Source == -1 || block.Source[r] == filter.Source)
+            && (filter.Lang == -1 || block.Lang[r] == filter.Lang)
+            && (filter.AllowedRowIds is null || filter.AllowedRowIds.Contains(block.RowIds[r]));
+    }
+
+    private void NearestBySignBits(Block block, int rows, int blockIndex, ulong[] qBits, int depth, VectorFilter filter, PriorityQueue<(int, int), int> near)
+    {
+        var worst = int.MaxValue;
+        if (near.Count == depth)
+        {
+            near.TryPeek(out _, out var p);
+            worst = -p;
+        }
+
+        var bits = block.Bits;
+        for (var r = 0; r < rows; r++)
+        {
+            var distance = Hamming(qBits, bits.AsSpan(r * _words, _words));
+            if (distance >= worst || !Passes(block, r, filter))
+            {
+                continue; // the distance is checked first: it rejects most rows for a few instructions
+            }
+
+            if (near.Count < depth)
+            {
+                near.Enqueue((blockIndex, r), -distance);
+                if (near.Count == depth)
+                {
+                    near.TryPeek(out _, out var p);
+                    worst = -p;
+                }
+            }
+            else
+            {
+                near.DequeueEnqueue((blockIndex, r), -distance);
+                near.TryPeek(out _, out var p);
+                worst = -p;
+            }
+        }
     }
 
     private void ScanBlock(Block block, int rows, int blockIndex, sbyte[] q, int n, VectorFilter filter, PriorityQueue<(int, int), float> heap)
@@ -205,11 +308,7 @@ public sealed class Int8VectorIndex
         var codes = block.Codes;
         for (var r = 0; r < rows; r++)
         {
-            var created = block.CreatedMs[r];
-            if (created < filter.MinCreatedMs || created > filter.MaxCreatedMs
-                || filter.Source != -1 && block.Source[r] != filter.Source
-                || filter.Lang != -1 && block.Lang[r] != filter.Lang
-                || filter.AllowedRowIds is not null && !filter.AllowedRowIds.Contains(block.RowIds[r]))
+            if (!Passes(block, r, filter))
             {
                 continue;
             }
@@ -261,6 +360,31 @@ public sealed class Int8VectorIndex
         return 1f / scale;
     }
 
+    /// <summary>One bit per dimension: set where the component is positive.</summary>
+    internal static void SignBits(ReadOnlySpan<float> vector, Span<ulong> bits)
+    {
+        bits.Clear();
+        for (var i = 0; i < vector.Length; i++)
+        {
+            if (vector[i] > 0)
+            {
+                bits[i >> 6] |= 1UL << (i & 63);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Hamming(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b)
+    {
+        var d = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            d += System.Numerics.BitOperations.PopCount(a[i] ^ b[i]);
+        }
+
+        return d;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int DotInt8(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
     {
@@ -289,9 +413,16 @@ public sealed class Int8VectorIndex
         return sum;
     }
 
-    private sealed class Block(int dims)
+    private sealed class Block(int dims, int words)
     {
         public readonly sbyte[] Codes = new sbyte[BlockRows * dims];
+        public readonly ulong[] Bits = new ulong[BlockRows * words];
+
+        /// <summary>The span of the times of every post ever written to the block (removals do not narrow it).</summary>
+        public long MinCreatedMs = long.MaxValue;
+
+        public long MaxCreatedMs = long.MinValue;
+
         public readonly float[] InvScale = new float[BlockRows];
         public readonly long[] CreatedMs = new long[BlockRows];
         public readonly long[] RowIds = new long[BlockRows];

@@ -96,7 +96,8 @@ public static class BenchCommand
         {
             Db = new SqliteDatabase(path);
             Index = new Int8VectorIndex(embedder.Dimensions);
-            Store = new SqlitePostStore(Db, Index);
+            Keywords = new StreamIngest.Embedded.Keywords.KeywordIndex();
+            Store = new SqlitePostStore(Db, Index, Keywords);
             Metrics = new PipelineMetrics(new BenchMeterFactory());
             DeadLetters = new MeteredDeadLetterStore(new SqliteDeadLetterStore(Db), Metrics);
             Transport = new ChannelFeedTransport(4096, maxBatch);
@@ -121,6 +122,7 @@ public static class BenchCommand
         public SqliteDatabase Db { get; }
         public SqliteWatchStore WatchStore { get; }
         public Int8VectorIndex Index { get; }
+        public StreamIngest.Embedded.Keywords.KeywordIndex Keywords { get; }
         public SqlitePostStore Store { get; }
         public MeteredDeadLetterStore DeadLetters { get; }
         public PipelineMetrics Metrics { get; }

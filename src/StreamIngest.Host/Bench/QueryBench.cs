@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
 using StreamIngest.Embed;
+using StreamIngest.Embedded.Keywords;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Embedded.Vectors;
@@ -40,7 +41,8 @@ internal static class QueryBench
         var embedder = new GivenEmbedder();
         var db = new SqliteDatabase(Path.Combine(dir, "query.db"));
         var index = new Int8VectorIndex(Dims);
-        var store = new SqlitePostStore(db, index);
+        var keywords = new KeywordIndex();
+        var store = new SqlitePostStore(db, index, keywords);
         var now = DateTimeOffset.UtcNow;
 
         BenchCommand.Progress($"writing {n} posts ({clusters} clusters) through the store");
@@ -66,7 +68,7 @@ internal static class QueryBench
 
         var insertPerS = n / Stopwatch.GetElapsedTime(started).TotalSeconds;
         rssHeld[n.ToString(CultureInfo.InvariantCulture)] = BenchCommand.RssMb();
-        var retriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System));
+        var retriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords);
 
         var rng = new Random(7);
         var qs = Enumerable.Range(0, queries).Select(q =>
@@ -82,7 +84,7 @@ internal static class QueryBench
         var latency = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         var sequential = new List<double>();
         var warmConcurrent = new List<double>();
-        var sequentialRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System)) { ConcurrentLists = false };
+        var sequentialRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords) { ConcurrentLists = false };
         foreach (var (text, vector) in qs.Take(10))
         {
             embedder.Given[text] = vector;

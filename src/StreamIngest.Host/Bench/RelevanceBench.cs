@@ -77,11 +77,11 @@ internal static class RelevanceBench
             using var p = reuse ? null : new BenchCommand.Pipeline(file, embedder, embeddingKey: model);
             var elapsed = p is null ? TimeSpan.Zero : await p.ReplayAsync(new ReplayOptions { Path = replay, Timestamps = ReplayTimestamps.Original });
             using var db = reuse ? new SqliteDatabase(file) : null;
-            var store = (Db: db ?? p!.Db, Index: db is null ? p!.Index : SqlitePostStore.LoadIndex(db, embedder.Dimensions));
+            var store = (Db: db ?? p!.Db, Index: db is null ? p!.Index : SqlitePostStore.LoadIndex(db, embedder.Dimensions), Keywords: db is null ? p!.Keywords : SqlitePostStore.LoadKeywordIndex(db));
             var clock = new SettableClock();
             async Task<ModeScore> EvaluateAsync(RankingOptions ranking, SearchMode mode, bool windowed, Func<RelevanceQuestions.Question, bool> which)
             {
-                var retriever = new SqliteRetriever(store.Db, store.Index, embedder, new HybridRanker(ranking, clock));
+                var retriever = new SqliteRetriever(store.Db, store.Index, embedder, new HybridRanker(ranking, clock), store.Keywords);
                 var scores = new List<(double P, double Ndcg)>();
                 foreach (var q in questions.Where(which))
                 {

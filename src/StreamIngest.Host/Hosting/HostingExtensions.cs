@@ -72,6 +72,8 @@ public static class HostingExtensions
         builder.Services.AddSingleton<IValidateOptions<SqliteOptions>>(new SectionValidator<SqliteOptions>(SqliteOptions.Section));
         builder.Services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.DatabasePath));
         builder.Services.AddSingleton(sp => SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IEmbedder>()));
+        // Keyword search in memory (BM25 with early termination), rebuilt from the posts' text at start.
+        builder.Services.AddSingleton(sp => SqlitePostStore.LoadKeywordIndex(sp.GetRequiredService<SqliteDatabase>()));
         builder.Services.AddSingleton<IPostStore, SqlitePostStore>();
         builder.Services.AddSingleton<SqliteDeadLetterStore>();
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(sp.GetRequiredService<SqliteDeadLetterStore>(), sp.GetRequiredService<PipelineMetrics>()));

@@ -1,0 +1,167 @@
+using System.Text.Json;
+using StreamIngest.Embedded.Keywords;
+using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Embedded.Tests.Sqlite;
+using StreamIngest.Embedded.Vectors;
+using StreamIngest.Tests;
+
+namespace StreamIngest.Embedded.Tests.Keywords;
+
+public class KeywordIndexTests : StoreTestBase
+{
+    private static readonly VectorFilter All = new(long.MinValue + 1, long.MaxValue);
+
+    private static readonly string[] Questions =
+    [
+        "Is the Riverton flood real, and which streets are under water?",
+        "What are people saying about the Lakeport strike?",
+        "power cut basement flooded",
+        "How can I help or donate?",
+        "Is the bridge closed?",
+        "Flooding downtown, evacuations ordered",
+        "people city",
+    ];
+
+    [Fact]
+    public async Task Search_ScoresLikeFts5Bm25_OnTheDemoPosts()
+    {
+        var lines = File.ReadLines(System.IO.Path.Combine(TestPaths.RepoRoot, "src", "StreamIngest.Host", "samples", "demo.jsonl"));
+        var posts = lines.Select(l => JsonDocument.Parse(l).RootElement).Select(e => NewPost(e.GetProperty("id").GetString()!, e.GetProperty("text").GetString()!)).ToArray();
+        await Store.UpsertAsync(posts, CancellationToken.None);
+        var keywords = SqlitePostStore.LoadKeywordIndex(Db);
+
+        var answered = 0;
+        foreach (var question in Questions)
+        {
+            var ours = keywords.Search(FtsQuery.Terms(question), 10, All);
+            var fts = Fts5Scores(FtsQuery.Build(question)!);
+
+            Assert.Equal(Math.Min(10, fts.Count), ours.Count);
+            answered += ours.Count > 0 ? 1 : 0;
+            Assert.Equal(fts.Values.OrderDescending().Take(10).Select(s => Math.Round(s, 9)), ours.Select(h => Math.Round(h.Score, 9)));
+            Assert.All(ours, h => Assert.Equal(fts[h.Key], h.Score, 9));
+        }
+
+        Assert.True(answered >= Questions.Length - 1, $"{answered} questions matched posts");
+    }
+
+    /// <summary>Every matching post's FTS5 bm25 (negated: higher is better), by post id.</summary>
+    private Dictionary<string, double> Fts5Scores(string match)
+    {
+        using var connection = Db.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT p.id, -bm25(posts_fts) FROM posts_fts JOIN posts p ON p.rowid = posts_fts.rowid WHERE posts_fts MATCH $m";
+        cmd.Parameters.AddWithValue("$m", match);
+        using var reader = cmd.ExecuteReader();
+        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            scores[reader.GetString(0)] = reader.GetDouble(1);
+        }
+
+        return scores;
+    }
+
+    /// <summary>Zipf-like words: a few in most documents, most in few; with a time per document.</summary>
+    private static List<(string Key, long Created, string Text)> Corpus(int documents, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, documents).Select(i => ($"d{i}", (long)i, string.Join(' ', Enumerable.Range(0, 4 + rng.Next(20)).Select(_ => $"w{(int)(3000 * Math.Pow(rng.NextDouble(), 4))}"))))];
+    }
+
+    /// <summary>BM25 of every document by the formula, no early termination: what MaxScore must agree with.</summary>
+    private static List<(string Key, double Score)> BruteForce(List<(string Key, long Created, string Text)> docs, IReadOnlyList<string> words, int k, long since)
+    {
+        var tokens = docs.Select(d => KeywordTokens.Tokenize(d.Text)).ToArray();
+        var avg = tokens.Average(t => (double)t.Count);
+        var df = words.ToDictionary(w => w, w => tokens.Count(t => t.Contains(w)));
+        return [.. docs.Select((d, i) => (d.Key, d.Created, Score: words.Where(w => df[w] > 0).Sum(w =>
+            {
+                var tf = tokens[i].Count(t => t == w);
+                return KeywordIndex.Idf(docs.Count, df[w]) * tf * (KeywordIndex.K1 + 1) / (tf + KeywordIndex.K1 * (1 - KeywordIndex.B + KeywordIndex.B * tokens[i].Count / avg));
+            })))
+            .Where(x => x.Score > 0 && x.Created >= since)
+            .OrderByDescending(x => x.Score)
+            .Take(k)
+            .Select(x => (x.Key, x.Score))];
+    }
+
+    [Fact]
+    public void Search_MaxScoreTopK_EqualsScoringEveryDocument_WithAndWithoutAWindow()
+    {
+        var docs = Corpus(5000, 3);
+        var index = new KeywordIndex();
+        foreach (var (key, created, text) in docs)
+        {
+            index.Upsert(key, created, created, "s", "en", text);
+        }
+
+        var rng = new Random(4);
+        for (var q = 0; q < 40; q++)
+        {
+            // Each query mixes very common words (w0, w1) with rarer ones: the case MaxScore skips through.
+            string[] words = [$"w{rng.Next(3)}", $"w{rng.Next(30)}", $"w{100 + rng.Next(2900)}", $"w{rng.Next(3000)}"];
+            var since = q % 2 == 0 ? long.MinValue + 1 : 2500;
+            var expected = BruteForce(docs, [.. words.Distinct()], 10, since);
+
+            var got = index.Search(words, 10, All with { MinCreatedMs = since });
+
+            Assert.Equal(expected.Select(e => Math.Round(e.Score, 9)), got.Select(g => Math.Round(g.Score, 9)));
+        }
+    }
+
+    [Fact]
+    public void RemovedAndReplacedDocuments_AreForgotten_AndCompactionKeepsTheRanking()
+    {
+        var docs = Corpus(40_000, 5);
+        var index = new KeywordIndex();
+        foreach (var (key, created, text) in docs)
+        {
+            index.Upsert(key, created, created, "s", "en", text);
+        }
+
+        // Remove 30,000 with their text, as the store does (compaction runs once tombstones pass a quarter of the live
+        // documents; the last 13,616 stay tombstones), and rewrite one.
+        foreach (var (key, _, text) in docs.Take(30_000))
+        {
+            index.Remove(key, text);
+        }
+
+        index.Upsert("d39999", 39_999, 39_999, "s", "en", "zebra crossing", docs[^1].Text);
+        var live = docs.Skip(30_000).Select(d => d.Key == "d39999" ? (d.Key, d.Created, "zebra crossing") : d).ToList();
+        var fresh = new KeywordIndex();
+        foreach (var (key, created, text) in live)
+        {
+            fresh.Upsert(key, created, created, "s", "en", text);
+        }
+
+        Assert.Equal(10_000, index.Count);
+        Assert.Equal("d39999", Assert.Single(index.Search(["zebra"], 10, All)).Key);
+        foreach (var words in new[] { new[] { "w0", "w7" }, ["w1", "w250", "w2999"], ["w3"] })
+        {
+            Assert.Equal(fresh.Search(words, 10, All).Select(h => (h.Key, Math.Round(h.Score, 9))), index.Search(words, 10, All).Select(h => (h.Key, Math.Round(h.Score, 9))));
+        }
+    }
+
+    [Fact]
+    public void Upsert_SameTextAgain_KeepsOneDocumentButTakesTheNewFields()
+    {
+        var index = new KeywordIndex();
+        index.Upsert("a", 1, 100, "x", "en", "river flood downtown");
+        index.Upsert("a", 1, 900, "x", "en", "river flood downtown");
+
+        Assert.Equal(1, index.Count);
+        Assert.Empty(index.Search(["flood"], 10, new VectorFilter(0, 500)));
+        Assert.Single(index.Search(["flood"], 10, new VectorFilter(500, 1000, index.CodeOf("x"), index.CodeOf("en"), new HashSet<long> { 1 })));
+        Assert.Empty(index.Search(["flood"], 10, All with { Lang = index.CodeOf("de") }));
+    }
+
+    [Theory]
+    [InlineData("Café #Flood_Watch $NVDA don't", new[] { "cafe", "flood", "watch", "nvda", "don", "t" })]
+    [InlineData("Flooding: ÉVACUATIONS à Montréal", new[] { "flood", "evacu", "a", "montreal" })]
+    [InlineData("🌊🌊 ?!", new string[0])]
+    public void Tokenize_SplitsFoldsAndStemsAsFts5PorterUnicode61Does(string text, string[] expected)
+    {
+        Assert.Equal(expected, KeywordTokens.Tokenize(text));
+    }
+}
