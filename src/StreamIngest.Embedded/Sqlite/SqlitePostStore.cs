@@ -120,9 +120,12 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
         }, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Builds the vector index from the embeddings already in the file, whatever model made them.</summary>
-    public static Int8VectorIndex LoadIndex(SqliteDatabase db, int dims)
+    public static Int8VectorIndex LoadIndex(SqliteDatabase db, int dims) => LoadIndex(db, new Int8VectorIndex(dims));
+
+    /// <summary>Fills <paramref name="index"/> (empty, with its own search settings) from the embeddings in the file.</summary>
+    public static Int8VectorIndex LoadIndex(SqliteDatabase db, Int8VectorIndex index)
     {
-        var index = new Int8VectorIndex(dims);
+        var dims = index.Dimensions;
         using var connection = db.Open();
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT p.rowid, p.id, p.created_at, p.source, p.lang, d.embedding FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE d.embedding IS NOT NULL ORDER BY p.rowid";

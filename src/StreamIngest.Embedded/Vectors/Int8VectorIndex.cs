@@ -252,7 +252,7 @@ public sealed class Int8VectorIndex
     private static bool Overlaps(Block block, VectorFilter filter) =>
         block.MaxCreatedMs >= filter.MinCreatedMs && block.MinCreatedMs <= filter.MaxCreatedMs;
 
-    private static bool Passes(Block block, int r, VectorFilter filter)
+    private static bool Passes(Block block, int r, in VectorFilter filter)
     {
         var created = block.CreatedMs[r];
         return created >= filter.MinCreatedMs && created <= filter.MaxCreatedMs
@@ -270,13 +270,23 @@ public sealed class Int8VectorIndex
             worst = -p;
         }
 
-        var bits = block.Bits;
+        // The hot loop: one row's bits are _words consecutive ulongs; read through refs (no span or bounds checks
+        // per row), the distance first, since it rejects nearly every row.
+        ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
+        ref var q = ref MemoryMarshal.GetArrayDataReference(qBits);
+        var words = _words;
         for (var r = 0; r < rows; r++)
         {
-            var distance = Hamming(qBits, bits.AsSpan(r * _words, _words));
+            ref var row = ref Unsafe.Add(ref bits, r * words);
+            var distance = 0;
+            for (var w = 0; w < words; w++)
+            {
+                distance += System.Numerics.BitOperations.PopCount(Unsafe.Add(ref q, w) ^ Unsafe.Add(ref row, w));
+            }
+
             if (distance >= worst || !Passes(block, r, filter))
             {
-                continue; // the distance is checked first: it rejects most rows for a few instructions
+                continue;
             }
 
             if (near.Count < depth)

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using StreamIngest.Embed;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Embedded.Vectors;
 using StreamIngest.Feeds.Replay;
 using StreamIngest.Retrieve;
 
@@ -25,7 +27,7 @@ internal static class RelevanceBench
     /// <summary>Scores over all questions, and over the held-out half of the incidents (never used to choose a weight).</summary>
     public sealed record ModelResult(
         string Model, int Posts, double EmbedSeconds, Dictionary<string, ModeScore> Window, Dictionary<string, ModeScore> NoWindow,
-        Dictionary<string, ModeScore> HeldOutWindow, Dictionary<string, ModeScore> HeldOutNoWindow);
+        Dictionary<string, ModeScore> HeldOutWindow, Dictionary<string, ModeScore> HeldOutNoWindow, Dictionary<string, double> SignBitRecallAt10);
 
     public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models);
 
@@ -126,11 +128,40 @@ internal static class RelevanceBench
             bool HeldOut(RelevanceQuestions.Question q) => !RelevanceQuestions.IsTuning(q);
             results.Add(new ModelResult(
                 embedder.Model, store.Index.Count, Math.Round(elapsed.TotalSeconds, 1),
-                await ModesAsync(true, All), await ModesAsync(false, All), await ModesAsync(true, HeldOut), await ModesAsync(false, HeldOut)));
+                await ModesAsync(true, All), await ModesAsync(false, All), await ModesAsync(true, HeldOut), await ModesAsync(false, HeldOut),
+                await SignBitRecallAsync(store.Db, embedder, questions)));
             BenchCommand.Progress(JsonSerializer.Serialize(results[^1]));
         }
 
         return new Result("relevance", questions.Count, results);
+    }
+
+    /// <summary>
+    /// How well the vector index's sign-bit pass keeps the top ten on these real vectors: recall@10 of a search that
+    /// ranks every post by sign bits first against the full int8 scan, for each question, keeping 1,000 rows (the
+    /// default) and keeping 0.1% of the posts (what 1,000 is of a million).
+    /// </summary>
+    private static async Task<Dictionary<string, double>> SignBitRecallAsync(SqliteDatabase db, IEmbedder embedder, IReadOnlyList<RelevanceQuestions.Question> questions)
+    {
+        var full = SqlitePostStore.LoadIndex(db, new Int8VectorIndex(embedder.Dimensions) { BinaryPrefilterRows = int.MaxValue });
+        var depths = new Dictionary<string, Int8VectorIndex>(StringComparer.Ordinal)
+        {
+            ["keep_1000"] = SqlitePostStore.LoadIndex(db, new Int8VectorIndex(embedder.Dimensions) { BinaryPrefilterRows = 0 }),
+            ["keep_0.1pct"] = SqlitePostStore.LoadIndex(db, new Int8VectorIndex(embedder.Dimensions) { BinaryPrefilterRows = 0, MinPrefilter = Math.Max(10, full.Count / 1000), PrefilterDepth = 1 }),
+        };
+        var all = new VectorFilter(long.MinValue + 1, long.MaxValue);
+        var recall = depths.Keys.ToDictionary(k => k, _ => 0.0, StringComparer.Ordinal);
+        foreach (var q in questions)
+        {
+            var v = await embedder.EmbedQueryAsync(q.Text, CancellationToken.None);
+            var expected = full.Search(v, 10, all).Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+            foreach (var (name, index) in depths)
+            {
+                recall[name] += index.Search(v, 10, all).Count(r => expected.Contains(r.Key)) / 10.0;
+            }
+        }
+
+        return recall.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value / questions.Count, 4), StringComparer.Ordinal);
     }
 
     /// <summary>nDCG@10 with binary gains: the ideal ranking puts min(10, relevant) relevant posts first.</summary>
