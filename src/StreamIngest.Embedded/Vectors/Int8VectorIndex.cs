@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -12,9 +13,9 @@ public readonly record struct VectorFilter(long MinCreatedMs, long MaxCreatedMs,
 /// <summary>
 /// In-memory copy of every stored embedding, quantised to int8 (one scale per vector) and to one sign bit per
 /// dimension, scanned with SIMD and popcount. Small indexes are scanned exhaustively in int8; from
-/// <see cref="BinaryPrefilterRows"/> rows on, a scan first ranks every row by the Hamming distance of its sign bits to
-/// the query's (48 bytes a row instead of 384), keeps the <see cref="PrefilterDepth"/> nearest, and scores only those in
-/// int8; the caller re-ranks the best in fp32. Rows are kept in blocks (in arrival order, so in rough time order) that
+/// <see cref="BinaryPrefilterRows"/> rows on, a scan first measures every row's Hamming distance from the query's sign
+/// bits (48 bytes a row instead of 384), keeps the nearest <see cref="PrefilterFraction"/> of them, and scores only
+/// those in int8; the caller re-ranks the best in fp32. Rows are kept in blocks (in arrival order, so in rough time order) that
 /// remember the span of their posts' times: a windowed search skips every block outside the window before any
 /// arithmetic. Growth never copies the whole index. Thread-safe: many concurrent searches, writes serialised.
 /// </summary>
@@ -28,11 +29,15 @@ public sealed class Int8VectorIndex
     /// <summary>Rows held from which a search ranks by sign bits first (below it, the int8 scan alone is as fast).</summary>
     public int BinaryPrefilterRows { get; init; } = 50_000;
 
-    /// <summary>Rows kept by the sign-bit pass for int8 scoring, per requested result (at least <see cref="MinPrefilter"/>).</summary>
-    public int PrefilterDepth { get; init; } = 25;
+    /// <summary>
+    /// Share of the rows in scope that the sign-bit pass keeps for int8 scoring (those nearest by Hamming distance,
+    /// found with a histogram of the distances rather than a heap, so keeping many costs little).
+    /// </summary>
+    public double PrefilterFraction { get; init; } = 0.05;
 
-    /// <summary>Least rows the sign-bit pass keeps, however few results are asked for.</summary>
+    /// <summary>Least rows the sign-bit pass keeps, however small the share.</summary>
     public int MinPrefilter { get; init; } = 1000;
+
 
     private readonly int _dims;
     private readonly int _words;
@@ -133,6 +138,7 @@ public sealed class Int8VectorIndex
             var block = _blocks[row / BlockRows];
             block.Keys[row % BlockRows] = null;
             block.CreatedMs[row % BlockRows] = long.MinValue;
+            block.Removed++;
             _live--;
             return true;
         }
@@ -161,15 +167,14 @@ public sealed class Int8VectorIndex
             var blocks = _blocks.Count;
             var workers = Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks);
             var heaps = new PriorityQueue<(int Block, int Row), float>[Math.Max(1, workers)];
-            var depth = _live >= BinaryPrefilterRows ? Math.Max(MinPrefilter, n * PrefilterDepth) : 0;
+            var prefilter = _live >= BinaryPrefilterRows;
             if (workers <= 1)
             {
-                heaps[0] = ScanBlocks(0, 1, q, qBits, n, depth, filter);
+                heaps[0] = ScanBlocks(0, 1, q, qBits, n, prefilter, filter);
             }
             else
             {
-                // Each worker keeps its own prefilter depth: the sign-bit pass is per worker, so each needs the full depth.
-                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => heaps[w] = ScanBlocks(w, workers, q, qBits, n, depth, filter));
+                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => heaps[w] = ScanBlocks(w, workers, q, qBits, n, prefilter, filter));
             }
 
             var heap = heaps[0];
@@ -210,44 +215,85 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>
-    /// The worker's top <paramref name="n"/> by int8 score: of every row passing the filter (<paramref name="depth"/> 0),
-    /// or of the <paramref name="depth"/> rows nearest by sign bits.
+    /// The worker's top <paramref name="n"/> by int8 score: of every row passing the filter, or (with
+    /// <paramref name="prefilter"/>) of the share of them nearest by sign bits.
     /// </summary>
-    private PriorityQueue<(int, int), float> ScanBlocks(int first, int stride, sbyte[] q, ulong[] qBits, int n, int depth, VectorFilter filter)
+    private PriorityQueue<(int, int), float> ScanBlocks(int first, int stride, sbyte[] q, ulong[] qBits, int n, bool prefilter, VectorFilter filter)
     {
         var heap = new PriorityQueue<(int, int), float>(n + 1);
-        if (depth == 0)
+        var blocks = new List<int>();
+        var rows = 0;
+        for (var b = first; b < _blocks.Count; b += stride)
         {
-            for (var b = first; b < _blocks.Count; b += stride)
+            if (Overlaps(_blocks[b], filter))
             {
-                if (Overlaps(_blocks[b], filter))
-                {
-                    ScanBlock(_blocks[b], Math.Min(BlockRows, _count - b * BlockRows), b, q, n, filter, heap);
-                }
+                blocks.Add(b);
+                rows += RowsIn(b);
+            }
+        }
+
+        if (!prefilter)
+        {
+            foreach (var b in blocks)
+            {
+                ScanBlock(_blocks[b], RowsIn(b), b, q, n, filter, heap);
             }
 
             return heap;
         }
 
-        // Max-heap on distance (priority = -distance): the farthest kept row is at the top, replaced by a nearer one.
-        var near = new PriorityQueue<(int, int), int>(depth + 1);
-        for (var b = first; b < _blocks.Count; b += stride)
+        // Pass 1: every row's Hamming distance to the query's bits (NoMatch for rows the filter refuses), and how
+        // many rows sit at each distance. Pass 2: int8 scores for the rows at or under the distance that keeps the share.
+        var distances = ArrayPool<ushort>.Shared.Rent(Math.Max(1, rows));
+        try
         {
-            if (Overlaps(_blocks[b], filter))
+            var histogram = new int[_words * 64 + 1];
+            var passing = 0;
+            var at = 0;
+            foreach (var b in blocks)
             {
-                NearestBySignBits(_blocks[b], Math.Min(BlockRows, _count - b * BlockRows), b, qBits, depth, filter, near);
+                passing += SignBitDistances(_blocks[b], RowsIn(b), qBits, filter, distances.AsSpan(at), histogram);
+                at += RowsIn(b);
             }
-        }
 
-        while (near.TryDequeue(out var item, out _))
+            var keep = Math.Max(Math.Max(n, MinPrefilter / stride), (int)Math.Ceiling(PrefilterFraction * passing));
+            var threshold = 0;
+            for (var seen = 0; threshold < histogram.Length; threshold++)
+            {
+                seen += histogram[threshold];
+                if (seen >= keep)
+                {
+                    break;
+                }
+            }
+
+            at = 0;
+            foreach (var b in blocks)
+            {
+                var block = _blocks[b];
+                var count = RowsIn(b);
+                for (var r = 0; r < count; r++)
+                {
+                    if (distances[at + r] <= threshold)
+                    {
+                        Offer(heap, n, (b, r), DotInt8(q, block.Codes.AsSpan(r * _dims, _dims)) * block.InvScale[r]);
+                    }
+                }
+
+                at += count;
+            }
+
+            return heap;
+        }
+        finally
         {
-            var block = _blocks[item.Item1];
-            var score = DotInt8(q, block.Codes.AsSpan(item.Item2 * _dims, _dims)) * block.InvScale[item.Item2];
-            Offer(heap, n, item, score);
+            ArrayPool<ushort>.Shared.Return(distances);
         }
-
-        return heap;
     }
+
+    private const ushort NoMatch = ushort.MaxValue;
+
+    private int RowsIn(int block) => Math.Min(BlockRows, _count - block * BlockRows);
 
     private static bool Overlaps(Block block, VectorFilter filter) =>
         block.MaxCreatedMs >= filter.MinCreatedMs && block.MinCreatedMs <= filter.MaxCreatedMs;
@@ -261,50 +307,52 @@ public sealed class Int8VectorIndex
             && (filter.AllowedRowIds is null || filter.AllowedRowIds.Contains(block.RowIds[r]));
     }
 
-    private void NearestBySignBits(Block block, int rows, int blockIndex, ulong[] qBits, int depth, VectorFilter filter, PriorityQueue<(int, int), int> near)
+    /// <summary>Writes each row's distance (or <see cref="NoMatch"/>) and counts the passing rows per distance; returns how many pass.</summary>
+    private int SignBitDistances(Block block, int rows, ulong[] qBits, in VectorFilter filter, Span<ushort> distances, int[] histogram)
     {
-        var worst = int.MaxValue;
-        if (near.Count == depth)
-        {
-            near.TryPeek(out _, out var p);
-            worst = -p;
-        }
-
-        // The hot loop: one row's bits are _words consecutive ulongs; read through refs (no span or bounds checks
-        // per row), the distance first, since it rejects nearly every row.
+        // A block wholly inside the window, with nothing removed and no other filter, needs no check per row.
+        var everyRow = block.Removed == 0 && block.MinCreatedMs >= filter.MinCreatedMs && block.MaxCreatedMs <= filter.MaxCreatedMs
+            && filter.Source == -1 && filter.Lang == -1 && filter.AllowedRowIds is null;
         ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
-        ref var q = ref MemoryMarshal.GetArrayDataReference(qBits);
-        var words = _words;
+        var passing = 0;
         for (var r = 0; r < rows; r++)
         {
-            ref var row = ref Unsafe.Add(ref bits, r * words);
-            var distance = 0;
-            for (var w = 0; w < words; w++)
+            if (!everyRow && !Passes(block, r, filter))
             {
-                distance += System.Numerics.BitOperations.PopCount(Unsafe.Add(ref q, w) ^ Unsafe.Add(ref row, w));
-            }
-
-            if (distance >= worst || !Passes(block, r, filter))
-            {
+                distances[r] = NoMatch;
                 continue;
             }
 
-            if (near.Count < depth)
-            {
-                near.Enqueue((blockIndex, r), -distance);
-                if (near.Count == depth)
-                {
-                    near.TryPeek(out _, out var p);
-                    worst = -p;
-                }
-            }
-            else
-            {
-                near.DequeueEnqueue((blockIndex, r), -distance);
-                near.TryPeek(out _, out var p);
-                worst = -p;
-            }
+            var d = Hamming(qBits, ref Unsafe.Add(ref bits, r * _words));
+            distances[r] = (ushort)d;
+            histogram[d]++;
+            passing++;
         }
+
+        return passing;
+    }
+
+    /// <summary>Hamming distance between the query's bits and one row's; unrolled for 384 dimensions (six words).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Hamming(ulong[] q, ref ulong row)
+    {
+        if (q.Length == 6)
+        {
+            return System.Numerics.BitOperations.PopCount(q[0] ^ row)
+                + System.Numerics.BitOperations.PopCount(q[1] ^ Unsafe.Add(ref row, 1))
+                + System.Numerics.BitOperations.PopCount(q[2] ^ Unsafe.Add(ref row, 2))
+                + System.Numerics.BitOperations.PopCount(q[3] ^ Unsafe.Add(ref row, 3))
+                + System.Numerics.BitOperations.PopCount(q[4] ^ Unsafe.Add(ref row, 4))
+                + System.Numerics.BitOperations.PopCount(q[5] ^ Unsafe.Add(ref row, 5));
+        }
+
+        var d = 0;
+        for (var w = 0; w < q.Length; w++)
+        {
+            d += System.Numerics.BitOperations.PopCount(q[w] ^ Unsafe.Add(ref row, w));
+        }
+
+        return d;
     }
 
     private void ScanBlock(Block block, int rows, int blockIndex, sbyte[] q, int n, VectorFilter filter, PriorityQueue<(int, int), float> heap)
@@ -384,18 +432,6 @@ public sealed class Int8VectorIndex
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int Hamming(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b)
-    {
-        var d = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            d += System.Numerics.BitOperations.PopCount(a[i] ^ b[i]);
-        }
-
-        return d;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int DotInt8(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
     {
         var i = 0;
@@ -432,6 +468,9 @@ public sealed class Int8VectorIndex
         public long MinCreatedMs = long.MaxValue;
 
         public long MaxCreatedMs = long.MinValue;
+
+        /// <summary>Rows removed from the block (their slots never match).</summary>
+        public int Removed;
 
         public readonly float[] InvScale = new float[BlockRows];
         public readonly long[] CreatedMs = new long[BlockRows];

@@ -138,17 +138,15 @@ internal static class RelevanceBench
 
     /// <summary>
     /// How well the vector index's sign-bit pass keeps the top ten on these real vectors: recall@10 of a search that
-    /// ranks every post by sign bits first against the full int8 scan, for each question, keeping 1,000 rows (the
-    /// default) and keeping 0.1% of the posts (what 1,000 is of a million).
+    /// keeps the nearest 0.1%, 1%, 5% (the default) or 10% of the posts by sign bits, against the full int8 scan.
     /// </summary>
     private static async Task<Dictionary<string, double>> SignBitRecallAsync(SqliteDatabase db, IEmbedder embedder, IReadOnlyList<RelevanceQuestions.Question> questions)
     {
         var full = SqlitePostStore.LoadIndex(db, new Int8VectorIndex(embedder.Dimensions) { BinaryPrefilterRows = int.MaxValue });
-        var depths = new Dictionary<string, Int8VectorIndex>(StringComparer.Ordinal)
-        {
-            ["keep_1000"] = SqlitePostStore.LoadIndex(db, new Int8VectorIndex(embedder.Dimensions) { BinaryPrefilterRows = 0 }),
-            ["keep_0.1pct"] = SqlitePostStore.LoadIndex(db, new Int8VectorIndex(embedder.Dimensions) { BinaryPrefilterRows = 0, MinPrefilter = Math.Max(10, full.Count / 1000), PrefilterDepth = 1 }),
-        };
+        var depths = new[] { 0.001, 0.01, 0.05, 0.1 }.ToDictionary(
+            f => $"keep_{f * 100}pct",
+            f => SqlitePostStore.LoadIndex(db, new Int8VectorIndex(embedder.Dimensions) { BinaryPrefilterRows = 0, MinPrefilter = 0, PrefilterFraction = f }),
+            StringComparer.Ordinal);
         var all = new VectorFilter(long.MinValue + 1, long.MaxValue);
         var recall = depths.Keys.ToDictionary(k => k, _ => 0.0, StringComparer.Ordinal);
         foreach (var q in questions)
