@@ -53,23 +53,23 @@ public sealed class JetstreamCursor
     /// Notes the frame's cursor. False when the frame is at or before the newest already seen (received again
     /// after a rewind).
     /// </summary>
-    public bool Track(string frame)
+    public bool Track(ReadOnlySpan<byte> frame)
     {
-        var key = frame.Contains("\"$type\":\"message\"", StringComparison.Ordinal) ? "\"seq\":" : "\"time_us\":";
-        var i = frame.IndexOf(key, StringComparison.Ordinal);
+        var key = frame.IndexOf("\"$type\":\"message\""u8) >= 0 ? "\"seq\":"u8 : "\"time_us\":"u8;
+        var i = frame.IndexOf(key);
         if (i < 0)
         {
             return true;
         }
 
-        var span = frame.AsSpan(i + key.Length);
+        var span = frame[(i + key.Length)..];
         var end = 0;
-        while (end < span.Length && char.IsAsciiDigit(span[end]))
+        while (end < span.Length && char.IsAsciiDigit((char)span[end]))
         {
             end++;
         }
 
-        if (!long.TryParse(span[..end], NumberStyles.Integer, CultureInfo.InvariantCulture, out var t))
+        if (!System.Buffers.Text.Utf8Parser.TryParse(span[..end], out long t, out var consumed) || consumed != end || end == 0)
         {
             return true;
         }

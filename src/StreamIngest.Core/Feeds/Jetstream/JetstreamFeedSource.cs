@@ -47,7 +47,7 @@ public sealed partial class JetstreamFeedSource(
 
     public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var frames = Channel.CreateBounded<(string Frame, string Endpoint)>(new BoundedChannelOptions(options.ReadAheadFrames)
+        var frames = Channel.CreateBounded<RawFrame>(new BoundedChannelOptions(options.ReadAheadFrames)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -55,19 +55,12 @@ public sealed partial class JetstreamFeedSource(
         });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var reader = Task.Run(() => ReadSocketsAsync(frames.Writer, stop.Token), stop.Token);
-        var parser = new WireLineParser(WireFormat.Jetstream, options.IncludeEngagement);
+        var pump = new FeedPump(Name, new WireLineParser(WireFormat.Jetstream, options.IncludeEngagement), deadLetters, health, timeProvider);
         try
         {
-            await foreach (var (frame, endpoint) in frames.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var frame in frames.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                var outcome = parser.Parse(frame, new ParseContext(Name, endpoint, timeProvider.GetUtcNow()));
-                if (outcome.Error is not null)
-                {
-                    health.OnDeadLetter();
-                    await deadLetters.WriteAsync(DeadLetter.Create(Name, outcome.Error, frame, endpoint, timeProvider.GetUtcNow()), cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
+                var outcome = await pump.HandleAsync(frame, cancellationToken).ConfigureAwait(false);
                 if (outcome.Notice is not null)
                 {
                     LogNotice(outcome.Notice);
@@ -75,11 +68,6 @@ public sealed partial class JetstreamFeedSource(
 
                 foreach (var e in outcome.Events)
                 {
-                    if (e.Post is { } post)
-                    {
-                        post.ReceivedAt = timeProvider.GetUtcNow();
-                    }
-
                     yield return e;
                 }
             }
@@ -120,7 +108,7 @@ public sealed partial class JetstreamFeedSource(
         return new UriBuilder(endpoint) { Query = query.ToString() }.Uri;
     }
 
-    private async Task ReadSocketsAsync(ChannelWriter<(string, string)> writer, CancellationToken ct)
+    private async Task ReadSocketsAsync(ChannelWriter<RawFrame> writer, CancellationToken ct)
     {
         var endpoints = options.EffectiveEndpoints;
         var attempt = 0;
@@ -182,7 +170,7 @@ public sealed partial class JetstreamFeedSource(
         }
     }
 
-    private async Task ReadOneConnectionAsync(string endpoint, ChannelWriter<(string, string)> writer, Action onConnected, CancellationToken ct)
+    private async Task ReadOneConnectionAsync(string endpoint, ChannelWriter<RawFrame> writer, Action onConnected, CancellationToken ct)
     {
         using var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
@@ -250,52 +238,29 @@ public sealed partial class JetstreamFeedSource(
                 }
                 while (!result.EndOfMessage);
 
-                health.OnEvent();
                 if (_framesThisConnection++ == 0)
                 {
                     _backoff?.Reset(); // this connection delivers: the next failure waits 1 s, not where the backoff had got to
                 }
 
+                // The bytes go to the pump as they arrived (it parses them once, or dead-letters them with the reason).
                 if (tooLarge)
                 {
-                    health.OnDeadLetter();
-                    await deadLetters.WriteAsync(DeadLetter.Create(Name, $"frame exceeds {options.MaxFrameBytes} bytes", Encoding.UTF8.GetString(message.WrittenSpan), endpoint, timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
+                    await writer.WriteAsync(new RawFrame(message.WrittenMemory.ToArray(), endpoint, $"frame exceeds {options.MaxFrameBytes} bytes"), ct).ConfigureAwait(false);
                     continue;
                 }
 
-                var frame = DecodeOrNull(message.WrittenSpan);
-                if (frame is null)
-                {
-                    health.OnDeadLetter();
-                    await deadLetters.WriteAsync(DeadLetter.Create(Name, "invalid UTF-8 frame", Convert.ToBase64String(message.WrittenSpan), endpoint, timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (!_cursor.Track(frame))
+                if (!_cursor.Track(message.WrittenSpan))
                 {
                     health.OnReReceived();
                 }
 
-                await writer.WriteAsync((frame, endpoint), ct).ConfigureAwait(false);
+                await writer.WriteAsync(new RawFrame(message.WrittenMemory.ToArray(), endpoint), ct).ConfigureAwait(false);
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
-
-    private static string? DecodeOrNull(ReadOnlySpan<byte> bytes)
-    {
-        try
-        {
-            return StrictUtf8.GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
         }
     }
 

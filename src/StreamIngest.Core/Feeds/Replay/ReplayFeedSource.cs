@@ -117,89 +117,20 @@ public sealed class ReplayFeedSource(ReplayOptions options, IDeadLetterStore dea
         return (min, max);
     }
 
-    /// <summary>Splits a file into lines of raw bytes; a line over the limit is reported (truncated) and skipped to its end.</summary>
+    /// <summary>A file's non-blank lines of raw bytes (<see cref="ByteLineReader"/>), numbered; a line over the limit comes cut, flagged.</summary>
     internal static async IAsyncEnumerable<(long LineNo, ReadOnlyMemory<byte> Line, bool TooLong)> ReadLinesAsync(
         string path, int maxLineBytes, [EnumeratorCancellation] CancellationToken ct)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, useAsync: true);
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
-        var line = new ArrayBufferWriter<byte>(4096);
+        using var reader = new ByteLineReader(stream, maxLineBytes);
         var lineNo = 0L;
-        var tooLong = false;
-        try
+        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
         {
-            int read;
-            while ((read = await stream.ReadAsync(buffer.AsMemory(), ct).ConfigureAwait(false)) > 0)
+            lineNo++;
+            if (line.Bytes.Length > 0 || line.TooLong)
             {
-                var span = buffer.AsMemory(0, read);
-                while (span.Length > 0)
-                {
-                    var nl = span.Span.IndexOf((byte)'\n');
-                    var chunk = nl < 0 ? span : span[..nl];
-                    if (!tooLong)
-                    {
-                        var room = maxLineBytes - line.WrittenCount;
-                        if (chunk.Length > room)
-                        {
-                            line.Write(chunk.Span[..Math.Max(0, Math.Min(room, 4096))]);
-                            tooLong = true;
-                        }
-                        else
-                        {
-                            line.Write(chunk.Span);
-                        }
-                    }
-
-                    if (nl < 0)
-                    {
-                        break;
-                    }
-
-                    span = span[(nl + 1)..];
-                    lineNo++;
-                    var item = Trim(line.WrittenMemory);
-                    if (item.Length > 0 || tooLong)
-                    {
-                        yield return (lineNo, item.ToArray(), tooLong);
-                    }
-
-                    line.ResetWrittenCount();
-                    tooLong = false;
-                }
-            }
-
-            var last = Trim(line.WrittenMemory);
-            if (last.Length > 0 || tooLong)
-            {
-                yield return (lineNo + 1, last.ToArray(), tooLong);
+                yield return (lineNo, line.Bytes, line.TooLong);
             }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static ReadOnlyMemory<byte> Trim(ReadOnlyMemory<byte> line)
-    {
-        var s = line.Span;
-        var end = s.Length;
-        while (end > 0 && (s[end - 1] == (byte)'\r' || s[end - 1] == (byte)' ' || s[end - 1] == (byte)'\t'))
-        {
-            end--;
-        }
-
-        var start = 0;
-        if (end >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
-        {
-            start = 3; // UTF-8 byte order mark
-        }
-
-        while (start < end && (s[start] == (byte)' ' || s[start] == (byte)'\t'))
-        {
-            start++;
-        }
-
-        return line[start..end];
     }
 }
