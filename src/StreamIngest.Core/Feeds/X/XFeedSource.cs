@@ -165,13 +165,13 @@ public sealed partial class XFeedSource(
     private async Task ReadStreamAsync(HttpResponseMessage response, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
         await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        using var reader = new StreamReader(body);
-        var parser = new WireLineParser(WireFormat.XApiV2);
+        using var reader = new ByteLineReader(body, options.MaxLineBytes);
         var endpoint = options.BaseUrl + "/2/tweets/search/stream";
+        var pump = new FeedPump(Name, new WireLineParser(WireFormat.XApiV2), deadLetters, health, timeProvider);
         while (true)
         {
             using var stall = new FeedDeadline(TimeSpan.FromSeconds(options.StallTimeoutSeconds), timeProvider, ct);
-            string? line;
+            ByteLine? line;
             try
             {
                 line = await reader.ReadLineAsync(stall.Token).ConfigureAwait(false);
@@ -181,17 +181,17 @@ public sealed partial class XFeedSource(
                 throw new XApiException(XFailure.Network, $"stream stalled: nothing for {options.StallTimeoutSeconds} s");
             }
 
-            if (line is null)
+            if (line is not { } l)
             {
                 throw new XApiException(XFailure.Network, "stream closed by the server");
             }
 
-            if (line.Trim().Length == 0)
+            if (l.Bytes.Length == 0 && !l.TooLong)
             {
                 continue; // keep-alive
             }
 
-            var outcome = parser.Parse(line, new ParseContext(Name, endpoint, timeProvider.GetUtcNow()));
+            var outcome = await pump.HandleAsync(new RawFrame(l.Bytes, endpoint, l.TooLong ? $"line exceeds {options.MaxLineBytes} bytes" : null), ct).ConfigureAwait(false);
             if (outcome.Notice is not null)
             {
                 LogNotice(outcome.Notice);
@@ -203,14 +203,6 @@ public sealed partial class XFeedSource(
                 continue;
             }
 
-            if (outcome.Error is not null)
-            {
-                health.OnDeadLetter();
-                await deadLetters.WriteAsync(DeadLetter.Create(Name, outcome.Error, line, endpoint, timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
-                continue;
-            }
-
-            health.OnEvent();
             await WriteNewAsync(outcome.Events, writer, ct).ConfigureAwait(false);
         }
     }

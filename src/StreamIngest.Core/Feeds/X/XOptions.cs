@@ -28,6 +28,9 @@ public sealed class XOptions
     /// <summary>X sends a keep-alive every 20 s; silence this long means the connection is stalled.</summary>
     public int StallTimeoutSeconds { get; set; } = 90;
 
+    /// <summary>Stream lines larger than this are dead-lettered (a post with its expansions is a few KB).</summary>
+    public int MaxLineBytes { get; set; } = 1 << 20;
+
     /// <summary>Ask the stream to redeliver this many minutes after a reconnect (1–5; accounts that have it). 0 = off.</summary>
     public int BackfillMinutes { get; set; }
 
@@ -90,6 +93,11 @@ public sealed class XOptions
         if (StallTimeoutSeconds is < 1 or > 3600)
         {
             yield return $"{Section}:StallTimeoutSeconds must be from 1 to 3600 (got {StallTimeoutSeconds}).";
+        }
+
+        if (MaxLineBytes is < 1024 or > 64 * 1024 * 1024)
+        {
+            yield return $"{Section}:MaxLineBytes must be from 1024 to 67108864 (got {MaxLineBytes}).";
         }
 
         if (TrendsWoeid > 0 && TrendsIntervalSeconds < 12)

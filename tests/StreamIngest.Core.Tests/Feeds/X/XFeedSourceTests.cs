@@ -374,6 +374,38 @@ public class XFeedSourceTests
     }
 
     [Fact]
+    public async Task ReadAsync_StreamLineWithInvalidUtf8OrOverTheLimit_IsDeadLetteredAsReceived_AndTheStreamGoesOn()
+    {
+        var fake = new FakeX
+        {
+            Stream = async (n, ctx) =>
+            {
+                ctx.Response.ContentType = "application/json";
+                var bad = System.Text.Encoding.UTF8.GetBytes(Tweet("2001", "Flood at the weir")).ToList();
+                bad.InsertRange(bad.IndexOf((byte)'F'), new byte[] { 0xC3, 0x28 }); // not UTF-8: once decoded as text it became U+FFFD and passed
+                var tooLong = "{\"data\":{\"id\":\"2002\",\"text\":\"" + new string('x', 3000) + "\"}}\r\n" + Tweet("2003", "Water over the road") + "\r\n";
+                await ctx.Response.Body.WriteAsync(bad.Concat("\r\n"u8.ToArray()).Concat(System.Text.Encoding.UTF8.GetBytes(tooLong)).ToArray(), ctx.RequestAborted);
+                await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+                await HoldAsync(ctx);
+            },
+        };
+        await using var server = await LocalServer.StartAsync(fake.Map);
+        var (source, _, dead, _) = NewSource(server.Url, o => o.MaxLineBytes = 2048);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        FeedEvent? first = null;
+        await foreach (var e in source.ReadAsync(stop.Token))
+        {
+            first = e;
+            break;
+        }
+
+        Assert.Equal("x:2003", first?.PostId);
+        Assert.Equal(["invalid UTF-8 at byte", "line exceeds 2048 bytes"], dead.Items.Select(d => d.Reason.StartsWith("invalid UTF-8 at byte", StringComparison.Ordinal) ? "invalid UTF-8 at byte" : d.Reason));
+        Assert.StartsWith("base64:", dead.Items.First().Raw, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PollTrendsAsync_RecordsTheTrendsForTheWoeid()
     {
         var fake = new FakeX { Stream = (_, _) => Task.CompletedTask };
