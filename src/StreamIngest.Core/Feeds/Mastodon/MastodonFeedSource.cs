@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -115,91 +116,95 @@ public sealed partial class MastodonFeedSource(
         }
 
         await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        using var reader = new StreamReader(body, new UTF8Encoding(false, false));
+        using var reader = new ByteLineReader(body, MaxLineBytes);
+        var pump = new FeedPump(Name, (bytes, context) => MastodonParser.ParseStatus(bytes, host, context), deadLetters, health, timeProvider);
         string? eventName = null;
-        var data = new StringBuilder();
+        var data = new ArrayBufferWriter<byte>();
+        var tooLong = false;
         while (true)
         {
             using var heartbeat = new FeedDeadline(TimeSpan.FromSeconds(instance.HeartbeatTimeoutSeconds), timeProvider, ct);
-            string? line;
+            ByteLine? read;
             try
             {
-                line = await reader.ReadLineAsync(heartbeat.Token).ConfigureAwait(false);
+                read = await reader.ReadLineAsync(heartbeat.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
                 throw new TimeoutException($"no heartbeat for {instance.HeartbeatTimeoutSeconds} s");
             }
 
-            if (line is null)
+            if (read is not { } line)
             {
                 return; // server closed the stream
             }
 
-            if (line.StartsWith(':'))
+            var bytes = line.Bytes.Span;
+            if (bytes.Length > 0 && bytes[0] == (byte)':')
             {
                 continue; // heartbeat (":thump") or comment
             }
 
-            if (line.Length == 0)
+            if (bytes.Length == 0 && !line.TooLong)
             {
-                if (eventName is not null && data.Length > 0)
+                if (eventName is not null && (data.WrittenCount > 0 || tooLong))
                 {
-                    await DispatchAsync(eventName, data.ToString(), host, endpoint, state, health, writer, ct).ConfigureAwait(false);
+                    var frame = new RawFrame(data.WrittenMemory.ToArray(), endpoint, tooLong ? $"event data exceeds {MaxLineBytes} bytes" : null) { Location = $"{endpoint} event {eventName}" };
+                    await DispatchAsync(eventName, frame, pump, host, state, health, writer, ct).ConfigureAwait(false);
                 }
 
                 eventName = null;
-                data.Clear();
+                data.ResetWrittenCount();
+                tooLong = false;
                 continue;
             }
 
-            if (line.StartsWith("event:", StringComparison.Ordinal))
+            if (bytes.StartsWith("event:"u8))
             {
-                eventName = line[6..].Trim();
+                eventName = Encoding.UTF8.GetString(bytes[6..]).Trim();
             }
-            else if (line.StartsWith("data:", StringComparison.Ordinal))
+            else if (bytes.StartsWith("data:"u8))
             {
-                if (data.Length > 0)
+                tooLong |= line.TooLong;
+                if (data.WrittenCount > 0)
                 {
-                    data.Append('\n');
+                    data.Write("\n"u8);
                 }
 
-                data.Append(line.AsSpan(5).TrimStart(' '));
+                data.Write(bytes[5..].TrimStart((byte)' '));
             }
         }
     }
 
-    private async Task DispatchAsync(string eventName, string data, string host, string endpoint, StreamState state, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
+    /// <summary>Largest SSE line (one status's JSON) held; a longer event is dead-lettered with its first bytes.</summary>
+    public const int MaxLineBytes = 1 << 20;
+
+    private async Task DispatchAsync(string eventName, RawFrame frame, FeedPump pump, string host, StreamState state, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
-        health.OnEvent();
         state.Backoff.Reset();
         state.LastEventAt = timeProvider.GetUtcNow();
         switch (eventName)
         {
             case "update" or "status.update":
-                var outcome = MastodonParser.ParseStatus(data, host, new ParseContext(Name, endpoint, timeProvider.GetUtcNow()));
-                if (outcome.Error is not null)
-                {
-                    health.OnDeadLetter();
-                    await deadLetters.WriteAsync(DeadLetter.Create(Name, outcome.Error, data, $"{endpoint} event {eventName}", timeProvider.GetUtcNow()), ct).ConfigureAwait(false);
-                    return;
-                }
-
-                foreach (var e in outcome.Events)
+                // Parsed once from the bytes, dead-lettered with the reason when it does not parse, stamped, counted.
+                foreach (var e in (await pump.HandleAsync(frame, ct).ConfigureAwait(false)).Events)
                 {
                     state.See(e.Post!.NativeId[(host.Length + 1)..]);
-                    e.Post.ReceivedAt = timeProvider.GetUtcNow();
                     await writer.WriteAsync(e, ct).ConfigureAwait(false);
                 }
 
                 break;
             case "delete":
-                var id = data.Trim().Trim('"');
+                health.OnEvent();
+                var id = Encoding.UTF8.GetString(frame.Bytes.Span).Trim().Trim('"');
                 if (id.Length > 0)
                 {
                     await writer.WriteAsync(FeedEvent.Delete(MastodonParser.MakeId(host, id)), ct).ConfigureAwait(false);
                 }
 
+                break;
+            default:
+                health.OnEvent();
                 break;
         }
     }

@@ -15,12 +15,26 @@ public static class MastodonParser
 
     public static string MakeId(string host, string statusId) => Post.MakeId(Source, $"{host}/{statusId}");
 
-    public static ParseOutcome ParseStatus(string json, string host, ParseContext context)
+    public static ParseOutcome ParseStatus(string json, string host, ParseContext context) => ParseStatus(System.Text.Encoding.UTF8.GetBytes(json), host, context);
+
+    /// <summary>One streamed status as the bytes arrived: refused with the position of a byte that is not UTF-8, else parsed.</summary>
+    public static ParseOutcome ParseStatus(ReadOnlyMemory<byte> json, string host, ParseContext context)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+        {
+            var valid = 0;
+            while (System.Text.Rune.DecodeFromUtf8(json.Span[valid..], out _, out var consumed) == System.Buffers.OperationStatus.Done)
+            {
+                valid += consumed;
+            }
+
+            return ParseOutcome.Rejected($"invalid UTF-8 at byte {valid}");
+        }
+
         try
         {
             using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
-            var post = ToPost(doc.RootElement, host, ContentHash.OfRaw(json), context);
+            var post = ToPost(doc.RootElement, host, ContentHash.OfRaw(json.Span), context);
             return post is null ? ParseOutcome.Rejected("Mastodon status without id, created_at or content") : new ParseOutcome([FeedEvent.Upsert(post, post.NativeId)]);
         }
         catch (JsonException ex)

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -141,20 +142,28 @@ public class MastodonFeedSourceTests
     }
 
     [Fact]
-    public async Task ReadAsync_MalformedUpdate_IsDeadLetteredAndTheStreamGoesOn()
+    public async Task ReadAsync_MalformedOrNotUtf8Update_IsDeadLetteredWithItsEventAndTheStreamGoesOn()
     {
         await using var server = await LocalServer.StartAsync(app => app.MapGet("/api/v1/streaming/public", async (HttpContext ctx) =>
         {
             ctx.Response.ContentType = "text/event-stream";
-            await SendAsync(ctx, $"event: update\ndata: {{\"id\":\"1\",\n\nevent: update\ndata: {Status("300", "fine")}\n\n");
+            await SendAsync(ctx, $"event: update\ndata: {{\"id\":\"1\",\n\n");
+            // A status whose text holds a byte that is not UTF-8: read as text it became U+FFFD and was stored.
+            var bad = Encoding.UTF8.GetBytes($"event: update\ndata: {Status("299", "broken")}\n\n").ToList();
+            bad.InsertRange(bad.IndexOf((byte)'b'), new byte[] { 0xFF });
+            await ctx.Response.Body.WriteAsync(bad.ToArray(), ctx.RequestAborted);
+            await SendAsync(ctx, $"event: update\ndata: {Status("300", "fine")}\n\n");
             await HoldWithHeartbeatsAsync(ctx);
         }));
         var (source, _, dead, _, _) = NewSource(server.Url);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 1);
 
-        Assert.EndsWith("/300", events[0].PostId, StringComparison.Ordinal);
-        Assert.StartsWith("malformed JSON", Assert.Single(dead.Items).Reason, StringComparison.Ordinal);
+        Assert.EndsWith("/300", Assert.Single(events).PostId, StringComparison.Ordinal);
+        Assert.Equal(2, dead.Items.Count);
+        Assert.StartsWith("malformed JSON", dead.Items.First().Reason, StringComparison.Ordinal);
+        Assert.StartsWith("invalid UTF-8 at byte", dead.Items.Last().Reason, StringComparison.Ordinal);
+        Assert.All(dead.Items, d => Assert.EndsWith("/api/v1/streaming/public event update", d.Location, StringComparison.Ordinal));
     }
 
     [SkippableFact]
