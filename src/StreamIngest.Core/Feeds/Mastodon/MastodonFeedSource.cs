@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -116,62 +115,30 @@ public sealed partial class MastodonFeedSource(
         }
 
         await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        using var reader = new ByteLineReader(body, MaxLineBytes);
+        using var reader = new SseEventReader(body, MaxLineBytes);
         var pump = new FeedPump(Name, (bytes, context) => MastodonParser.ParseStatus(bytes, host, context), deadLetters, health, timeProvider);
-        string? eventName = null;
-        var data = new ArrayBufferWriter<byte>();
-        var tooLong = false;
         while (true)
         {
             using var heartbeat = new FeedDeadline(TimeSpan.FromSeconds(instance.HeartbeatTimeoutSeconds), timeProvider, ct);
-            ByteLine? read;
+            SseEvent? read;
             try
             {
-                read = await reader.ReadLineAsync(heartbeat.Token).ConfigureAwait(false);
+                read = await reader.ReadAsync(heartbeat.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
                 throw new TimeoutException($"no heartbeat for {instance.HeartbeatTimeoutSeconds} s");
             }
 
-            if (read is not { } line)
+            if (read is not { } e)
             {
                 return; // server closed the stream
             }
 
-            var bytes = line.Bytes.Span;
-            if (bytes.Length > 0 && bytes[0] == (byte)':')
+            if (!e.IsComment) // a comment (":thump") is a heartbeat: the deadline starts again
             {
-                continue; // heartbeat (":thump") or comment
-            }
-
-            if (bytes.Length == 0 && !line.TooLong)
-            {
-                if (eventName is not null && (data.WrittenCount > 0 || tooLong))
-                {
-                    var frame = new RawFrame(data.WrittenMemory.ToArray(), endpoint, tooLong ? $"event data exceeds {MaxLineBytes} bytes" : null) { Location = $"{endpoint} event {eventName}" };
-                    await DispatchAsync(eventName, frame, pump, host, state, health, writer, ct).ConfigureAwait(false);
-                }
-
-                eventName = null;
-                data.ResetWrittenCount();
-                tooLong = false;
-                continue;
-            }
-
-            if (bytes.StartsWith("event:"u8))
-            {
-                eventName = Encoding.UTF8.GetString(bytes[6..]).Trim();
-            }
-            else if (bytes.StartsWith("data:"u8))
-            {
-                tooLong |= line.TooLong;
-                if (data.WrittenCount > 0)
-                {
-                    data.Write("\n"u8);
-                }
-
-                data.Write(bytes[5..].TrimStart((byte)' '));
+                var frame = new RawFrame(e.Data, endpoint, e.TooLong ? $"event data exceeds {MaxLineBytes} bytes" : null) { Location = $"{endpoint} event {e.Name}" };
+                await DispatchAsync(e.Name!, frame, pump, host, state, health, writer, ct).ConfigureAwait(false);
             }
         }
     }
