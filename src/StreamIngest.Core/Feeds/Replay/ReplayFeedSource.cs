@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using StreamIngest.Feeds.Parsing;
 using StreamIngest.Model;
 using StreamIngest.Store;
@@ -19,7 +17,10 @@ public sealed class ReplayFeedSource(ReplayOptions options, IDeadLetterStore dea
 
     public long LinesRead { get; private set; }
 
-    public long Rejected { get; private set; }
+    /// <summary>Lines dead-lettered so far.</summary>
+    public long Rejected => _pump?.Rejected ?? 0;
+
+    private FeedPump? _pump;
 
     public async IAsyncEnumerable<FeedEvent> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -35,25 +36,15 @@ public sealed class ReplayFeedSource(ReplayOptions options, IDeadLetterStore dea
             shift = options.Timestamps == ReplayTimestamps.ShiftToNow && max is { } newest ? start - newest : TimeSpan.Zero;
         }
 
-        var parser = new WireLineParser(options.Format);
+        var pump = _pump = new FeedPump(Name, new WireLineParser(options.Format), deadLetters, health: null, timeProvider);
         await foreach (var (lineNo, line, tooLong) in ReadLinesAsync(path, options.MaxLineBytes, cancellationToken).ConfigureAwait(false))
         {
             LinesRead++;
-            var now = timeProvider.GetUtcNow();
-            var location = $"{System.IO.Path.GetFileName(path)}:{lineNo.ToString(CultureInfo.InvariantCulture)}";
-            if (tooLong)
+            var frame = new RawFrame(line, endpoint, tooLong ? $"line exceeds {options.MaxLineBytes} bytes" : null)
             {
-                await RejectAsync($"line exceeds {options.MaxLineBytes} bytes", Encoding.UTF8.GetString(line.Span), location, now, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            var outcome = parser.Parse(line.Span, new ParseContext("replay", endpoint, now));
-            if (outcome.Error is not null)
-            {
-                await RejectAsync(outcome.Error, Encoding.UTF8.GetString(line.Span), location, now, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
+                Location = $"{System.IO.Path.GetFileName(path)}:{lineNo.ToString(CultureInfo.InvariantCulture)}",
+            };
+            var outcome = await pump.HandleAsync(frame, cancellationToken).ConfigureAwait(false);
             foreach (var e in outcome.Events)
             {
                 if (e.Post is { } post)
@@ -84,12 +75,6 @@ public sealed class ReplayFeedSource(ReplayOptions options, IDeadLetterStore dea
                 yield return e with { Cursor = null };
             }
         }
-    }
-
-    private async Task RejectAsync(string reason, string raw, string location, DateTimeOffset at, CancellationToken ct)
-    {
-        Rejected++;
-        await deadLetters.WriteAsync(DeadLetter.Create(Name, reason, raw, location, at), ct).ConfigureAwait(false);
     }
 
     private async Task<(DateTimeOffset? Min, DateTimeOffset? Max)> ScanTimeRangeAsync(string path, CancellationToken ct)
