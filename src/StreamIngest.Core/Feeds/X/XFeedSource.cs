@@ -216,9 +216,8 @@ public sealed partial class XFeedSource(
             var url = $"/2/tweets/search/recent?query={query}&since_id={sinceId}&max_results=100&{Fields}"
                 + (next is null ? string.Empty : $"&next_token={Uri.EscapeDataString(next)}");
             using var response = await SendAsync(HttpMethod.Get, url, null, ct).ConfigureAwait(false);
-            var json = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-            var outcome = new WireLineParser(WireFormat.XApiV2).Parse(json, new ParseContext(Name, options.BaseUrl + "/2/tweets/search/recent", timeProvider.GetUtcNow()));
-            await WriteNewAsync(outcome.Events, writer, ct).ConfigureAwait(false);
+            var json = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            await WriteNewAsync((await SearchPump().HandleAsync(new RawFrame(json, options.BaseUrl + "/2/tweets/search/recent"), ct).ConfigureAwait(false)).Events, writer, ct).ConfigureAwait(false);
             using var doc = JsonDocument.Parse(json);
             next = doc.RootElement.Obj("meta")?.Str("next_token");
             if (next is null)
@@ -245,8 +244,8 @@ public sealed partial class XFeedSource(
                         {
                             // First poll: the newest page only (no since_id), to establish a position.
                             using var response = await SendAsync(HttpMethod.Get, $"/2/tweets/search/recent?query={Uri.EscapeDataString(options.EffectiveQuery)}&max_results=100&{Fields}", null, token).ConfigureAwait(false);
-                            var outcome = new WireLineParser(WireFormat.XApiV2).Parse(await response.Content.ReadAsStringAsync(token).ConfigureAwait(false), new ParseContext(Name, options.BaseUrl + "/2/tweets/search/recent", timeProvider.GetUtcNow()));
-                            await WriteNewAsync(outcome.Events, writer, token).ConfigureAwait(false);
+                            var page = new RawFrame(await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false), options.BaseUrl + "/2/tweets/search/recent");
+                            await WriteNewAsync((await SearchPump().HandleAsync(page, token).ConfigureAwait(false)).Events, writer, token).ConfigureAwait(false);
                         }
                         else
                         {
@@ -270,6 +269,9 @@ public sealed partial class XFeedSource(
             // shutting down
         }
     }
+
+    /// <summary>Recent-search pages go through the same pump as stream lines: a page that does not parse is dead-lettered, not skipped.</summary>
+    private FeedPump SearchPump() => new(Name, new WireLineParser(WireFormat.XApiV2), deadLetters, healthRegistry.For("x:recent-search"), timeProvider);
 
     /// <summary>One poll of the trends (the trends loop is <see cref="XTrendsPoller"/>).</summary>
     public Task PollTrendsAsync(CancellationToken ct) => new XTrendsPoller(options, _api, trends, timeProvider, logger).PollAsync(ct);
