@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Polly;
@@ -86,7 +85,11 @@ public sealed partial class XFeedSource(
 
         if (options.RecentSearchEnabled)
         {
-            loops.Add(RecentSearchLoopAsync);
+            var search = new XRecentSearch(
+                options, (path, ct) => SendAsync(HttpMethod.Get, path, null, ct), _seen, WriteNewAsync,
+                new FeedPump(Name, new WireLineParser(WireFormat.XApiV2), deadLetters, healthRegistry.For("x:recent-search"), timeProvider),
+                healthRegistry.For("x:recent-search"), ReconnectPipeline(_searchBackoff, "x-recent-search"), _searchBackoff, timeProvider);
+            loops.Add(search.RunAsync);
         }
 
         if (options.TrendsWoeid > 0)
@@ -206,72 +209,6 @@ public sealed partial class XFeedSource(
             await WriteNewAsync(outcome.Events, writer, ct).ConfigureAwait(false);
         }
     }
-
-    private async Task<bool> SearchSinceAsync(string sinceId, ChannelWriter<FeedEvent> writer, int maxPages, CancellationToken ct)
-    {
-        var query = Uri.EscapeDataString(options.EffectiveQuery);
-        string? next = null;
-        for (var page = 0; page < maxPages; page++)
-        {
-            var url = $"/2/tweets/search/recent?query={query}&since_id={sinceId}&max_results=100&{Fields}"
-                + (next is null ? string.Empty : $"&next_token={Uri.EscapeDataString(next)}");
-            using var response = await SendAsync(HttpMethod.Get, url, null, ct).ConfigureAwait(false);
-            var json = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-            await WriteNewAsync((await SearchPump().HandleAsync(new RawFrame(json, options.BaseUrl + "/2/tweets/search/recent"), ct).ConfigureAwait(false)).Events, writer, ct).ConfigureAwait(false);
-            using var doc = JsonDocument.Parse(json);
-            next = doc.RootElement.Obj("meta")?.Str("next_token");
-            if (next is null)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private async Task RecentSearchLoopAsync(ChannelWriter<FeedEvent> writer, CancellationToken ct)
-    {
-        var health = healthRegistry.For("x:recent-search");
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                await ReconnectPipeline(_searchBackoff, "x-recent-search").ExecuteAsync(async token =>
-                {
-                    try
-                    {
-                        if (_seen.Newest is not { } newest)
-                        {
-                            // First poll: the newest page only (no since_id), to establish a position.
-                            using var response = await SendAsync(HttpMethod.Get, $"/2/tweets/search/recent?query={Uri.EscapeDataString(options.EffectiveQuery)}&max_results=100&{Fields}", null, token).ConfigureAwait(false);
-                            var page = new RawFrame(await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false), options.BaseUrl + "/2/tweets/search/recent");
-                            await WriteNewAsync((await SearchPump().HandleAsync(page, token).ConfigureAwait(false)).Events, writer, token).ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            await SearchSinceAsync(newest, writer, options.GapRecoveryMaxPages, token).ConfigureAwait(false);
-                        }
-
-                        health.OnConnected(options.BaseUrl + "/2/tweets/search/recent");
-                        _searchBackoff.Reset();
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
-                    {
-                        health.OnDisconnected(ex.Message);
-                        throw;
-                    }
-                }, ct).ConfigureAwait(false);
-                await Task.Delay(TimeSpan.FromSeconds(options.RecentSearchIntervalSeconds), timeProvider, ct).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // shutting down
-        }
-    }
-
-    /// <summary>Recent-search pages go through the same pump as stream lines: a page that does not parse is dead-lettered, not skipped.</summary>
-    private FeedPump SearchPump() => new(Name, new WireLineParser(WireFormat.XApiV2), deadLetters, healthRegistry.For("x:recent-search"), timeProvider);
 
     /// <summary>One poll of the trends (the trends loop is <see cref="XTrendsPoller"/>).</summary>
     public Task PollTrendsAsync(CancellationToken ct) => new XTrendsPoller(options, _api, trends, timeProvider, logger).PollAsync(ct);
