@@ -1,10 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Polly;
-using StreamIngest.Enrich;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Parsing;
 using StreamIngest.Model;
@@ -28,8 +26,6 @@ public sealed partial class MastodonFeedSource(
     TimeProvider timeProvider,
     ILogger<MastodonFeedSource> logger) : IFeedSource
 {
-    private const int PageSize = 40;
-
     public string Name => "mastodon";
 
     /// <summary>"mastodon-reconnect": exponential from 1 s to 60 s with jitter, forever (a 429's Retry-After is honoured).</summary>
@@ -109,7 +105,8 @@ public sealed partial class MastodonFeedSource(
         if (state.DisconnectedAt is { } since)
         {
             // No resume cursor in Mastodon streaming: close the gap from the REST timeline.
-            var recovered = state.LastId is not null && await BackfillAsync(instance, host, stream, state, health, writer, ct).ConfigureAwait(false);
+            var recovered = state.LastId is { } lastId
+                && await new MastodonBackfill(http, Name, timeProvider, logger).RunAsync(instance, host, stream, lastId, state.See, writer, ct).ConfigureAwait(false);
             health.RecordGap(new FeedGap(since, timeProvider.GetUtcNow(), recovered, recovered ? "backfilled from REST timeline" : "no status seen before the disconnect, or backfill incomplete"));
             state.DisconnectedAt = null;
         }
@@ -176,71 +173,6 @@ public sealed partial class MastodonFeedSource(
         }
     }
 
-    /// <summary>Reads the timeline forward from the last status seen until the gap is closed; true when it was.</summary>
-    private async Task<bool> BackfillAsync(MastodonInstanceOptions instance, string host, MastodonStream stream, StreamState state, FeedHealth health, ChannelWriter<FeedEvent> writer, CancellationToken ct)
-    {
-        for (var page = 0; page < instance.BackfillMaxPages; page++)
-        {
-            var separator = stream.TimelinePath.Contains('?', StringComparison.Ordinal) ? '&' : '?';
-            var url = $"{instance.BaseUrl.TrimEnd('/')}{stream.TimelinePath}{separator}min_id={Uri.EscapeDataString(state.LastId!)}&limit={PageSize}";
-            using var request = new HttpRequestMessage(HttpMethod.Get, url);
-            if (!string.IsNullOrEmpty(instance.AccessToken))
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", instance.AccessToken);
-            }
-
-            using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                LogBackfillFailed(host, stream.Name, (int)response.StatusCode);
-                return false;
-            }
-
-            var json = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-            var posts = new List<Post>();
-            using (var doc = JsonDocument.Parse(json))
-            {
-                var hash = ContentHash.OfRaw(json);
-                foreach (var status in doc.RootElement.EnumerateArray())
-                {
-                    if (MastodonParser.ToPost(status, host, hash, new ParseContext(Name, url, timeProvider.GetUtcNow())) is { } p)
-                    {
-                        posts.Add(p);
-                    }
-                }
-
-                // Advance by the statuses' own ids (a reblog's post is the original, whose id is older).
-                foreach (var status in doc.RootElement.EnumerateArray())
-                {
-                    if (status.Str("id") is { } sid)
-                    {
-                        state.See(sid);
-                    }
-                }
-
-                if (doc.RootElement.GetArrayLength() < PageSize)
-                {
-                    await WriteAllAsync(posts, writer, ct).ConfigureAwait(false);
-                    return true;
-                }
-            }
-
-            await WriteAllAsync(posts, writer, ct).ConfigureAwait(false);
-        }
-
-        return false;
-    }
-
-    private async Task WriteAllAsync(List<Post> posts, ChannelWriter<FeedEvent> writer, CancellationToken ct)
-    {
-        // Oldest first, by snowflake id (timelines list newest first; equal timestamps are common).
-        foreach (var p in posts.OrderBy(p => p.NativeId, SnowflakeIdComparer.Instance))
-        {
-            p.ReceivedAt = timeProvider.GetUtcNow();
-            await writer.WriteAsync(FeedEvent.Upsert(p), ct).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>One trends poll of <paramref name="instance"/> (the trends loop is <see cref="MastodonTrendsPoller"/>).</summary>
     internal Task PollTrendsAsync(MastodonInstanceOptions instance, ChannelWriter<FeedEvent> writer, CancellationToken ct) =>
         new MastodonTrendsPoller(instance, http, trends, Name, timeProvider, logger).PollAsync(writer, ct);
@@ -285,9 +217,6 @@ public sealed partial class MastodonFeedSource(
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Mastodon {Host} stream {Stream} disconnected: {Error}")]
     private partial void LogDisconnected(string host, string stream, string error);
-
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Mastodon {Host} backfill of {Stream} failed with HTTP {Status}")]
-    private partial void LogBackfillFailed(string host, string stream, int status);
 }
 
 /// <summary>The server asked us to wait (HTTP 429 with Retry-After or a rate-limit reset).</summary>
