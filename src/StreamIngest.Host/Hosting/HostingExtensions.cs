@@ -148,7 +148,8 @@ public static class HostingExtensions
 
         if (options.RunsIngest)
         {
-            builder.Services.AddHostedService<IngestWorker>();
+            builder.Services.AddHostedService(sp => new IngestWorker(
+                sp.GetRequiredService<IReadOnlyList<IFeedSource>>(), sp.GetRequiredService<IFeedPublisher>(), sp.GetRequiredService<PipelineMetrics>(), sp.GetRequiredService<ILogger<IngestWorker>>()));
         }
 
         if (options.RunsProcess)
@@ -207,63 +208,62 @@ public static class HostingExtensions
         builder.Services.AddOptions<RssOptions>().BindConfiguration(RssOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<RssOptions>>(new SectionValidator<RssOptions>(RssOptions.Section, o => o.Validate()));
 
-        var jetstream = builder.Configuration.GetSection(JetstreamOptions.Section).Get<JetstreamOptions>() ?? new JetstreamOptions();
-        var x = builder.Configuration.GetSection(XOptions.Section).Get<XOptions>() ?? new XOptions();
-        var mastodon = builder.Configuration.GetSection(MastodonOptions.Section).Get<MastodonOptions>() ?? new MastodonOptions();
-        var rss = builder.Configuration.GetSection(RssOptions.Section).Get<RssOptions>() ?? new RssOptions();
-        if (x.Enabled)
-        {
-            builder.Services.AddSingleton<IFeedSource>(sp => new XFeedSource(
-                sp.GetRequiredService<IOptions<XOptions>>().Value, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(),
-                sp.GetRequiredService<FeedHealthRegistry>(), sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<XFeedSource>>()));
-        }
-
-        if (mastodon.Instances.Count > 0)
-        {
-            builder.Services.AddSingleton<IFeedSource>(sp => new MastodonFeedSource(
-                sp.GetRequiredService<IOptions<MastodonOptions>>().Value, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(),
-                sp.GetRequiredService<FeedHealthRegistry>(), sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<MastodonFeedSource>>()));
-        }
-
-        if (rss.Feeds.Count > 0)
-        {
-            builder.Services.AddSingleton<IFeedSource>(sp => new RssFeedSource(
-                sp.GetRequiredService<IOptions<RssOptions>>().Value, Http(sp, "feeds-polling"), sp.GetRequiredService<IDeadLetterStore>(),
-                sp.GetRequiredService<FeedHealthRegistry>().For("rss"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RssFeedSource>>()));
-        }
-
         builder.Services.AddOptions<ReplayOptions>().BindConfiguration(ReplayOptions.Section)
             .PostConfigure(o => o.Path = ResolveBundled(o.Path))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ReplayOptions>>(new SectionValidator<ReplayOptions>(
             ReplayOptions.Section,
-            o => o.Enabled && !File.Exists(o.Path) ? [$"{ReplayOptions.Section}:Path: file '{Path.GetFullPath(o.Path)}' does not exist."] : []));
+            o => o.Runs && !File.Exists(o.Path) ? [$"{ReplayOptions.Section}:Path: file '{Path.GetFullPath(o.Path)}' does not exist."] : []));
 
-        var replay = new ReplayOptions();
-        builder.Configuration.GetSection(ReplayOptions.Section).Bind(replay);
-        ReplayFeedSource Replay(IServiceProvider sp) => new(
-            sp.GetRequiredService<IOptions<ReplayOptions>>().Value,
-            sp.GetRequiredService<IDeadLetterStore>(),
-            sp.GetRequiredService<TimeProvider>());
+        // Which feeds run is decided from the same bound, validated options they run with (no copy read here).
+        builder.Services.AddSingleton<IReadOnlyList<IFeedSource>>(CreateFeeds);
+    }
 
-        if (jetstream.Enabled)
+    /// <summary>Every feed whose options say it <c>Runs</c>: on (<c>Enabled</c>, the default) and configured.</summary>
+    private static IReadOnlyList<IFeedSource> CreateFeeds(IServiceProvider sp)
+    {
+        var feeds = new List<IFeedSource>();
+        var x = sp.GetRequiredService<IOptions<XOptions>>().Value;
+        if (x.Runs)
         {
-            builder.Services.AddSingleton<IFeedSource>(sp =>
-            {
-                var live = new JetstreamFeedSource(
-                    sp.GetRequiredService<IOptions<JetstreamOptions>>().Value, sp.GetRequiredService<ICursorStore>(), sp.GetRequiredService<IDeadLetterStore>(),
-                    sp.GetRequiredService<FeedHealthRegistry>().For("jetstream"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<JetstreamFeedSource>>());
-                return replay.Enabled
-                    ? new FallbackFeedSource(live, live.FirstConnection.Task, Replay(sp), sp.GetRequiredService<ILogger<FallbackFeedSource>>())
-                    : live;
-            });
+            feeds.Add(new XFeedSource(
+                x, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>(),
+                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<XFeedSource>>()));
         }
-        else if (replay.Enabled)
+
+        var mastodon = sp.GetRequiredService<IOptions<MastodonOptions>>().Value;
+        if (mastodon.Runs)
         {
-            builder.Services.AddSingleton<IFeedSource>(Replay);
+            feeds.Add(new MastodonFeedSource(
+                mastodon, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>(),
+                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MastodonFeedSource>>()));
         }
+
+        var rss = sp.GetRequiredService<IOptions<RssOptions>>().Value;
+        if (rss.Runs)
+        {
+            feeds.Add(new RssFeedSource(
+                rss, Http(sp, "feeds-polling"), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>().For("rss"),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RssFeedSource>>()));
+        }
+
+        // Live Bluesky Jetstream, with the demo replay as its stand-in when no network answers; or the replay alone.
+        var replay = sp.GetRequiredService<IOptions<ReplayOptions>>().Value;
+        var jetstream = sp.GetRequiredService<IOptions<JetstreamOptions>>().Value;
+        ReplayFeedSource Replay() => new(replay, sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<TimeProvider>());
+        if (jetstream.Runs)
+        {
+            var live = new JetstreamFeedSource(
+                jetstream, sp.GetRequiredService<ICursorStore>(), sp.GetRequiredService<IDeadLetterStore>(),
+                sp.GetRequiredService<FeedHealthRegistry>().For("jetstream"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<JetstreamFeedSource>>());
+            feeds.Add(replay.Runs ? new FallbackFeedSource(live, live.FirstConnection.Task, Replay(), sp.GetRequiredService<ILogger<FallbackFeedSource>>()) : live);
+        }
+        else if (replay.Runs)
+        {
+            feeds.Add(Replay());
+        }
+
+        return feeds;
     }
 
     private static HttpClient Http(IServiceProvider sp, string name) => sp.GetRequiredService<IHttpClientFactory>().CreateClient(name);

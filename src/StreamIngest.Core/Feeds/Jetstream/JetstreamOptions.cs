@@ -15,7 +15,11 @@ public sealed class JetstreamOptions
         "wss://jetstream2.us-west.bsky.network/subscribe",
     ];
 
+    /// <summary>The switch every feed has (default on): the feed runs when it is on and configured (<see cref="Runs"/>).</summary>
     public bool Enabled { get; set; } = true;
+
+    /// <summary>On (the public endpoints serve when none are configured).</summary>
+    public bool Runs => Enabled;
 
     /// <summary>WebSocket endpoints (ws:// or wss://, path /subscribe); empty = the public hosts.</summary>
     public List<string> Endpoints { get; set; } = [];

@@ -27,6 +27,12 @@ public sealed class MastodonOptions
 
     public List<MastodonInstanceOptions> Instances { get; set; } = [];
 
+    /// <summary>The switch every feed has (default on): the feed runs when it is on and configured (<see cref="Runs"/>).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>On, with at least one instance.</summary>
+    public bool Runs => Enabled && Instances.Count > 0;
+
     public IEnumerable<string> Validate()
     {
         for (var i = 0; i < Instances.Count; i++)

@@ -16,7 +16,11 @@ public sealed class ReplayOptions
 {
     public const string Section = "Feeds:Replay";
 
+    /// <summary>The switch every feed has (default on): the feed runs when it is on and configured (<see cref="Runs"/>).</summary>
     public bool Enabled { get; set; } = true;
+
+    /// <summary>On, with a file to replay.</summary>
+    public bool Runs => Enabled && !string.IsNullOrWhiteSpace(Path);
 
     /// <summary>Wire file to replay (normalised post JSONL, X API v2 pages/stream messages, or Jetstream JSONL).</summary>
     [Required]

@@ -26,6 +26,12 @@ public sealed class RssOptions
 
     public List<RssFeedOptions> Feeds { get; set; } = [];
 
+    /// <summary>The switch every feed has (default on): the feed runs when it is on and configured (<see cref="Runs"/>).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>On, with at least one feed URL.</summary>
+    public bool Runs => Enabled && Feeds.Count > 0;
+
     /// <summary>Feeds larger than this are rejected (dead-lettered), not parsed.</summary>
     public int MaxFeedBytes { get; set; } = 10 * 1024 * 1024;
 

@@ -57,7 +57,11 @@ public sealed class XOptions
     /// <summary>Trends polled this often (the endpoint allows 75 calls per 15 minutes).</summary>
     public int TrendsIntervalSeconds { get; set; } = 900;
 
-    public bool Enabled => !string.IsNullOrWhiteSpace(BearerToken);
+    /// <summary>The switch every feed has (default on): the feed runs when it is on and configured (<see cref="Runs"/>).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>On, with a bearer token.</summary>
+    public bool Runs => Enabled && !string.IsNullOrWhiteSpace(BearerToken);
 
     public string EffectiveQuery => !string.IsNullOrWhiteSpace(RecentSearchQuery)
         ? RecentSearchQuery
@@ -65,7 +69,7 @@ public sealed class XOptions
 
     public IEnumerable<string> Validate()
     {
-        if (!Enabled)
+        if (!Runs)
         {
             yield break;
         }
