@@ -27,7 +27,7 @@ public sealed class KeywordIndex
 
     private readonly Dictionary<string, Postings> _terms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _docByKey = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, short> _codes = new(StringComparer.Ordinal);
+    private readonly NameCodes _codes = new();
     private readonly ReaderWriterLockSlim _lock = new();
     private Doc[] _docs = new Doc[1024];
     private int _count;
@@ -55,23 +55,7 @@ public sealed class KeywordIndex
     }
 
     /// <summary>Small integer for a source or language name, as the filter takes it (-2: never seen; <c>short.MinValue</c>: none).</summary>
-    public short CodeOf(string? name)
-    {
-        if (name is null)
-        {
-            return short.MinValue;
-        }
-
-        _lock.EnterReadLock();
-        try
-        {
-            return _codes.TryGetValue(name, out var c) ? c : (short)-2;
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-    }
+    public short CodeOf(string? name) => _codes.CodeOf(name);
 
     public bool Contains(string key)
     {
@@ -97,8 +81,8 @@ public sealed class KeywordIndex
         _lock.EnterWriteLock();
         try
         {
-            var sourceCode = Code(source);
-            var langCode = lang is null ? short.MinValue : Code(lang);
+            var sourceCode = _codes.Add(source);
+            var langCode = _codes.Add(lang);
             if (_docByKey.TryGetValue(key, out var existing) && _docs[existing].TextHash == hash && _docs[existing].Length == Math.Min(words.Count, ushort.MaxValue))
             {
                 ref var same = ref _docs[existing];
@@ -351,16 +335,6 @@ public sealed class KeywordIndex
         }
     }
 
-    private short Code(string name)
-    {
-        if (!_codes.TryGetValue(name, out var code))
-        {
-            code = (short)_codes.Count;
-            _codes[name] = code;
-        }
-
-        return code;
-    }
 
     private readonly record struct Doc(string? Key, long RowId, long CreatedMs, short Source, short Lang, ushort Length, int TextHash);
 

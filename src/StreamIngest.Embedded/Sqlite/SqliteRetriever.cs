@@ -86,12 +86,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
 
     private IReadOnlyList<Candidate> VectorCandidates(SqliteConnection connection, float[] q, int n, long since, long until, SearchQuery query)
     {
-        var filter = new VectorFilter(
-            since,
-            until,
-            query.Source is null ? (short)-1 : index.CodeOf(query.Source),
-            query.Lang is null ? (short)-1 : index.CodeOf(query.Lang),
-            query.Entity is null ? null : EntityRows(connection, query.Entity));
+        var filter = RowFilter(connection, query, since, until, index.CodeOf);
         // int8 finds a pool at least MinCandidates deep; fp32 re-ranks the pool and the best n are kept.
         var approx = index.Search(q, Math.Max(n, MinCandidates), filter);
         if (approx.Count == 0)
@@ -116,6 +111,14 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         exact.Sort(static (a, b) => b.Score.CompareTo(a.Score));
         return exact.Count > n ? exact[..n] : exact;
     }
+
+    /// <summary>The query's window, source, language and entity as an in-memory index filters rows (codes from that index).</summary>
+    private static VectorFilter RowFilter(SqliteConnection connection, SearchQuery query, long since, long until, Func<string?, short> codeOf) => new(
+        since,
+        until,
+        query.Source is null ? (short)-1 : codeOf(query.Source),
+        query.Lang is null ? (short)-1 : codeOf(query.Lang),
+        query.Entity is null ? null : EntityRows(connection, query.Entity));
 
     private static HashSet<long> EntityRows(SqliteConnection connection, EntityFilter entity)
     {
@@ -142,13 +145,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             return [];
         }
 
-        var filter = new VectorFilter(
-            since,
-            until,
-            query.Source is null ? (short)-1 : keywords.CodeOf(query.Source),
-            query.Lang is null ? (short)-1 : keywords.CodeOf(query.Lang),
-            query.Entity is null ? null : EntityRows(connection, query.Entity));
-        return [.. keywords.Search(terms, n, filter).Select(h => new Candidate(h.Key, h.Score))];
+        return [.. keywords.Search(terms, n, RowFilter(connection, query, since, until, keywords.CodeOf)).Select(h => new Candidate(h.Key, h.Score))];
     }
 
     private static List<Candidate> KeywordCandidates(SqliteConnection connection, SearchQuery query, int n, long since, long until)

@@ -43,7 +43,7 @@ public sealed class Int8VectorIndex
     private readonly int _words;
     private readonly List<Block> _blocks = [];
     private readonly Dictionary<string, int> _rowByKey = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, short> _codes = new(StringComparer.Ordinal);
+    private readonly NameCodes _codes = new();
     private readonly ReaderWriterLockSlim _lock = new();
     private int _count;
     private int _live;
@@ -61,23 +61,7 @@ public sealed class Int8VectorIndex
     public int Count => Volatile.Read(ref _live);
 
     /// <summary>Small integer for a source or language name (-1 = unknown, never stored).</summary>
-    public short CodeOf(string? name)
-    {
-        if (name is null)
-        {
-            return short.MinValue;
-        }
-
-        _lock.EnterReadLock();
-        try
-        {
-            return _codes.TryGetValue(name, out var c) ? c : (short)-2;
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-    }
+    public short CodeOf(string? name) => _codes.CodeOf(name);
 
     /// <summary>Adds or replaces the vector stored under <paramref name="key"/>.</summary>
     public void Upsert(string key, long rowId, long createdMs, string source, string? lang, ReadOnlySpan<float> vector)
@@ -111,8 +95,8 @@ public sealed class Int8VectorIndex
             block.Keys[r] = key;
             block.RowIds[r] = rowId;
             block.CreatedMs[r] = createdMs;
-            block.Source[r] = Code(source);
-            block.Lang[r] = lang is null ? short.MinValue : Code(lang);
+            block.Source[r] = _codes.Add(source);
+            block.Lang[r] = _codes.Add(lang);
             block.InvScale[r] = Quantize(vector, block.Codes.AsSpan(r * _dims, _dims));
             SignBits(vector, block.Bits.AsSpan(r * _words, _words));
             block.MinCreatedMs = Math.Min(block.MinCreatedMs, createdMs);
@@ -388,16 +372,6 @@ public sealed class Int8VectorIndex
         }
     }
 
-    private short Code(string name)
-    {
-        if (!_codes.TryGetValue(name, out var code))
-        {
-            code = (short)_codes.Count;
-            _codes[name] = code;
-        }
-
-        return code;
-    }
 
     /// <summary>Symmetric int8 quantisation; returns 1/scale so that dot(q, v) ≈ Σqᵢcᵢ · invScale / queryScale.</summary>
     internal static float Quantize(ReadOnlySpan<float> vector, Span<sbyte> codes)
