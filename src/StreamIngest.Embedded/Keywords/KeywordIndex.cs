@@ -335,7 +335,6 @@ public sealed class KeywordIndex
         }
     }
 
-
     private readonly record struct Doc(string? Key, long RowId, long CreatedMs, short Source, short Lang, ushort Length, int TextHash);
 
     /// <summary>One word's documents (ascending) and how often it occurs in each.</summary>

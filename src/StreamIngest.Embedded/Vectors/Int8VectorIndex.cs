@@ -38,7 +38,6 @@ public sealed class Int8VectorIndex
     /// <summary>Least rows the sign-bit pass keeps, however small the share.</summary>
     public int MinPrefilter { get; init; } = 1000;
 
-
     private readonly int _dims;
     private readonly int _words;
     private readonly List<Block> _blocks = [];
@@ -371,7 +370,6 @@ public sealed class Int8VectorIndex
             }
         }
     }
-
 
     /// <summary>Symmetric int8 quantisation; returns 1/scale so that dot(q, v) ≈ Σqᵢcᵢ · invScale / queryScale.</summary>
     internal static float Quantize(ReadOnlySpan<float> vector, Span<sbyte> codes)
