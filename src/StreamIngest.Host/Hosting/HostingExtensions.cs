@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Polly;
 using StreamIngest.Embed;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Embedded.Sqlite;
@@ -193,11 +194,17 @@ public static class HostingExtensions
             c.Timeout = Timeout.InfiniteTimeSpan; // streams stay open; stalls are detected per read
             c.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
         });
-        builder.Services.AddHttpClient("feeds-polling", c =>
-        {
-            c.Timeout = TimeSpan.FromSeconds(30);
-            c.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
-        });
+        // Every other feed request (polls, searches, backfills, rules, trends): a timeout from Microsoft.Extensions.Http.Resilience,
+        // so a server that accepts and never answers fails the request and the feed's loop retries it.
+        builder.Services.AddOptions<FeedHttpOptions>().BindConfiguration(FeedHttpOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<FeedHttpOptions>>(new SectionValidator<FeedHttpOptions>(FeedHttpOptions.Section, o => o.Validate()));
+        builder.Services.AddHttpClient(FeedHttpOptions.RestClient, c =>
+            {
+                c.Timeout = Timeout.InfiniteTimeSpan; // the resilience handler's timeout is the one that applies
+                c.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
+            })
+            .AddResilienceHandler(FeedHttpOptions.RestClient, (pipeline, context) =>
+                pipeline.AddTimeout(TimeSpan.FromSeconds(context.ServiceProvider.GetRequiredService<IOptions<FeedHttpOptions>>().Value.RestTimeoutSeconds)));
 
         builder.Services.AddOptions<JetstreamOptions>().BindConfiguration(JetstreamOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<JetstreamOptions>>(new SectionValidator<JetstreamOptions>(JetstreamOptions.Section, o => o.Validate()));
@@ -228,7 +235,7 @@ public static class HostingExtensions
         {
             feeds.Add(new XFeedSource(
                 x, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>(),
-                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<XFeedSource>>()));
+                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<XFeedSource>>(), Http(sp, FeedHttpOptions.RestClient)));
         }
 
         var mastodon = sp.GetRequiredService<IOptions<MastodonOptions>>().Value;
@@ -236,14 +243,14 @@ public static class HostingExtensions
         {
             feeds.Add(new MastodonFeedSource(
                 mastodon, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>(),
-                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MastodonFeedSource>>()));
+                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MastodonFeedSource>>(), Http(sp, FeedHttpOptions.RestClient)));
         }
 
         var rss = sp.GetRequiredService<IOptions<RssOptions>>().Value;
         if (rss.Runs)
         {
             feeds.Add(new RssFeedSource(
-                rss, Http(sp, "feeds-polling"), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>().For("rss"),
+                rss, Http(sp, FeedHttpOptions.RestClient), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>().For("rss"),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RssFeedSource>>()));
         }
 

@@ -24,8 +24,12 @@ public sealed partial class MastodonFeedSource(
     FeedHealthRegistry healthRegistry,
     TrendRegistry trends,
     TimeProvider timeProvider,
-    ILogger<MastodonFeedSource> logger) : IFeedSource
+    ILogger<MastodonFeedSource> logger,
+    HttpClient? rest = null) : IFeedSource
 {
+    /// <summary>Backfill and trends go over the REST client (with a timeout); the stream over <c>http</c> (stalls detected by heartbeat).</summary>
+    private readonly HttpClient _rest = rest ?? http;
+
     public string Name => "mastodon";
 
     /// <summary>"mastodon-reconnect": exponential from 1 s to 60 s with jitter, forever (a 429's Retry-After is honoured).</summary>
@@ -49,7 +53,7 @@ public sealed partial class MastodonFeedSource(
 
             if (instance.TrendsIntervalSeconds > 0)
             {
-                var poller = new MastodonTrendsPoller(instance, http, trends, Name, timeProvider, logger);
+                var poller = new MastodonTrendsPoller(instance, _rest, trends, Name, timeProvider, logger);
                 loops.Add(poller.RunAsync);
             }
         }
@@ -106,7 +110,7 @@ public sealed partial class MastodonFeedSource(
         {
             // No resume cursor in Mastodon streaming: close the gap from the REST timeline.
             var recovered = state.LastId is { } lastId
-                && await new MastodonBackfill(http, Name, timeProvider, logger).RunAsync(instance, host, stream, lastId, state.See, writer, ct).ConfigureAwait(false);
+                && await new MastodonBackfill(_rest, Name, timeProvider, logger).RunAsync(instance, host, stream, lastId, state.See, writer, ct).ConfigureAwait(false);
             health.RecordGap(new FeedGap(since, timeProvider.GetUtcNow(), recovered, recovered ? "backfilled from REST timeline" : "no status seen before the disconnect, or backfill incomplete"));
             state.DisconnectedAt = null;
         }
@@ -175,7 +179,7 @@ public sealed partial class MastodonFeedSource(
 
     /// <summary>One trends poll of <paramref name="instance"/> (the trends loop is <see cref="MastodonTrendsPoller"/>).</summary>
     internal Task PollTrendsAsync(MastodonInstanceOptions instance, ChannelWriter<FeedEvent> writer, CancellationToken ct) =>
-        new MastodonTrendsPoller(instance, http, trends, Name, timeProvider, logger).PollAsync(writer, ct);
+        new MastodonTrendsPoller(instance, _rest, trends, Name, timeProvider, logger).PollAsync(writer, ct);
 
     private static void ThrowIfFailed(HttpResponseMessage response)
     {

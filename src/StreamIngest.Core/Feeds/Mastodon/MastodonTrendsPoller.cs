@@ -27,7 +27,7 @@ public sealed partial class MastodonTrendsPoller(
                 {
                     await PollAsync(writer, ct).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is HttpRequestException or JsonException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
+                catch (Exception ex) when (ex is HttpRequestException or JsonException or InvalidOperationException or Polly.Timeout.TimeoutRejectedException or TaskCanceledException && !ct.IsCancellationRequested)
                 {
                     LogTrendsFailed(_host, ex.Message);
                 }

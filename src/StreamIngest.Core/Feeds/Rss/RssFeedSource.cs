@@ -75,7 +75,7 @@ public sealed partial class RssFeedSource(
     /// <summary>"rss-poll": a failed poll is retried exponentially from 5 s to 10 min; the interval resumes after a success.</summary>
     public static ResiliencePipeline PollPipeline(TimeProvider timeProvider, FeedBackoff backoff) =>
         FeedResilience.ExponentialForever("rss-poll", timeProvider, backoff,
-            static ex => ex is HttpRequestException or XmlException or TimeoutException or IOException);
+            static ex => ex is HttpRequestException or XmlException or TimeoutException or IOException or Polly.Timeout.TimeoutRejectedException);
 
     public static FeedBackoff NewBackoff(Health.FeedHealth? health = null) => new(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(10), health);
 
@@ -97,7 +97,7 @@ public sealed partial class RssFeedSource(
                             await writer.WriteAsync(e, token).ConfigureAwait(false);
                         }
                     }
-                    catch (Exception ex) when (ex is HttpRequestException or XmlException or TimeoutException or IOException)
+                    catch (Exception ex) when (ex is HttpRequestException or XmlException or TimeoutException or IOException or Polly.Timeout.TimeoutRejectedException)
                     {
                         health.OnDisconnected($"{feed.Url}: {ex.Message}");
                         LogPollFailed(feed.Url, ex.Message);

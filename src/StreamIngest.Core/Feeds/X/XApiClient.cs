@@ -8,8 +8,10 @@ namespace StreamIngest.Feeds.X;
 /// <summary>
 /// Requests to the X API v2 with the bearer token, and its failures as <see cref="XApiException"/>s: 429 with the
 /// time until <c>x-rate-limit-reset</c>, other non-2xx by status. Shared by the stream, search and trends loops.
+/// The stream goes over <paramref name="streaming"/> (no timeout; stalls are detected per read), every other
+/// request over <paramref name="rest"/> (with a timeout: a request that hangs fails and is retried).
 /// </summary>
-public sealed class XApiClient(XOptions options, HttpClient http, TimeProvider timeProvider)
+public sealed class XApiClient(XOptions options, HttpClient streaming, HttpClient rest, TimeProvider timeProvider)
 {
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
@@ -20,6 +22,7 @@ public sealed class XApiClient(XOptions options, HttpClient http, TimeProvider t
             request.Content = JsonContent.Create(body);
         }
 
+        var http = completion == HttpCompletionOption.ResponseHeadersRead ? streaming : rest;
         var response = await http.SendAsync(request, completion, ct).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
         {

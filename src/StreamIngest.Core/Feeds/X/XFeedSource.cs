@@ -22,14 +22,16 @@ public sealed partial class XFeedSource(
     FeedHealthRegistry healthRegistry,
     TrendRegistry trends,
     TimeProvider timeProvider,
-    ILogger<XFeedSource> logger) : IFeedSource
+    ILogger<XFeedSource> logger,
+    HttpClient? rest = null) : IFeedSource
 {
     public const string Fields =
         "tweet.fields=author_id,created_at,lang,public_metrics,entities,referenced_tweets,context_annotations,conversation_id,in_reply_to_user_id,note_tweet,possibly_sensitive"
         + "&expansions=author_id,referenced_tweets.id,referenced_tweets.id.author_id,entities.mentions.username"
         + "&user.fields=username,name,public_metrics,verified";
 
-    private readonly XApiClient _api = new(options, http, timeProvider);
+    // The stream on the streaming client; rules, search, gap recovery and trends on the REST one (with a timeout).
+    private readonly XApiClient _api = new(options, http, rest ?? http, timeProvider);
     // Each loop owns its backoff: a healthy recent-search poll must not reset the stream's, nor the other way round.
     private readonly XBackoff _streamBackoff = new();
     private readonly XBackoff _searchBackoff = new();

@@ -136,7 +136,7 @@ public sealed partial class XGapRecovery(
                 json = await getJson(url, ct).ConfigureAwait(false);
                 _backoff.Reset();
             }
-            catch (Exception ex) when (ex is XApiException or HttpRequestException or TimeoutException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception ex) when (ex is XApiException or HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 var delay = _backoff.Next(XBackoff.Classify(ex), (ex as XApiException)?.ResetIn);
                 health.OnWaiting(delay);

@@ -27,7 +27,7 @@ public sealed partial class XTrendsPoller(XOptions options, XApiClient api, Tren
                 {
                     wait = ex.ResetIn is { } r && r > wait ? r : wait;
                 }
-                catch (Exception ex) when (ex is XApiException or HttpRequestException or JsonException)
+                catch (Exception ex) when (ex is XApiException or HttpRequestException or JsonException or Polly.Timeout.TimeoutRejectedException)
                 {
                     LogTrendsFailed(ex.Message);
                 }

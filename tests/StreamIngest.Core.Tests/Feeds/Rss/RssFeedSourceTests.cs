@@ -11,6 +11,18 @@ namespace StreamIngest.Core.Tests.Feeds.Rss;
 
 public class RssFeedSourceTests
 {
+    [Fact]
+    public async Task PollPipeline_ARequestTimedOutByTheRestClient_IsRetried()
+    {
+        // The host's REST client times out through Microsoft.Extensions.Http.Resilience, which throws Polly's
+        // TimeoutRejectedException (not a TimeoutException): a poll that hangs must be retried, not end the feed.
+        var calls = 0;
+        await RssFeedSource.PollPipeline(new AdvancingTimeProvider(), RssFeedSource.NewBackoff()).ExecuteAsync(_ =>
+            ++calls == 1 ? throw new Polly.Timeout.TimeoutRejectedException() : ValueTask.CompletedTask);
+
+        Assert.Equal(2, calls);
+    }
+
     private const string Atom = """
         <?xml version="1.0" encoding="utf-8"?>
         <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
