@@ -1,7 +1,15 @@
+using System.Xml;
 using Polly;
+using Polly.Registry;
 using Polly.Retry;
 
 namespace StreamIngest.Feeds;
+
+/// <summary>A loop's backoff as the shared feed pipelines use it: the wait before the next attempt after this failure.</summary>
+public interface IFeedBackoff
+{
+    TimeSpan NextDelay(Exception failure);
+}
 
 /// <summary>
 /// The backoff of one feed loop: grows only across consecutive failed attempts and returns to its first step
@@ -9,7 +17,8 @@ namespace StreamIngest.Feeds;
 /// own attempt counter lives as long as one pipeline execution, which for a feed is its whole life, so the
 /// pipelines below take their delays from here instead. Each loop owns its own instance.
 /// </summary>
-public sealed class FeedBackoff(TimeSpan first, TimeSpan max, Health.FeedHealth? health = null, Random? random = null)
+/// <param name="serverDelay">A wait the server asked for (Retry-After), taken instead of the backoff's own when given.</param>
+public sealed class FeedBackoff(TimeSpan first, TimeSpan max, Health.FeedHealth? health = null, Random? random = null, Func<Exception, TimeSpan?>? serverDelay = null) : IFeedBackoff
 {
     private readonly Random _random = random ?? Random.Shared;
     private int _failures;
@@ -38,6 +47,17 @@ public sealed class FeedBackoff(TimeSpan first, TimeSpan max, Health.FeedHealth?
         return delay;
     }
 
+    public TimeSpan NextDelay(Exception failure)
+    {
+        if (serverDelay?.Invoke(failure) is { } asked)
+        {
+            Waiting(asked);
+            return asked;
+        }
+
+        return Next();
+    }
+
     /// <summary>Records a wait the server asked for (Retry-After) instead of the backoff's own.</summary>
     public void Waiting(TimeSpan delay)
     {
@@ -47,36 +67,59 @@ public sealed class FeedBackoff(TimeSpan first, TimeSpan max, Health.FeedHealth?
     }
 }
 
-/// <summary>The reconnect/poll pipelines the feeds share: named, exponential with jitter, retried for as long as the feed runs.</summary>
+/// <summary>
+/// The reconnect and poll pipelines of the feeds, by name, as the host registers them (<c>AddResiliencePipeline</c>):
+/// retried for as long as the feed runs, each wait taken from the calling loop's own backoff, which travels in the
+/// <see cref="ResilienceContext"/> (<see cref="ExecuteAsync"/>): one registered pipeline serves every loop, and no loop's
+/// failures lengthen another's waits.
+/// </summary>
 public static class FeedResilience
 {
-    /// <param name="name">Pipeline name, shown in telemetry ("jetstream-reconnect").</param>
-    /// <param name="backoff">The loop's backoff state: delays come from it, and the loop resets it after a success.</param>
-    /// <param name="shouldHandle">Which failures are retried; cancellation never is.</param>
-    /// <param name="serverDelay">A delay the server asked for (Retry-After), used instead of the backoff when given.</param>
-    public static ResiliencePipeline ExponentialForever(
-        string name,
-        TimeProvider timeProvider,
-        FeedBackoff backoff,
-        Func<Exception, bool> shouldHandle,
-        Func<Exception, TimeSpan?>? serverDelay = null) =>
-        new ResiliencePipelineBuilder { Name = name, TimeProvider = timeProvider }
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException && shouldHandle(ex)),
-                MaxRetryAttempts = int.MaxValue,
-                DelayGenerator = args =>
-                {
-                    if (args.Outcome.Exception is { } ex && serverDelay?.Invoke(ex) is { } asked)
-                    {
-                        backoff.Waiting(asked);
-                        return ValueTask.FromResult<TimeSpan?>(asked);
-                    }
+    public const string JetstreamReconnect = "jetstream-reconnect";
+    public const string MastodonReconnect = "mastodon-reconnect";
+    public const string XStreamReconnect = "x-stream-reconnect";
+    public const string XRecentSearch = "x-recent-search";
+    public const string RssPoll = "rss-poll";
 
-                    return ValueTask.FromResult<TimeSpan?>(backoff.Next());
-                },
-            })
-            .Build();
+    public static IReadOnlyList<string> Names { get; } = [JetstreamReconnect, MastodonReconnect, XStreamReconnect, XRecentSearch, RssPoll];
+
+    /// <summary>The calling loop's backoff, set by <see cref="ExecuteAsync"/>.</summary>
+    public static readonly ResiliencePropertyKey<IFeedBackoff> Backoff = new("streamingest.feed-backoff");
+
+    /// <summary>Which failures a pipeline retries (cancellation never is): everything for the streams; for RSS what a poll can transiently meet.</summary>
+    public static bool Handles(string name, Exception ex) => ex is not OperationCanceledException && (name != RssPoll
+        || ex is HttpRequestException or XmlException or TimeoutException or IOException or Polly.Timeout.TimeoutRejectedException);
+
+    /// <summary>The feed retry: forever, each wait from the loop's backoff in the context.</summary>
+    public static ResiliencePipelineBuilder AddFeedRetry(this ResiliencePipelineBuilder builder, string name) =>
+        builder.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => Handles(name, ex)),
+            MaxRetryAttempts = int.MaxValue,
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
+                args.Context.Properties.TryGetValue(Backoff, out var backoff) ? backoff.NextDelay(args.Outcome.Exception!) : TimeSpan.FromSeconds(1)),
+        });
+
+    /// <summary>The registered pipeline of that name, or (no registry: tests, benches) the same pipeline built here.</summary>
+    public static ResiliencePipeline Resolve(ResiliencePipelineProvider<string>? pipelines, string name, TimeProvider timeProvider) =>
+        pipelines is not null && pipelines.TryGetPipeline(name, out var pipeline)
+            ? pipeline
+            : new ResiliencePipelineBuilder { Name = name, TimeProvider = timeProvider }.AddFeedRetry(name).Build();
+
+    /// <summary>Runs <paramref name="action"/> through the pipeline with the loop's <paramref name="backoff"/> in the context.</summary>
+    public static async ValueTask ExecuteAsync(this ResiliencePipeline pipeline, IFeedBackoff backoff, Func<CancellationToken, ValueTask> action, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(Backoff, backoff);
+        try
+        {
+            await pipeline.ExecuteAsync(static (ctx, run) => run(ctx.CancellationToken), context, action).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.Registry;
 using StreamIngest.Embed;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Embedded.Sqlite;
@@ -222,6 +223,12 @@ public static class HostingExtensions
             ReplayOptions.Section,
             o => o.Runs && !File.Exists(o.Path) ? [$"{ReplayOptions.Section}:Path: file '{Path.GetFullPath(o.Path)}' does not exist."] : []));
 
+        // The feeds' reconnect and poll pipelines, registered once by name (each loop's backoff travels in its context).
+        foreach (var name in FeedResilience.Names)
+        {
+            builder.Services.AddResiliencePipeline(name, (pipeline, _) => pipeline.AddFeedRetry(name));
+        }
+
         // Which feeds run is decided from the same bound, validated options they run with (no copy read here).
         builder.Services.AddSingleton<IReadOnlyList<IFeedSource>>(CreateFeeds);
     }
@@ -235,7 +242,7 @@ public static class HostingExtensions
         {
             feeds.Add(new XFeedSource(
                 x, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>(),
-                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<XFeedSource>>(), Http(sp, FeedHttpOptions.RestClient)));
+                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<XFeedSource>>(), Http(sp, FeedHttpOptions.RestClient), Pipelines(sp)));
         }
 
         var mastodon = sp.GetRequiredService<IOptions<MastodonOptions>>().Value;
@@ -243,7 +250,7 @@ public static class HostingExtensions
         {
             feeds.Add(new MastodonFeedSource(
                 mastodon, Http(sp, "feeds-streaming"), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>(),
-                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MastodonFeedSource>>(), Http(sp, FeedHttpOptions.RestClient)));
+                sp.GetRequiredService<TrendRegistry>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MastodonFeedSource>>(), Http(sp, FeedHttpOptions.RestClient), Pipelines(sp)));
         }
 
         var rss = sp.GetRequiredService<IOptions<RssOptions>>().Value;
@@ -251,7 +258,7 @@ public static class HostingExtensions
         {
             feeds.Add(new RssFeedSource(
                 rss, Http(sp, FeedHttpOptions.RestClient), sp.GetRequiredService<IDeadLetterStore>(), sp.GetRequiredService<FeedHealthRegistry>().For("rss"),
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RssFeedSource>>()));
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RssFeedSource>>(), Pipelines(sp)));
         }
 
         // Live Bluesky Jetstream, with the demo replay as its stand-in when no network answers; or the replay alone.
@@ -262,7 +269,7 @@ public static class HostingExtensions
         {
             var live = new JetstreamFeedSource(
                 jetstream, sp.GetRequiredService<ICursorStore>(), sp.GetRequiredService<IDeadLetterStore>(),
-                sp.GetRequiredService<FeedHealthRegistry>().For("jetstream"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<JetstreamFeedSource>>());
+                sp.GetRequiredService<FeedHealthRegistry>().For("jetstream"), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<JetstreamFeedSource>>(), Pipelines(sp));
             feeds.Add(replay.Runs ? new FallbackFeedSource(live, live.FirstConnection.Task, Replay(), sp.GetRequiredService<ILogger<FallbackFeedSource>>()) : live);
         }
         else if (replay.Runs)
@@ -274,6 +281,8 @@ public static class HostingExtensions
     }
 
     private static HttpClient Http(IServiceProvider sp, string name) => sp.GetRequiredService<IHttpClientFactory>().CreateClient(name);
+
+    private static ResiliencePipelineProvider<string> Pipelines(IServiceProvider sp) => sp.GetRequiredService<ResiliencePipelineProvider<string>>();
 
     /// <summary>A relative path that is not under the working directory is looked up beside the app (bundled samples).</summary>
     private static string ResolveBundled(string path)

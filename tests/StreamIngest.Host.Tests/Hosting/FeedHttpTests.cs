@@ -25,3 +25,36 @@ public sealed class FeedHttpTests
         Assert.Equal(Timeout.InfiniteTimeSpan, http.CreateClient("feeds-streaming").Timeout); // streams: stalls are detected per read
     }
 }
+
+/// <summary>The feeds' reconnect and poll pipelines come from the host's registry (AddResiliencePipeline), one per name.</summary>
+public sealed class FeedPipelineRegistrationTests
+{
+    private sealed class CountingBackoff : StreamIngest.Feeds.IFeedBackoff
+    {
+        public List<Exception> Failures { get; } = [];
+
+        public TimeSpan NextDelay(Exception failure)
+        {
+            Failures.Add(failure);
+            return TimeSpan.FromMilliseconds(1);
+        }
+    }
+
+    [Fact]
+    public async Task EveryFeedPipeline_IsRegistered_AndTakesItsWaitsFromTheCallingLoopsBackoff()
+    {
+        await using var app = StreamIngestApp.Build(["--Urls=http://127.0.0.1:0", $"--Store:DataPath={TestPaths.NewTempDir()}"]);
+        var registry = app.Services.GetRequiredService<Polly.Registry.ResiliencePipelineProvider<string>>();
+
+        foreach (var name in StreamIngest.Feeds.FeedResilience.Names)
+        {
+            Assert.True(registry.TryGetPipeline(name, out var pipeline), name);
+            var backoff = new CountingBackoff();
+            var calls = 0;
+            await StreamIngest.Feeds.FeedResilience.ExecuteAsync(pipeline!, backoff, _ => ++calls < 3 ? throw new IOException($"drop {calls}") : ValueTask.CompletedTask, CancellationToken.None);
+
+            Assert.Equal(3, calls);
+            Assert.Equal(["drop 1", "drop 2"], backoff.Failures.Select(f => f.Message));
+        }
+    }
+}

@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Polly;
+using Polly.Registry;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Parsing;
 using StreamIngest.Model;
@@ -25,13 +25,10 @@ public sealed partial class JetstreamFeedSource(
     IDeadLetterStore deadLetters,
     FeedHealth health,
     TimeProvider timeProvider,
-    ILogger<JetstreamFeedSource> logger) : IFeedSource
+    ILogger<JetstreamFeedSource> logger,
+    ResiliencePipelineProvider<string>? pipelines = null) : IFeedSource
 {
     public const string CursorKey = JetstreamParser.Source;
-
-    /// <summary>"jetstream-reconnect": exponential from 1 s to 60 s with jitter across consecutive failures, forever.</summary>
-    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider, FeedBackoff backoff) =>
-        FeedResilience.ExponentialForever("jetstream-reconnect", timeProvider, backoff, static _ => true);
 
     /// <summary>The backoff of the connection loop: back to 1 s after any connection that delivered a frame.</summary>
     public static FeedBackoff NewBackoff(FeedHealth? health = null) => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), health);
@@ -117,10 +114,11 @@ public sealed partial class JetstreamFeedSource(
         DateTimeOffset? disconnectedAt = null;
         var failures = 0;
         _backoff = NewBackoff(health);
-        var pipeline = ReconnectPipeline(timeProvider, _backoff);
+        // "jetstream-reconnect": forever, waits from this loop's backoff (1 s doubling to 60 s with jitter).
+        var pipeline = FeedResilience.Resolve(pipelines, FeedResilience.JetstreamReconnect, timeProvider);
         try
         {
-            await pipeline.ExecuteAsync(async token =>
+            await pipeline.ExecuteAsync(_backoff, async token =>
             {
                 var endpoint = endpoints[attempt++ % endpoints.Count];
                 try

@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Polly;
+using Polly.Registry;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Parsing;
 using StreamIngest.Model;
@@ -25,20 +25,20 @@ public sealed partial class MastodonFeedSource(
     TrendRegistry trends,
     TimeProvider timeProvider,
     ILogger<MastodonFeedSource> logger,
-    HttpClient? rest = null) : IFeedSource
+    HttpClient? rest = null,
+    ResiliencePipelineProvider<string>? pipelines = null) : IFeedSource
 {
     /// <summary>Backfill and trends go over the REST client (with a timeout); the stream over <c>http</c> (stalls detected by heartbeat).</summary>
     private readonly HttpClient _rest = rest ?? http;
 
     public string Name => "mastodon";
 
-    /// <summary>"mastodon-reconnect": exponential from 1 s to 60 s with jitter, forever (a 429's Retry-After is honoured).</summary>
-    public static ResiliencePipeline ReconnectPipeline(TimeProvider timeProvider, FeedBackoff backoff) =>
-        FeedResilience.ExponentialForever("mastodon-reconnect", timeProvider, backoff, static _ => true,
-            static ex => ex is RetryAfterException r ? r.RetryAfter : null);
-
-    /// <summary>One stream's backoff: 1 s doubling to 60 s across consecutive failures, back to 1 s after a connection that delivered events.</summary>
-    public static FeedBackoff NewBackoff(FeedHealth? health = null) => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), health);
+    /// <summary>
+    /// One stream's backoff: 1 s doubling to 60 s across consecutive failures, back to 1 s after a connection that
+    /// delivered events; a 429's Retry-After is waited instead.
+    /// </summary>
+    public static FeedBackoff NewBackoff(FeedHealth? health = null) =>
+        new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), health, serverDelay: static ex => ex is RetryAfterException r ? r.RetryAfter : null);
 
     public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken cancellationToken)
     {
@@ -68,7 +68,7 @@ public sealed partial class MastodonFeedSource(
         var state = new StreamState { Backoff = NewBackoff(health) };
         try
         {
-            await ReconnectPipeline(timeProvider, state.Backoff).ExecuteAsync(async token =>
+            await FeedResilience.Resolve(pipelines, FeedResilience.MastodonReconnect, timeProvider).ExecuteAsync(state.Backoff, async token =>
             {
                 try
                 {

@@ -4,7 +4,7 @@ using System.ServiceModel.Syndication;
 using System.Threading.Channels;
 using System.Xml;
 using Microsoft.Extensions.Logging;
-using Polly;
+using Polly.Registry;
 using StreamIngest.Enrich;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Model;
@@ -63,7 +63,8 @@ public sealed partial class RssFeedSource(
     IDeadLetterStore deadLetters,
     FeedHealth health,
     TimeProvider timeProvider,
-    ILogger<RssFeedSource> logger) : IFeedSource
+    ILogger<RssFeedSource> logger,
+    ResiliencePipelineProvider<string>? pipelines = null) : IFeedSource
 {
     public const string Source = "rss";
 
@@ -72,23 +73,19 @@ public sealed partial class RssFeedSource(
     public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken cancellationToken) =>
         FeedMerge.ReadAllAsync(1024, options.Feeds.Select(f => (FeedLoop)((writer, ct) => PollAsync(f, writer, ct))), cancellationToken);
 
-    /// <summary>"rss-poll": a failed poll is retried exponentially from 5 s to 10 min; the interval resumes after a success.</summary>
-    public static ResiliencePipeline PollPipeline(TimeProvider timeProvider, FeedBackoff backoff) =>
-        FeedResilience.ExponentialForever("rss-poll", timeProvider, backoff,
-            static ex => ex is HttpRequestException or XmlException or TimeoutException or IOException or Polly.Timeout.TimeoutRejectedException);
-
     public static FeedBackoff NewBackoff(Health.FeedHealth? health = null) => new(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(10), health);
 
     private async Task PollAsync(RssFeedOptions feed, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
         var backoff = NewBackoff(health);
-        var pipeline = PollPipeline(timeProvider, backoff);
+        // "rss-poll": a failed poll is retried exponentially from 5 s to 10 min; the interval resumes after a success.
+        var pipeline = FeedResilience.Resolve(pipelines, FeedResilience.RssPoll, timeProvider);
         var state = new ConditionalState();
         try
         {
             while (!ct.IsCancellationRequested)
             {
-                await pipeline.ExecuteAsync(async token =>
+                await pipeline.ExecuteAsync(backoff, async token =>
                 {
                     try
                     {

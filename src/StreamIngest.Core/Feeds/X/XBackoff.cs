@@ -27,7 +27,8 @@ public sealed class XApiException(XFailure kind, string message, TimeSpan? reset
 /// exponentially from 1 minute, and never before the rate-limit window resets. A successful connection
 /// resets all three.
 /// </summary>
-public sealed class XBackoff
+/// <param name="onDelay">Told every wait taken (the adapter keeps them for health and tests).</param>
+public sealed class XBackoff(Action<TimeSpan>? onDelay = null) : IFeedBackoff
 {
     public static readonly TimeSpan NetworkStep = TimeSpan.FromMilliseconds(250);
     public static readonly TimeSpan NetworkMax = TimeSpan.FromSeconds(16);
@@ -56,6 +57,14 @@ public sealed class XBackoff
     }
 
     public void Reset() => _network = _http = _rate = 0;
+
+    /// <summary>The wait after <paramref name="failure"/>, by its kind (and the rate-limit reset, when the server said).</summary>
+    public TimeSpan NextDelay(Exception failure)
+    {
+        var delay = Next(Classify(failure), (failure as XApiException)?.ResetIn);
+        onDelay?.Invoke(delay);
+        return delay;
+    }
 
     public static XFailure Classify(Exception ex) => ex switch
     {

@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Polly;
-using Polly.Retry;
+using Polly.Registry;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Parsing;
 using StreamIngest.Model;
@@ -23,7 +22,8 @@ public sealed partial class XFeedSource(
     TrendRegistry trends,
     TimeProvider timeProvider,
     ILogger<XFeedSource> logger,
-    HttpClient? rest = null) : IFeedSource
+    HttpClient? rest = null,
+    ResiliencePipelineProvider<string>? pipelines = null) : IFeedSource
 {
     public const string Fields =
         "tweet.fields=author_id,created_at,lang,public_metrics,entities,referenced_tweets,context_annotations,conversation_id,in_reply_to_user_id,note_tweet,possibly_sensitive"
@@ -33,8 +33,8 @@ public sealed partial class XFeedSource(
     // The stream on the streaming client; rules, search, gap recovery and trends on the REST one (with a timeout).
     private readonly XApiClient _api = new(options, http, rest ?? http, timeProvider);
     // Each loop owns its backoff: a healthy recent-search poll must not reset the stream's, nor the other way round.
-    private readonly XBackoff _streamBackoff = new();
-    private readonly XBackoff _searchBackoff = new();
+    private XBackoff? _streamBackoff;
+    private XBackoff? _searchBackoff;
     private readonly XSeenIds _seen = new();
     private XGapRecovery? _gapRecovery;
 
@@ -43,25 +43,17 @@ public sealed partial class XFeedSource(
     /// <summary>Every reconnect delay taken, in order (for health and tests).</summary>
     public List<TimeSpan> Delays { get; } = [];
 
-    /// <summary>"x-stream-reconnect" (or another loop's name): X's documented backoff (<see cref="XBackoff"/>), forever, from the loop's own state.</summary>
-    public ResiliencePipeline ReconnectPipeline(XBackoff backoff, string name = "x-stream-reconnect") => new ResiliencePipelineBuilder { Name = name, TimeProvider = timeProvider }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
-            MaxRetryAttempts = int.MaxValue,
-            DelayGenerator = args =>
-            {
-                var ex = args.Outcome.Exception!;
-                var delay = backoff.Next(XBackoff.Classify(ex), (ex as XApiException)?.ResetIn);
-                lock (Delays)
-                {
-                    Delays.Add(delay);
-                }
+    private XBackoff StreamBackoff => _streamBackoff ??= new XBackoff(RecordDelay);
 
-                return ValueTask.FromResult<TimeSpan?>(delay);
-            },
-        })
-        .Build();
+    private XBackoff SearchBackoff => _searchBackoff ??= new XBackoff(RecordDelay);
+
+    private void RecordDelay(TimeSpan delay)
+    {
+        lock (Delays)
+        {
+            Delays.Add(delay);
+        }
+    }
 
     public IAsyncEnumerable<FeedEvent> ReadAsync(CancellationToken cancellationToken)
     {
@@ -90,7 +82,7 @@ public sealed partial class XFeedSource(
             var search = new XRecentSearch(
                 options, (path, ct) => SendAsync(HttpMethod.Get, path, null, ct), _seen, WriteNewAsync,
                 new FeedPump(Name, new WireLineParser(WireFormat.XApiV2), deadLetters, healthRegistry.For("x:recent-search"), timeProvider),
-                healthRegistry.For("x:recent-search"), ReconnectPipeline(_searchBackoff, "x-recent-search"), _searchBackoff, timeProvider);
+                healthRegistry.For("x:recent-search"), FeedResilience.Resolve(pipelines, FeedResilience.XRecentSearch, timeProvider), SearchBackoff, timeProvider);
             loops.Add(search.RunAsync);
         }
 
@@ -114,7 +106,8 @@ public sealed partial class XFeedSource(
         var rulesSynced = false;
         try
         {
-            await ReconnectPipeline(_streamBackoff).ExecuteAsync(async token =>
+            // "x-stream-reconnect": forever, waits by X's documented rules for the failure's kind (XBackoff).
+            await FeedResilience.Resolve(pipelines, FeedResilience.XStreamReconnect, timeProvider).ExecuteAsync(StreamBackoff, async token =>
             {
                 try
                 {
@@ -126,7 +119,7 @@ public sealed partial class XFeedSource(
 
                     var backfill = disconnectedAt is not null && options.BackfillMinutes > 0 ? $"&backfill_minutes={options.BackfillMinutes}" : string.Empty;
                     using var response = await SendAsync(HttpMethod.Get, $"/2/tweets/search/stream?{Fields}{backfill}", null, token, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-                    _streamBackoff.Reset();
+                    StreamBackoff.Reset();
                     health.OnConnected(options.BaseUrl + "/2/tweets/search/stream");
                     LogConnected();
                     if (disconnectedAt is { } since)

@@ -30,7 +30,7 @@ internal sealed class XRecentSearch(
         {
             while (!ct.IsCancellationRequested)
             {
-                await reconnect.ExecuteAsync(async token =>
+                await reconnect.ExecuteAsync(backoff, async token =>
                 {
                     try
                     {

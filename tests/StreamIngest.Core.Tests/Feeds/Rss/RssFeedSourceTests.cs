@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
+using StreamIngest.Feeds;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Feeds.Rss;
 using StreamIngest.Model;
@@ -17,8 +18,8 @@ public class RssFeedSourceTests
         // The host's REST client times out through Microsoft.Extensions.Http.Resilience, which throws Polly's
         // TimeoutRejectedException (not a TimeoutException): a poll that hangs must be retried, not end the feed.
         var calls = 0;
-        await RssFeedSource.PollPipeline(new AdvancingTimeProvider(), RssFeedSource.NewBackoff()).ExecuteAsync(_ =>
-            ++calls == 1 ? throw new Polly.Timeout.TimeoutRejectedException() : ValueTask.CompletedTask);
+        await FeedResilience.Resolve(null, FeedResilience.RssPoll, new AdvancingTimeProvider()).ExecuteAsync(RssFeedSource.NewBackoff(), _ =>
+            ++calls == 1 ? throw new Polly.Timeout.TimeoutRejectedException() : ValueTask.CompletedTask, CancellationToken.None);
 
         Assert.Equal(2, calls);
     }
