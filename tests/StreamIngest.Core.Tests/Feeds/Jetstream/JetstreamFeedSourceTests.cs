@@ -35,6 +35,14 @@ public class JetstreamFeedSourceTests
         /// <summary>Frames sent on connection n (1-based) before it drops; int.MaxValue = send all, then hold.</summary>
         public Func<int, int> DropAfter { get; init; } = _ => int.MaxValue;
 
+        /// <summary>
+        /// Awaited before an abrupt drop with the frames sent so far on every connection: an abort discards what the
+        /// client has not read yet, so a test waits here for the client's signal that it read them.
+        /// </summary>
+        public Func<long, Task>? BeforeDrop { get; set; }
+
+        private long _sent;
+
         public async Task HandleAsync(HttpContext ctx)
         {
             var n = Interlocked.Increment(ref Connections);
@@ -51,17 +59,26 @@ public class JetstreamFeedSourceTests
             {
                 if (sent++ == DropAfter(n))
                 {
-                    await Task.Delay(300); // let the client read what was sent (a reset discards unread data)
+                    if (BeforeDrop is { } wait)
+                    {
+                        await wait(Interlocked.Read(ref _sent));
+                    }
+
                     ctx.Abort(); // abrupt: no close handshake
                     return;
                 }
 
                 await ws.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, ctx.RequestAborted);
+                Interlocked.Increment(ref _sent);
             }
 
             await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
+
+    /// <summary>The client's signal that it read every frame sent: its health has counted them.</summary>
+    private static Task ClientReadAsync(FeedHealth health, long sent) =>
+        Eventually.UntilAsync(() => health.Snapshot().Events >= sent, TimeSpan.FromSeconds(10), $"the client to read the {sent} frames sent");
 
     private static (JetstreamFeedSource Source, FeedHealth Health, ListDeadLetters Dead, AdvancingTimeProvider Time) NewSource(
         IEnumerable<string> endpoints, DictionaryStore cursors, int idleSeconds = 30)
@@ -80,6 +97,7 @@ public class JetstreamFeedSourceTests
         var script = new Script(frames) { DropAfter = n => n == 1 ? 12 : int.MaxValue };
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
         var (source, health, _, _) = NewSource([server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], new DictionaryStore());
+        script.BeforeDrop = sent => ClientReadAsync(health, sent);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Select(e => e.PostId).Distinct().Count() == 20);
 
@@ -116,6 +134,7 @@ public class JetstreamFeedSourceTests
         var source = new JetstreamFeedSource(
             new JetstreamOptions { Endpoints = [server.Url.Replace("http", "ws", StringComparison.Ordinal) + "/subscribe"], RewindSeconds = 5 },
             new DictionaryStore(), new ListDeadLetters(), health, time, NullLogger<JetstreamFeedSource>.Instance);
+        script.BeforeDrop = sent => ClientReadAsync(health, sent);
 
         var events = await FeedEvents.CollectAsync(source, es => es.Select(e => e.PostId).Distinct().Count() == total);
 
