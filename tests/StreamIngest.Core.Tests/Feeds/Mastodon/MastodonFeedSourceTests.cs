@@ -69,6 +69,7 @@ public class MastodonFeedSourceTests
     {
         var requests = new ConcurrentQueue<string>();
         var connections = 0;
+        FeedHealthRegistry? clientHealth = null;
         await using var server = await LocalServer.StartAsync(app =>
         {
             app.MapGet("/api/v1/streaming/public", async (HttpContext ctx) =>
@@ -78,7 +79,9 @@ public class MastodonFeedSourceTests
                 if (Interlocked.Increment(ref connections) == 1)
                 {
                     await SendAsync(ctx, $":thump\nevent: update\ndata: {Status("100", "<p>River rising</p>")}\n\nevent: update\ndata: {Status("101", "<p>Bridge closed</p>")}\n\n");
-                    await Task.Delay(200);
+                    // An abort discards what the client has not read: wait for its signal that it counted both updates.
+                    await Eventually.UntilAsync(
+                        () => clientHealth?.For($"mastodon:{ctx.Request.Host.Host}:public").Snapshot().Events >= 2, TimeSpan.FromSeconds(10), "the client to read both updates");
                     ctx.Abort();
                     return;
                 }
@@ -93,6 +96,7 @@ public class MastodonFeedSourceTests
             });
         });
         var (source, health, _, _, _) = NewSource(server.Url);
+        clientHealth = health;
 
         var events = await FeedEvents.CollectAsync(source, es => es.Count == 6);
 
