@@ -12,7 +12,7 @@ using StreamIngest.Tests;
 namespace StreamIngest.Core.Tests.Feeds.Mastodon;
 
 /// <summary>A local server plays a Mastodon instance: SSE streaming with heartbeats, REST timelines and trends.</summary>
-public class MastodonFeedSourceTests
+public class MastodonFeedSourceTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static string Status(string id, string html, string acct = "reporter@riverton.example") => JsonSerializer.Serialize(new
     {
@@ -114,6 +114,80 @@ public class MastodonFeedSourceTests
         Assert.Equal(new Author("reporter@riverton.example", "Reporter", 120, "9"), post.Author);
         Assert.Equal(new Engagement(3, 1, 0), post.Metrics);
         Assert.Equal(["rivertonflood"], post.Entities.Hashtags);
+    }
+
+    /// <summary>
+    /// A flapping instance: 300 statuses are posted over the test; every connection streams 12 of them and a delete,
+    /// then drops, and 8 more are posted while the client is away (so they exist only on the REST timeline). Mastodon
+    /// has no resume cursor: every gap must close from the timeline. Every status must arrive, every delete too.
+    /// </summary>
+    [Fact]
+    public async Task ReadAsync_InstanceDropsEveryFewEvents_EveryStatusArrivesAndEveryDeleteIsApplied()
+    {
+        const int total = 300;
+        var posted = 0;   // statuses 1..posted exist on the instance
+        var connections = 0;
+        var sent = 0;
+        var deletes = new ConcurrentQueue<int>();
+        FeedHealthRegistry? clientHealth = null;
+        string StatusId(int i) => (1_000_000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var server = await LocalServer.StartAsync(app =>
+        {
+            app.MapGet("/api/v1/streaming/public", async (HttpContext ctx) =>
+            {
+                ctx.Response.ContentType = "text/event-stream";
+                var n = Interlocked.Increment(ref connections);
+                if (n > 1)
+                {
+                    Interlocked.Add(ref posted, Math.Min(8, total - Volatile.Read(ref posted))); // posted while the client was away
+                }
+
+                var frames = 0;
+                while (frames < 12 && Volatile.Read(ref posted) < total)
+                {
+                    var i = Interlocked.Increment(ref posted);
+                    await SendAsync(ctx, $"event: update\ndata: {Status(StatusId(i), $"<p>status {i}</p>")}\n\n");
+                    frames++;
+                }
+
+                if (Volatile.Read(ref posted) >= total)
+                {
+                    await HoldWithHeartbeatsAsync(ctx);
+                    return;
+                }
+
+                var deleted = Math.Max(1, Volatile.Read(ref posted) - 20);
+                deletes.Enqueue(deleted);
+                await SendAsync(ctx, $"event: delete\ndata: {StatusId(deleted)}\n\n");
+                Interlocked.Add(ref sent, frames + 1);
+                await Eventually.UntilAsync(
+                    () => clientHealth?.For($"mastodon:{ctx.Request.Host.Host}:public").Snapshot().Events >= Volatile.Read(ref sent), TimeSpan.FromSeconds(10), "the client to read what was sent");
+                ctx.Abort();
+            });
+            app.MapGet("/api/v1/timelines/public", (HttpContext ctx) =>
+            {
+                // min_id: the 40 statuses right after it, newest first (as Mastodon answers).
+                var after = int.Parse(ctx.Request.Query["min_id"]!, System.Globalization.CultureInfo.InvariantCulture) - 1_000_000;
+                var page = Enumerable.Range(after + 1, Math.Max(0, Math.Min(40, Volatile.Read(ref posted) - after))).Reverse();
+                return Results.Text("[" + string.Join(',', page.Select(i => Status(StatusId(i), $"<p>status {i}</p>"))) + "]", "application/json");
+            });
+        });
+        var (source, health, _, _, _) = NewSource(server.Url);
+        clientHealth = health;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var events = await FeedEvents.CollectAsync(source, es => es.Where(e => e.Kind == FeedEventKind.Upsert).Select(e => e.PostId).Distinct().Count() == total);
+
+        var elapsed = started.Elapsed;
+        var host = new Uri(server.Url).Host;
+        var upserts = events.Where(e => e.Kind == FeedEventKind.Upsert).ToList();
+        Assert.Equal(Enumerable.Range(1, total).Select(i => $"mastodon:{host}/{StatusId(i)}").Order(), upserts.Select(e => e.PostId).Distinct().Order());
+        Assert.Equal(deletes.Select(d => $"mastodon:{host}/{StatusId(d)}").Order(), events.Where(e => e.Kind == FeedEventKind.Delete).Select(e => e.PostId).Order());
+        var gaps = health.For($"mastodon:{host}:public").Gaps;
+        Assert.All(gaps, g => Assert.True(g.Recovered, g.Reason));
+        Assert.True(connections >= 15, $"{connections} connections"); // 300 statuses, 20 per connection (12 streamed, 8 while away)
+        output.WriteLine($"mastodon flapping: {total} statuses over {connections} connections (each dropped after 12 + a delete, 8 posted while away), " +
+            $"{upserts.Count} upserts delivered ({upserts.Count - total} again), {deletes.Count} deletes, {elapsed.TotalSeconds:F1} s: {total / elapsed.TotalSeconds:F0} statuses/s through");
     }
 
     [Fact]
