@@ -16,7 +16,7 @@ namespace StreamIngest.Core.Tests.Feeds.X;
 /// A local server plays the X API: rules endpoints, a filtered stream that drops, rate-limits, fails and
 /// sends the recorded operational-disconnect, duplicate and truncated lines, and recent search for gaps.
 /// </summary>
-public class XFeedSourceTests
+public class XFeedSourceTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static string Tweet(string id, string text) =>
         JsonSerializer.Serialize(new
@@ -237,6 +237,77 @@ public class XFeedSourceTests
         // The wait for budget is an hour of (fake) silence on the held stream, so it stalls and reconnects; that
         // reconnect looks for a gap from the newest post seen, never again from the first gap.
         Assert.All(recent.Except(recovery), r => Assert.Contains("since_id=3750", r, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A flapping filtered stream: 300 matching posts; every connection sends 10 and drops, and 5 more are posted while
+    /// the client is away (only recent search has them). X streams have no resume cursor: every gap must be read back
+    /// from recent search after the newest post seen. Every post must arrive once to the store's eyes (by id).
+    /// </summary>
+    [Fact]
+    public async Task ReadAsync_StreamDropsEveryFewLines_EveryPostArrivesThroughGapRecovery()
+    {
+        const int total = 300;
+        var posted = 0;
+        var sent = 0L;
+        FeedHealthRegistry? clientHealth = null;
+        static long Id(int i) => 5_000_000 + i;
+        var fake = new FakeX
+        {
+            Stream = async (n, ctx) =>
+            {
+                if (n > 1)
+                {
+                    Interlocked.Add(ref posted, Math.Min(5, total - Volatile.Read(ref posted))); // posted while the client was away
+                }
+
+                var lines = new List<string>();
+                while (lines.Count < 10 && Volatile.Read(ref posted) < total)
+                {
+                    var i = Interlocked.Increment(ref posted);
+                    lines.Add(Tweet(Id(i).ToString(CultureInfo.InvariantCulture), $"flood update {i}"));
+                }
+
+                await WriteLinesAsync(ctx, lines);
+                if (Volatile.Read(ref posted) >= total)
+                {
+                    await HoldAsync(ctx);
+                    return;
+                }
+
+                var upTo = Interlocked.Add(ref sent, lines.Count);
+                await Eventually.UntilAsync(() => clientHealth?.For("x:stream").Snapshot().Events >= upTo, TimeSpan.FromSeconds(10), "the client to read what was sent");
+                ctx.Abort();
+            },
+            SearchPage = q =>
+            {
+                var since = long.Parse(q["since_id"].ToString(), CultureInfo.InvariantCulture);
+                var offset = q.ContainsKey("next_token") ? int.Parse(q["next_token"].ToString(), CultureInfo.InvariantCulture) : 0;
+                var matching = Enumerable.Range(1, Volatile.Read(ref posted)).Select(Id).Where(id => id > since).OrderDescending().ToList();
+                var page = matching.Skip(offset).Take(100).ToList();
+                return JsonSerializer.Serialize(new
+                {
+                    data = page.Select(id => new { id = id.ToString(CultureInfo.InvariantCulture), text = $"flood update {id - 5_000_000}", created_at = "2026-11-20T10:05:00.000Z" }),
+                    meta = offset + 100 < matching.Count
+                        ? (object)new { result_count = page.Count, next_token = (offset + 100).ToString(CultureInfo.InvariantCulture) }
+                        : new { result_count = page.Count },
+                });
+            },
+        };
+        await using var server = await LocalServer.StartAsync(fake.Map);
+        var (source, health, _, _) = NewSource(server.Url);
+        clientHealth = health;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var events = await FeedEvents.CollectAsync(source, es => es.Select(e => e.PostId).Distinct().Count() == total);
+
+        var elapsed = started.Elapsed;
+        Assert.Equal(Enumerable.Range(1, total).Select(i => $"x:{Id(i)}").Order(), events.Select(e => e.PostId).Distinct().Order());
+        Assert.Equal(total, events.Count); // the adapter drops what it has seen: each post handed on once
+        await Eventually.UntilAsync(() => health.For("x:stream").Gaps.Count >= fake.StreamConnections - 1, TimeSpan.FromSeconds(10), "every gap recorded");
+        Assert.All(health.For("x:stream").Gaps, g => Assert.True(g.Recovered, g.Reason));
+        output.WriteLine($"x flapping: {total} posts over {fake.StreamConnections} connections (each dropped after 10 lines, 5 posted while away), " +
+            $"{events.Count} handed on, {health.For("x:stream").Gaps.Count} gaps all recovered, {elapsed.TotalSeconds:F1} s: {total / elapsed.TotalSeconds:F0} posts/s through");
     }
 
     /// <summary>The stream keeps failing while recent search keeps working: the stream's backoff still grows (each loop owns its own).</summary>
