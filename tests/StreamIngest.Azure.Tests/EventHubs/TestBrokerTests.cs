@@ -168,10 +168,7 @@ public class TestBrokerReceiveTests
                 Interlocked.Increment(ref lowReads);
             }
         });
-        while (Volatile.Read(ref lowReads) < 3)
-        {
-            await Task.Delay(50, cts.Token);
-        }
+        await Eventually.UntilAsync(() => Volatile.Read(ref lowReads) >= 3, TimeSpan.FromSeconds(30), "the lower owner to read the 3 events");
 
         // The higher owner keeps reading for as long as the lower one is alive, as a real owner would.
         using var highStop = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
@@ -191,10 +188,7 @@ public class TestBrokerReceiveTests
             }
         });
         var ex = await Assert.ThrowsAsync<EventHubsException>(() => lowTask);
-        while (Volatile.Read(ref highReads) < 3)
-        {
-            await Task.Delay(50, cts.Token);
-        }
+        await Eventually.UntilAsync(() => Volatile.Read(ref highReads) >= 3, TimeSpan.FromSeconds(30), "the higher owner to read the 3 events");
 
         await highStop.CancelAsync();
         await highTask;

@@ -65,7 +65,7 @@ public sealed partial class XFeedSource(
                 async (url, ct) =>
                 {
                     using var response = await SendAsync(HttpMethod.Get, url, null, ct).ConfigureAwait(false);
-                    return await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                    return await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
                 },
                 WriteNewAsync,
                 Uri.EscapeDataString(options.EffectiveQuery),
@@ -73,7 +73,8 @@ public sealed partial class XFeedSource(
                 new XReadBudget(options.GapRecoveryReadBudgetPerHour, timeProvider),
                 healthRegistry.For("x:stream"),
                 timeProvider,
-                logger);
+                logger,
+                new FeedPump(Name, new WireLineParser(WireFormat.XApiV2), deadLetters, health: null, timeProvider)); // a page is not a stream event
             loops.Add(_gapRecovery.RunAsync);
         }
 

@@ -75,14 +75,15 @@ public sealed class XReadBudget(int postsPerHour, TimeProvider timeProvider)
 /// (<c>since_id</c> + <c>until_id</c>) when budget returns.
 /// </summary>
 public sealed partial class XGapRecovery(
-    Func<string, CancellationToken, Task<string>> getJson,
+    Func<string, CancellationToken, Task<byte[]>> getJson,
     Func<IReadOnlyList<FeedEvent>, ChannelWriter<FeedEvent>, CancellationToken, Task> write,
     string query,
     string endpoint,
     XReadBudget budget,
     FeedHealth health,
     TimeProvider timeProvider,
-    ILogger logger)
+    ILogger logger,
+    FeedPump pump)
 {
     public const int PageSize = 100;
     private readonly Channel<XGap> _gaps = Channel.CreateUnbounded<XGap>(new UnboundedChannelOptions { SingleReader = true });
@@ -130,7 +131,7 @@ public sealed partial class XGapRecovery(
             var url = $"/2/tweets/search/recent?query={query}&since_id={gap.SinceId}&max_results={PageSize}&{XFeedSource.Fields}"
                 + (until is null ? string.Empty : $"&until_id={until}")
                 + (next is null ? string.Empty : $"&next_token={Uri.EscapeDataString(next)}");
-            string json;
+            byte[] json;
             try
             {
                 json = await getJson(url, ct).ConfigureAwait(false);
@@ -145,7 +146,8 @@ public sealed partial class XGapRecovery(
                 continue;
             }
 
-            var outcome = new WireLineParser(WireFormat.XApiV2).Parse(json, new ParseContext("x", endpoint, timeProvider.GetUtcNow()));
+            // Through the adapter's pump like every other frame: parsed once from the bytes, dead-lettered if it does not parse.
+            var outcome = await pump.HandleAsync(new RawFrame(json, endpoint), ct).ConfigureAwait(false);
             var posts = outcome.Events.Where(e => e.Post is not null).ToList();
             budget.Spend(Math.Max(posts.Count, 1));
             read += posts.Count;
