@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
@@ -199,66 +198,22 @@ public sealed partial class JetstreamFeedSource(
         onConnected();
         LogConnected(endpoint, uri.Query);
 
-        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        var message = new ArrayBufferWriter<byte>(64 * 1024);
-        try
+        using var frames = new WebSocketFrameReader(socket, endpoint, options.MaxFrameBytes, TimeSpan.FromSeconds(options.IdleTimeoutSeconds), timeProvider);
+        while (!ct.IsCancellationRequested)
         {
-            while (!ct.IsCancellationRequested)
+            var frame = await frames.ReadAsync(ct).ConfigureAwait(false);
+            if (_framesThisConnection++ == 0)
             {
-                using var idle = new FeedDeadline(TimeSpan.FromSeconds(options.IdleTimeoutSeconds), timeProvider, ct);
-                ValueWebSocketReceiveResult result;
-                var tooLarge = false;
-                message.ResetWrittenCount();
-                do
-                {
-                    try
-                    {
-                        result = await socket.ReceiveAsync(buffer.AsMemory(), idle.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                    {
-                        throw new TimeoutException($"no frame for {options.IdleTimeoutSeconds} s");
-                    }
-
-                    if (result.MessageType == WebSocketMessageType.Close)
-                    {
-                        throw new WebSocketException($"server closed the connection: {socket.CloseStatus} {socket.CloseStatusDescription}");
-                    }
-
-                    if (message.WrittenCount + result.Count > options.MaxFrameBytes)
-                    {
-                        tooLarge = true;
-                    }
-                    else
-                    {
-                        message.Write(buffer.AsSpan(0, result.Count));
-                    }
-                }
-                while (!result.EndOfMessage);
-
-                if (_framesThisConnection++ == 0)
-                {
-                    _backoff?.Reset(); // this connection delivers: the next failure waits 1 s, not where the backoff had got to
-                }
-
-                // The bytes go to the pump as they arrived (it parses them once, or dead-letters them with the reason).
-                if (tooLarge)
-                {
-                    await writer.WriteAsync(new RawFrame(message.WrittenMemory.ToArray(), endpoint, $"frame exceeds {options.MaxFrameBytes} bytes"), ct).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (!_cursor.Track(message.WrittenSpan))
-                {
-                    health.OnReReceived();
-                }
-
-                await writer.WriteAsync(new RawFrame(message.WrittenMemory.ToArray(), endpoint), ct).ConfigureAwait(false);
+                _backoff?.Reset(); // this connection delivers: the next failure waits 1 s, not where the backoff had got to
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+
+            if (frame.Refused is null && !_cursor.Track(frame.Bytes.Span))
+            {
+                health.OnReReceived();
+            }
+
+            // The bytes go to the pump as they arrived (it parses them once, or dead-letters them with the reason).
+            await writer.WriteAsync(frame, ct).ConfigureAwait(false);
         }
     }
 
