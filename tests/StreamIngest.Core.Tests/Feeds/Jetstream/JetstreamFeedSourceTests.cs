@@ -13,7 +13,7 @@ using StreamIngest.Tests;
 namespace StreamIngest.Core.Tests.Feeds.Jetstream;
 
 /// <summary>A local WebSocket server plays Jetstream: it honours ?cursor=, drops and stalls connections on cue.</summary>
-public class JetstreamFeedSourceTests
+public class JetstreamFeedSourceTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const long T0 = 1_732_206_349_000_000;
 
@@ -125,7 +125,7 @@ public class JetstreamFeedSourceTests
     [Fact]
     public async Task ReadAsync_RelayDropsMoreOftenThanTheRewindIsLong_TheWholeStreamStillGetsThrough()
     {
-        const int total = 30;
+        const int total = 200;
         var frames = Enumerable.Range(0, total).Select(Create).ToList();
         var script = new Script(frames) { DropAfter = _ => 4 };
         await using var server = await LocalServer.StartAsync(app => app.Map("/subscribe", script.HandleAsync));
@@ -136,7 +136,10 @@ public class JetstreamFeedSourceTests
             new DictionaryStore(), new ListDeadLetters(), health, time, NullLogger<JetstreamFeedSource>.Instance);
         script.BeforeDrop = sent => ClientReadAsync(health, sent);
 
+        var started = System.Diagnostics.Stopwatch.StartNew();
         var events = await FeedEvents.CollectAsync(source, es => es.Select(e => e.PostId).Distinct().Count() == total);
+        output.WriteLine($"jetstream flapping: {total} posts over {script.Connections} connections (each dropped after 4 frames, rewind 5 s = 5 frames), " +
+            $"{events.Count} delivered ({events.Count - total} re-received), {started.Elapsed.TotalSeconds:F1} s: {total / started.Elapsed.TotalSeconds:F0} posts/s through");
 
         var cursors = script.Queries.Select(q => q.Contains("cursor=", StringComparison.Ordinal) ? long.Parse(q.Split("cursor=")[1].Split('&')[0], CultureInfo.InvariantCulture) : 0).Skip(1).ToList();
         var status = health.Snapshot();
