@@ -104,6 +104,26 @@ public class XFeedSourceTests(Xunit.Abstractions.ITestOutputHelper output)
         return health.Gaps;
     }
 
+    /// <summary>
+    /// A recent-search page as X answers it: the posts of <paramref name="posted"/> after <c>since_id</c> (and before
+    /// <c>until_id</c>), newest first, 100 a page, <c>next_token</c> while more remain.
+    /// </summary>
+    private static string RecentSearchPage(IQueryCollection q, IEnumerable<long> posted, Func<long, string> text)
+    {
+        var since = long.Parse(q["since_id"].ToString(), CultureInfo.InvariantCulture);
+        var until = q.ContainsKey("until_id") ? long.Parse(q["until_id"].ToString(), CultureInfo.InvariantCulture) : long.MaxValue;
+        var offset = q.ContainsKey("next_token") ? int.Parse(q["next_token"].ToString(), CultureInfo.InvariantCulture) : 0;
+        var matching = posted.Where(id => id > since && id < until).OrderDescending().ToList();
+        var page = matching.Skip(offset).Take(100).ToList();
+        return JsonSerializer.Serialize(new
+        {
+            data = page.Select(id => new { id = id.ToString(CultureInfo.InvariantCulture), text = text(id), created_at = "2026-11-20T10:05:00.000Z" }),
+            meta = offset + 100 < matching.Count
+                ? (object)new { result_count = page.Count, next_token = (offset + 100).ToString(CultureInfo.InvariantCulture) }
+                : new { result_count = page.Count },
+        });
+    }
+
     private static (XFeedSource Source, FeedHealthRegistry Health, ListDeadLetters Dead, AdvancingTimeProvider Time) NewSource(string url, Action<XOptions>? configure = null)
     {
         var time = new AdvancingTimeProvider();
@@ -199,21 +219,7 @@ public class XFeedSourceTests(Xunit.Abstractions.ITestOutputHelper output)
 
                 await HoldAsync(ctx);
             },
-            SearchPage = q =>
-            {
-                var since = long.Parse(q["since_id"].ToString(), CultureInfo.InvariantCulture);
-                var until = q.ContainsKey("until_id") ? long.Parse(q["until_id"].ToString(), CultureInfo.InvariantCulture) : long.MaxValue;
-                var offset = q.ContainsKey("next_token") ? int.Parse(q["next_token"].ToString(), CultureInfo.InvariantCulture) : 0;
-                var matching = missed.Select(id => long.Parse(id, CultureInfo.InvariantCulture)).Where(id => id > since && id < until).OrderDescending().ToList();
-                var page = matching.Skip(offset).Take(100).ToList();
-                return JsonSerializer.Serialize(new
-                {
-                    data = page.Select(id => new { id = id.ToString(CultureInfo.InvariantCulture), text = $"Missed {id}", created_at = "2026-11-20T10:05:00.000Z" }),
-                    meta = offset + 100 < matching.Count
-                        ? (object)new { result_count = page.Count, next_token = (offset + 100).ToString(CultureInfo.InvariantCulture) }
-                        : new { result_count = page.Count },
-                });
-            },
+            SearchPage = q => RecentSearchPage(q, missed.Select(id => long.Parse(id, CultureInfo.InvariantCulture)), id => $"Missed {id}"),
         };
         await using var server = await LocalServer.StartAsync(fake.Map);
         var (source, health, _, _) = NewSource(server.Url, o => o.GapRecoveryReadBudgetPerHour = 1000);
@@ -279,20 +285,7 @@ public class XFeedSourceTests(Xunit.Abstractions.ITestOutputHelper output)
                 await Eventually.UntilAsync(() => clientHealth?.For("x:stream").Snapshot().Events >= upTo, TimeSpan.FromSeconds(10), "the client to read what was sent");
                 ctx.Abort();
             },
-            SearchPage = q =>
-            {
-                var since = long.Parse(q["since_id"].ToString(), CultureInfo.InvariantCulture);
-                var offset = q.ContainsKey("next_token") ? int.Parse(q["next_token"].ToString(), CultureInfo.InvariantCulture) : 0;
-                var matching = Enumerable.Range(1, Volatile.Read(ref posted)).Select(Id).Where(id => id > since).OrderDescending().ToList();
-                var page = matching.Skip(offset).Take(100).ToList();
-                return JsonSerializer.Serialize(new
-                {
-                    data = page.Select(id => new { id = id.ToString(CultureInfo.InvariantCulture), text = $"flood update {id - 5_000_000}", created_at = "2026-11-20T10:05:00.000Z" }),
-                    meta = offset + 100 < matching.Count
-                        ? (object)new { result_count = page.Count, next_token = (offset + 100).ToString(CultureInfo.InvariantCulture) }
-                        : new { result_count = page.Count },
-                });
-            },
+            SearchPage = q => RecentSearchPage(q, Enumerable.Range(1, Volatile.Read(ref posted)).Select(Id), id => $"flood update {id - 5_000_000}"),
         };
         await using var server = await LocalServer.StartAsync(fake.Map);
         var (source, health, _, _) = NewSource(server.Url);
