@@ -125,13 +125,13 @@ public sealed class WebhookDeliveryWorker(
 
     private async Task<int> DeliverPendingAsync(Watch watch, CancellationToken cancellationToken)
     {
-        if (!await RenewLeaseAsync(watch, cancellationToken))
-        {
-            return 0; // another replica delivers this watch
-        }
-
         var after = await store.GetDeliveredAsync(watch.Id, cancellationToken);
         var events = await store.ReadEventsAsync(watch.Id, after, 50, cancellationToken);
+        if (events.Count == 0 || !await RenewLeaseAsync(watch, cancellationToken))
+        {
+            return 0; // nothing pending (no lease taken: a quiet watch costs no write), or another replica delivers it
+        }
+
         foreach (var e in events)
         {
             if (!await DeliverAsync(watch, e, cancellationToken))
