@@ -19,5 +19,22 @@ public sealed class SqliteOptions
     [Range(1, 86_400)]
     public int PurgeIntervalSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// Posts held from which a vector search first ranks every post by its sign bits and scores only the nearest
+    /// <see cref="VectorPrefilterShare"/> in int8 (below it, every post in scope is scored in int8).
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int VectorPrefilterFromPosts { get; set; } = 50_000;
+
+    /// <summary>
+    /// Share of the posts in scope the sign-bit pass keeps for int8 scoring: recall against the full scan on real
+    /// MiniLM vectors 0.976 at 1%, 0.9915 at 5%, 0.993 at 10% (`bench relevance`); fewer is faster.
+    /// </summary>
+    [Range(0.0001, 1)]
+    public double VectorPrefilterShare { get; set; } = 0.05;
+
+    /// <summary>An empty vector index with these search settings.</summary>
+    public Vectors.Int8VectorIndex NewVectorIndex(int dims) => new(dims) { BinaryPrefilterRows = VectorPrefilterFromPosts, PrefilterFraction = VectorPrefilterShare };
+
     public string DatabasePath => Path.Combine(DataPath, FileName);
 }

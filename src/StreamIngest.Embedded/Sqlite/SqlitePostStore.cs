@@ -25,7 +25,11 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
     /// made its vectors; when <paramref name="embedder"/> is another model, every stored post is embedded again
     /// first (vectors of two models cannot be compared), so a model switch never mixes them.
     /// </summary>
-    public static Int8VectorIndex LoadIndex(SqliteDatabase db, IEmbedder embedder, CancellationToken cancellationToken = default)
+    public static Int8VectorIndex LoadIndex(SqliteDatabase db, IEmbedder embedder, CancellationToken cancellationToken = default) =>
+        LoadIndex(db, embedder, new Int8VectorIndex(embedder.Dimensions), cancellationToken);
+
+    /// <summary>As above, into <paramref name="index"/> (empty, with its search settings).</summary>
+    public static Int8VectorIndex LoadIndex(SqliteDatabase db, IEmbedder embedder, Int8VectorIndex index, CancellationToken cancellationToken = default)
     {
         using (var connection = db.Open())
         {
@@ -40,7 +44,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
             WriteMeta(db, EmbeddingModelKey, embedder.Model);
         }
 
-        return LoadIndex(db, embedder.Dimensions);
+        return LoadIndex(db, index);
     }
 
     /// <summary>Posts embedded again after a model change, in batches, each batch one write.</summary>

@@ -73,7 +73,12 @@ public static class HostingExtensions
         builder.Services.AddOptions<SqliteOptions>().BindConfiguration(SqliteOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SqliteOptions>>(new SectionValidator<SqliteOptions>(SqliteOptions.Section));
         builder.Services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.DatabasePath));
-        builder.Services.AddSingleton(sp => SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<IEmbedder>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            var embedder = sp.GetRequiredService<IEmbedder>();
+            var index = sp.GetRequiredService<IOptions<SqliteOptions>>().Value.NewVectorIndex(embedder.Dimensions);
+            return SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), embedder, index);
+        });
         // Keyword search in memory (BM25 with early termination), rebuilt from the posts' text at start.
         builder.Services.AddSingleton(sp => SqlitePostStore.LoadKeywordIndex(sp.GetRequiredService<SqliteDatabase>()));
         builder.Services.AddSingleton<IPostStore, SqlitePostStore>();

@@ -52,6 +52,7 @@ public sealed class ConfigurationTests
     [InlineData("Embedding:MaxTokens", "4", "Embedding:MaxTokens")]
     [InlineData("Embedding:Model", "bert", "Embedding:Model must be")]
     [InlineData("Store:RetentionHours", "-5", "Store:RetentionHours")]
+    [InlineData("Store:VectorPrefilterShare", "2", "Store:VectorPrefilterShare")]
     [InlineData("Safety:Policies:violence", "Drop", "Safety:Policies:violence")]
     [InlineData("Transport", "EventHubs", "EventHubs:ConnectionString or EventHubs:FullyQualifiedNamespace must be set")]
     [InlineData("StoreKind", "Cosmos", "Cosmos:Endpoint or Cosmos:ConnectionString must be set")]
