@@ -60,6 +60,19 @@ public sealed class CosmosWatchStore(Container container) : IWatchStore
         return [.. list.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id, StringComparer.Ordinal)];
     }
 
+    public async Task<Watch?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var doc = (await container.ReadItemAsync<WatchDocument>("watch-" + id, new PartitionKey(WatchesPartition), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource;
+            return JsonSerializer.Deserialize<Watch>(doc.Doc);
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Removes the watch, its counter and delivery state; its events and log expire by TTL (deleting a whole logical
     /// partition is a preview feature an account may not have). Watch ids are random, so none is reused.

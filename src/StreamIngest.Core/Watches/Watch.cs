@@ -72,6 +72,9 @@ public interface IWatchStore
 
     Task<IReadOnlyList<Watch>> ListAsync(CancellationToken cancellationToken);
 
+    /// <summary>One watch by id (a point read), or null.</summary>
+    Task<Watch?> GetAsync(string id, CancellationToken cancellationToken);
+
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>Records matches; a (watch, post) pair already recorded is not recorded again (redelivered batches).</summary>

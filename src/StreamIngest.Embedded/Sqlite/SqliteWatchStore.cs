@@ -33,6 +33,15 @@ public sealed class SqliteWatchStore(SqliteDatabase db) : IWatchStore
         return list;
     }
 
+    public async Task<Watch?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = db.Open();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT doc FROM watches WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", id);
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string doc ? JsonSerializer.Deserialize<Watch>(doc) : null;
+    }
+
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
         await db.WriteAsync((connection, tx) =>
         {

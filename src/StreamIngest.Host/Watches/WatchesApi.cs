@@ -234,8 +234,7 @@ public static class WatchesApi
             post is null ? null : SearchHitDto.From(new SearchHit(post, new ScoreParts(e.Score, null, 1, 1, e.Score, e.Score), 0)));
     }
 
-    private static async Task<Watch?> FindAsync(IWatchStore store, string id, CancellationToken cancellationToken) =>
-        (await store.ListAsync(cancellationToken)).FirstOrDefault(w => w.Id == id);
+    private static Task<Watch?> FindAsync(IWatchStore store, string id, CancellationToken cancellationToken) => store.GetAsync(id, cancellationToken);
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Watch not found", detail: $"No watch has id '{id}'.");

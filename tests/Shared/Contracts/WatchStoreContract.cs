@@ -34,6 +34,8 @@ public abstract class WatchStoreContract
         var events = await watches.ReadEventsAsync(id, 0, 10, CancellationToken.None);
         var tail = await watches.ReadEventsAsync(id, events[0].Seq, 10, CancellationToken.None);
         var stored = Assert.Single(await watches.ListAsync(CancellationToken.None));
+        var byId = await watches.GetAsync(id, CancellationToken.None);
+        var missing = await watches.GetAsync("w_missing", CancellationToken.None);
 
         Assert.Equal((2, 1), (first, again));
         Assert.Equal(["test:1", "test:2", "test:3"], events.Select(e => e.PostId));
@@ -45,6 +47,10 @@ public abstract class WatchStoreContract
         Assert.Equal(watch.Filter, stored.Filter);
         Assert.Equal(watch.WebhookUrl, stored.WebhookUrl);
         Assert.Equal(watch.WebhookSecret, stored.WebhookSecret);
+        Assert.Equal(id, byId?.Id);
+        Assert.Equal(watch.Vector, byId?.Vector);
+        Assert.Equal(watch.Filter, byId?.Filter);
+        Assert.Null(missing);
     }
 
     [SkippableFact]

@@ -160,6 +160,18 @@ public class CosmosWatchStoreTests
     }
 
     [Fact]
+    public async Task Get_IsAPointReadInTheWatchesPartition_AndNullWhenAbsent()
+    {
+        var container = Substitute.For<Container>();
+        container.ReadItemAsync<WatchDocument>(default!, default, default, default).ThrowsAsyncForAnyArgs(Failure(HttpStatusCode.NotFound));
+
+        var watch = await new CosmosWatchStore(container).GetAsync("w9", CancellationToken.None);
+
+        Assert.Null(watch);
+        await container.Received(1).ReadItemAsync<WatchDocument>("watch-w9", new PartitionKey(WatchesPartition), Arg.Any<ItemRequestOptions>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
     public void LeasePredicate_FreeExpiredOrOwn_WithTheOwnerQuotedSafely()
     {
         var predicate = LeasePredicate("host/1/it's", Now);

@@ -94,6 +94,7 @@ public class WatchMatcherTests
 
         public Task AddAsync(Watch watch, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<Watch?> GetAsync(string id, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<WatchEvent>> ReadEventsAsync(string watchId, long after, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<long> GetDeliveredAsync(string watchId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task SetDeliveredAsync(string watchId, long seq, CancellationToken cancellationToken) => throw new NotSupportedException();
