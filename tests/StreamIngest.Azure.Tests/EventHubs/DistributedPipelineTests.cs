@@ -128,19 +128,12 @@ public sealed class DistributedPipelineTests(ITestOutputHelper output)
 
         // A handles four batches, writes a fifth and "dies" before checkpointing it; then it is stopped.
         // B takes A's partitions over from their last checkpoints and redelivers that fifth batch.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (storeA.WrittenThenHung.Count == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        await Eventually.UntilAsync(() => storeA.WrittenThenHung.Count > 0, TimeSpan.FromSeconds(60), "processor A to write a batch and hang before its checkpoint");
 
         var processedByAWhenStopped = metricsA.Processed;
         await a.StopAsync(CancellationToken.None);
 
-        while (await store.CountAsync(CancellationToken.None) < posts && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.UntilAsync(async () => await store.CountAsync(CancellationToken.None) >= posts, TimeSpan.FromSeconds(60), $"all {posts} posts stored after B took over");
 
         await b.StopAsync(CancellationToken.None);
         var stored = await store.CountAsync(CancellationToken.None);
