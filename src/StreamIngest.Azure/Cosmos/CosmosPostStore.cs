@@ -204,19 +204,17 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
 
     public async Task<Post?> GetAsync(string id, CancellationToken cancellationToken)
     {
-        try
-        {
-            var response = await _container.ReadItemAsync<CosmosPostDocument>(
-                CosmosPostDocument.DocumentId(id), new PartitionKey(CosmosPostDocument.PartitionKeyFor(id, _options.PartitionBuckets)), cancellationToken: cancellationToken).ConfigureAwait(false);
-            _ru.Record(response.RequestCharge);
-            var post = response.Resource.Post;
-            post.Embedding = response.Resource.Embedding;
-            return post;
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        var response = await _container.ReadOrNullAsync<CosmosPostDocument>(
+            CosmosPostDocument.DocumentId(id), new PartitionKey(CosmosPostDocument.PartitionKeyFor(id, _options.PartitionBuckets)), cancellationToken).ConfigureAwait(false);
+        if (response is null)
         {
             return null;
         }
+
+        _ru.Record(response.RequestCharge);
+        var post = response.Resource.Post;
+        post.Embedding = response.Resource.Embedding;
+        return post;
     }
 
     public async Task<IReadOnlyDictionary<string, (string Id, float[] Embedding)>> FindByContentHashAsync(IReadOnlyCollection<string> contentHashes, CancellationToken cancellationToken)

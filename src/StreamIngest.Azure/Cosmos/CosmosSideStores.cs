@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json.Serialization;
 using Microsoft.Azure.Cosmos;
 using StreamIngest.Model;
@@ -11,17 +10,8 @@ public sealed class CosmosCursorStore(Container container, TimeProvider timeProv
 {
     private const string Partition = "_cursors";
 
-    public async Task<string?> GetAsync(string source, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await container.ReadItemAsync<CursorDocument>("cursor-" + CosmosPostDocument.DocumentId(source), new PartitionKey(Partition), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource.Cursor;
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
+    public async Task<string?> GetAsync(string source, CancellationToken cancellationToken) =>
+        (await container.ReadOrNullAsync<CursorDocument>("cursor-" + CosmosPostDocument.DocumentId(source), new PartitionKey(Partition), cancellationToken).ConfigureAwait(false))?.Resource.Cursor;
 
     public Task SetAsync(string source, string cursor, CancellationToken cancellationToken) =>
         container.UpsertItemAsync(

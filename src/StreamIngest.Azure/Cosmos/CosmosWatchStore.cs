@@ -60,18 +60,10 @@ public sealed class CosmosWatchStore(Container container) : IWatchStore
         return [.. list.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id, StringComparer.Ordinal)];
     }
 
-    public async Task<Watch?> GetAsync(string id, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var doc = (await container.ReadItemAsync<WatchDocument>("watch-" + id, new PartitionKey(WatchesPartition), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource;
-            return JsonSerializer.Deserialize<Watch>(doc.Doc);
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
+    public async Task<Watch?> GetAsync(string id, CancellationToken cancellationToken) =>
+        await container.ReadOrNullAsync<WatchDocument>("watch-" + id, new PartitionKey(WatchesPartition), cancellationToken).ConfigureAwait(false) is { } found
+            ? JsonSerializer.Deserialize<Watch>(found.Resource.Doc)
+            : null;
 
     /// <summary>
     /// Removes the watch, its counter and delivery state; its events and log expire by TTL (deleting a whole logical
@@ -139,18 +131,10 @@ public sealed class CosmosWatchStore(Container container) : IWatchStore
         }
     }
 
-    private async Task<(CounterDocument Counter, string? ETag)> ReadCounterAsync(string watchId, PartitionKey pk, CancellationToken ct)
-    {
-        try
-        {
-            var response = await container.ReadItemAsync<CounterDocument>(CounterId, pk, cancellationToken: ct).ConfigureAwait(false);
-            return (response.Resource, response.ETag);
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return (new CounterDocument(CounterId, PartitionOf(watchId), 0, -1), null);
-        }
-    }
+    private async Task<(CounterDocument Counter, string? ETag)> ReadCounterAsync(string watchId, PartitionKey pk, CancellationToken ct) =>
+        await container.ReadOrNullAsync<CounterDocument>(CounterId, pk, ct).ConfigureAwait(false) is { } found
+            ? (found.Resource, found.ETag)
+            : (new CounterDocument(CounterId, PartitionOf(watchId), 0, -1), null);
 
     public static QueryDefinition EventsQuery(long after, int limit) =>
         new QueryDefinition("SELECT TOP @n c.seq, c.postRef, c.score, c.atMs FROM c WHERE c.type = @type AND c.seq > @after ORDER BY c.seq")
@@ -242,17 +226,8 @@ public sealed class CosmosWatchStore(Container container) : IWatchStore
         }
     }
 
-    private async Task<DeliveryStateDocument?> ReadDeliveryStateAsync(string watchId, CancellationToken ct)
-    {
-        try
-        {
-            return (await container.ReadItemAsync<DeliveryStateDocument>(DeliveryStateId, new PartitionKey(PartitionOf(watchId)), cancellationToken: ct).ConfigureAwait(false)).Resource;
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
+    private async Task<DeliveryStateDocument?> ReadDeliveryStateAsync(string watchId, CancellationToken ct) =>
+        (await container.ReadOrNullAsync<DeliveryStateDocument>(DeliveryStateId, new PartitionKey(PartitionOf(watchId)), ct).ConfigureAwait(false))?.Resource;
 
     private async Task<bool> DeleteIfPresentAsync(string id, string partition, CancellationToken ct)
     {
