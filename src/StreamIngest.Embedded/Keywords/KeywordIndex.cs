@@ -37,23 +37,6 @@ public sealed class KeywordIndex
     /// <summary>Documents that can be found.</summary>
     public int Count => Volatile.Read(ref _live);
 
-    /// <summary>Distinct words held (tombstoned documents' words included until compaction).</summary>
-    public int Terms
-    {
-        get
-        {
-            _lock.EnterReadLock();
-            try
-            {
-                return _terms.Count;
-            }
-            finally
-            {
-                _lock.ExitReadLock();
-            }
-        }
-    }
-
     /// <summary>Small integer for a source or language name, as the filter takes it (-2: never seen; <c>short.MinValue</c>: none).</summary>
     public short CodeOf(string? name) => _codes.CodeOf(name);
 
@@ -76,8 +59,11 @@ public sealed class KeywordIndex
     /// </summary>
     public void Upsert(string key, long rowId, long createdMs, string source, string? lang, string text, string? previousText = null)
     {
+        // Words are found and counted before the write lock is taken: searches wait only for the index's own updates.
         var words = KeywordTokens.Tokenize(text);
+        var counts = words.GroupBy(w => w, StringComparer.Ordinal).Select(g => (Word: g.Key, Tf: (byte)Math.Min(g.Count(), byte.MaxValue))).ToArray();
         var hash = string.GetHashCode(text, StringComparison.Ordinal);
+        var previous = string.Equals(previousText, text, StringComparison.Ordinal) ? null : RemovedText.Of(previousText); // same text: kept as it is
         _lock.EnterWriteLock();
         try
         {
@@ -92,7 +78,7 @@ public sealed class KeywordIndex
 
             if (_docByKey.TryGetValue(key, out existing))
             {
-                Tombstone(existing, previousText);
+                Tombstone(existing, previous);
             }
 
             if (_count == _docs.Length)
@@ -106,14 +92,14 @@ public sealed class KeywordIndex
             _docByKey[key] = doc;
             _live++;
             _liveLength += length;
-            foreach (var group in words.GroupBy(w => w, StringComparer.Ordinal))
+            foreach (var (word, tf) in counts)
             {
-                if (!_terms.TryGetValue(group.Key, out var postings))
+                if (!_terms.TryGetValue(word, out var postings))
                 {
-                    _terms[group.Key] = postings = new Postings();
+                    _terms[word] = postings = new Postings();
                 }
 
-                postings.Add(doc, (byte)Math.Min(group.Count(), byte.MaxValue));
+                postings.Add(doc, tf);
             }
         }
         finally
@@ -125,6 +111,7 @@ public sealed class KeywordIndex
     /// <summary>Forgets the document; <paramref name="text"/>, the text it held, keeps the word counts exact.</summary>
     public bool Remove(string key, string? text = null)
     {
+        var removed = RemovedText.Of(text);
         _lock.EnterWriteLock();
         try
         {
@@ -133,7 +120,7 @@ public sealed class KeywordIndex
                 return false;
             }
 
-            Tombstone(doc, text);
+            Tombstone(doc, removed);
             var tombstones = _count - _live;
             if (tombstones >= MinTombstonesToCompact && tombstones > _live / 4)
             {
@@ -286,13 +273,13 @@ public sealed class KeywordIndex
             && (filter.AllowedRowIds is null || filter.AllowedRowIds.Contains(d.RowId));
     }
 
-    private void Tombstone(int doc, string? text)
+    private void Tombstone(int doc, RemovedText? removed)
     {
         _live--;
         _liveLength -= _docs[doc].Length;
-        if (text is not null && string.GetHashCode(text, StringComparison.Ordinal) == _docs[doc].TextHash)
+        if (removed is not null && removed.Hash == _docs[doc].TextHash)
         {
-            foreach (var word in KeywordTokens.Tokenize(text).Distinct(StringComparer.Ordinal))
+            foreach (var word in removed.Words)
             {
                 if (_terms.TryGetValue(word, out var postings))
                 {
@@ -333,6 +320,14 @@ public sealed class KeywordIndex
                 _terms.Remove(word);
             }
         }
+    }
+
+    /// <summary>The words of a text being removed or replaced, found before the write lock; its hash says it is the text held.</summary>
+    private sealed record RemovedText(int Hash, string[] Words)
+    {
+        public static RemovedText? Of(string? text) => text is null
+            ? null
+            : new(string.GetHashCode(text, StringComparison.Ordinal), [.. KeywordTokens.Tokenize(text).Distinct(StringComparer.Ordinal)]);
     }
 
     private readonly record struct Doc(string? Key, long RowId, long CreatedMs, short Source, short Lang, ushort Length, int TextHash);
