@@ -253,11 +253,12 @@ public sealed class Int8VectorIndex
             // The kept rows are scattered over the index: their int8 rows are fetched ahead of use (a software prefetch
             // a few rows ahead), so the memory waits overlap instead of coming one after another.
             at = 0;
+            var kept = new List<int>();
             foreach (var b in blocks)
             {
                 var block = _blocks[b];
                 var count = RowsIn(b);
-                var kept = new List<int>();
+                kept.Clear();
                 for (var r = 0; r < count; r++)
                 {
                     if (distances[at + r] <= threshold)
