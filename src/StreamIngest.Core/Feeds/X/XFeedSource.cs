@@ -209,7 +209,10 @@ public sealed partial class XFeedSource(
     /// <summary>One poll of the trends (the trends loop is <see cref="XTrendsPoller"/>).</summary>
     public Task PollTrendsAsync(CancellationToken ct) => new XTrendsPoller(options, _api, trends, timeProvider, logger).PollAsync(ct);
 
-    /// <summary>Publishes posts not seen recently (stream redeliveries and search overlap are dropped by id).</summary>
+    /// <summary>
+    /// Publishes posts not seen recently (stream redeliveries and search overlap are dropped by id); every caller's
+    /// events came through a <see cref="FeedPump"/>, which stamped their receipt time.
+    /// </summary>
     private async Task WriteNewAsync(IReadOnlyList<FeedEvent> events, ChannelWriter<FeedEvent> writer, CancellationToken ct)
     {
         foreach (var e in events)
@@ -219,7 +222,6 @@ public sealed partial class XFeedSource(
                 continue;
             }
 
-            post.ReceivedAt = timeProvider.GetUtcNow();
             await writer.WriteAsync(e, ct).ConfigureAwait(false);
         }
     }
