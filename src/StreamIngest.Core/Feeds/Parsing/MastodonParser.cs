@@ -15,20 +15,12 @@ public static class MastodonParser
 
     public static string MakeId(string host, string statusId) => Post.MakeId(Source, $"{host}/{statusId}");
 
-    public static ParseOutcome ParseStatus(string json, string host, ParseContext context) => ParseStatus(System.Text.Encoding.UTF8.GetBytes(json), host, context);
-
     /// <summary>One streamed status as the bytes arrived: refused with the position of a byte that is not UTF-8, else parsed.</summary>
     public static ParseOutcome ParseStatus(ReadOnlyMemory<byte> json, string host, ParseContext context)
     {
-        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+        if (ParseOutcome.NotUtf8(json.Span) is { } notUtf8)
         {
-            var valid = 0;
-            while (System.Text.Rune.DecodeFromUtf8(json.Span[valid..], out _, out var consumed) == System.Buffers.OperationStatus.Done)
-            {
-                valid += consumed;
-            }
-
-            return ParseOutcome.Rejected($"invalid UTF-8 at byte {valid}");
+            return notUtf8;
         }
 
         try

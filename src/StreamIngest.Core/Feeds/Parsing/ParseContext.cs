@@ -18,6 +18,27 @@ public sealed record ParseOutcome(IReadOnlyList<FeedEvent> Events, string? Error
     public static ParseOutcome Rejected(string reason) => new([], reason);
 
     public static ParseOutcome Notify(string notice) => new([], Notice: notice);
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The rejection of bytes that are not UTF-8, naming the first bad byte; null when they are UTF-8.</summary>
+    public static ParseOutcome? NotUtf8(ReadOnlySpan<byte> bytes)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return null;
+        }
+
+        try
+        {
+            StrictUtf8.GetString(bytes); // only to say where the bad byte is
+            return Rejected("invalid UTF-8");
+        }
+        catch (System.Text.DecoderFallbackException ex)
+        {
+            return Rejected($"invalid UTF-8 at byte {ex.Index}");
+        }
+    }
 }
 
 internal static class Json

@@ -19,26 +19,11 @@ public enum WireFormat
 /// </summary>
 public sealed class WireLineParser(WireFormat format = WireFormat.Auto, bool includeEngagement = false)
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
     private readonly JetstreamParser _jetstream = new(includeEngagement);
 
-    public ParseOutcome Parse(ReadOnlySpan<byte> line, ParseContext context)
-    {
-        if (!System.Text.Unicode.Utf8.IsValid(line))
-        {
-            try
-            {
-                StrictUtf8.GetString(line); // only to say where the bad byte is
-            }
-            catch (DecoderFallbackException ex)
-            {
-                return ParseOutcome.Rejected($"invalid UTF-8 at byte {ex.Index}");
-            }
-        }
-
-        return ParseUtf8(line.ToArray(), context);
-    }
+    public ParseOutcome Parse(ReadOnlySpan<byte> line, ParseContext context) =>
+        ParseOutcome.NotUtf8(line) ?? ParseUtf8(line.ToArray(), context);
 
     public ParseOutcome Parse(string line, ParseContext context) => ParseUtf8(Encoding.UTF8.GetBytes(line), context);
 
