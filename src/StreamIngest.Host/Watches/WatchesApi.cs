@@ -216,7 +216,8 @@ public static class WatchesApi
                 continue;
             }
 
-            var wait = TimeSpan.FromSeconds(options.PollSeconds) is var poll && poll < keepAlive - quietFor ? poll : keepAlive - quietFor;
+            var poll = TimeSpan.FromSeconds(options.PollSeconds);
+            var wait = poll < keepAlive - quietFor ? poll : keepAlive - quietFor; // read again at the poll, or send the keep-alive when due
             try
             {
                 await wake.WaitAsync(wait, timeProvider, cancellationToken);
