@@ -9,9 +9,11 @@ namespace StreamIngest.Host.Training;
 /// </summary>
 public static class LinearTrainer
 {
-    public static LinearHead Softmax(IReadOnlyList<float[]> x, IReadOnlyList<int> y, string[] classes, double l2 = 1e-4, int epochs = 400, double rate = 0.05)
+    /// <param name="buckets">Optional sparse features per example (<see cref="SentimentNgrams.Buckets"/>), read after the dense ones.</param>
+    /// <param name="bits">The bucket count is 2^bits.</param>
+    public static LinearHead Softmax(IReadOnlyList<float[]> x, IReadOnlyList<int> y, string[] classes, double l2 = 1e-4, int epochs = 400, double rate = 0.05, IReadOnlyList<int[]>? buckets = null, int bits = 0)
     {
-        int n = x.Count, d = x[0].Length, k = classes.Length;
+        int n = x.Count, d = x[0].Length + (buckets is null ? 0 : 1 << bits), dense = x[0].Length, k = classes.Length;
         var counts = new double[k];
         foreach (var label in y)
         {
@@ -30,13 +32,20 @@ public static class LinearTrainer
             for (var i = 0; i < n; i++)
             {
                 var xi = x[i];
+                var bi = buckets?[i] ?? [];
+                var bv = SentimentNgrams.Weight(bi.Length);
                 var max = double.MinValue;
                 for (var c = 0; c < k; c++)
                 {
                     var z = b[c];
-                    for (var j = 0; j < d; j++)
+                    for (var j = 0; j < dense; j++)
                     {
                         z += w[c, j] * xi[j];
+                    }
+
+                    foreach (var j in bi)
+                    {
+                        z += w[c, dense + j] * bv;
                     }
 
                     p[c] = z;
@@ -54,9 +63,14 @@ public static class LinearTrainer
                 for (var c = 0; c < k; c++)
                 {
                     var g = (p[c] / sum - (c == y[i] ? 1 : 0)) * cw;
-                    for (var j = 0; j < d; j++)
+                    for (var j = 0; j < dense; j++)
                     {
                         grad[c * d + j] += g * xi[j];
+                    }
+
+                    foreach (var j in bi)
+                    {
+                        grad[c * d + dense + j] += g * bv;
                     }
 
                     grad[k * d + c] += g;
@@ -87,8 +101,10 @@ public static class LinearTrainer
         return new LinearHead
         {
             Classes = classes,
-            Weights = [.. Enumerable.Range(0, k).Select(c => Enumerable.Range(0, d).Select(j => (float)w[c, j]).ToArray())],
+            Weights = [.. Enumerable.Range(0, k).Select(c => Enumerable.Range(0, dense).Select(j => (float)w[c, j]).ToArray())],
             Bias = [.. b.Select(v => (float)v)],
+            BucketBits = buckets is null ? 0 : bits,
+            BucketWeights = buckets is null ? null : [.. Enumerable.Range(0, k).Select(c => Enumerable.Range(dense, d - dense).Select(j => (float)w[c, j]).ToArray())],
         };
     }
 

@@ -11,6 +11,12 @@ public sealed class LinearHead
 
     public required float[] Bias { get; init; }
 
+    /// <summary>When above zero, the head also reads the post's words hashed into 2^bits buckets (<see cref="SentimentNgrams"/>).</summary>
+    public int BucketBits { get; init; }
+
+    /// <summary>One row of 2^<see cref="BucketBits"/> weights per class, or none.</summary>
+    public float[][]? BucketWeights { get; init; }
+
     /// <summary>Decision threshold for a binary head (probability of the positive class).</summary>
     public double Threshold { get; init; } = 0.5;
 
@@ -25,10 +31,34 @@ public sealed class LinearHead
         return logits;
     }
 
-    /// <summary>Class probabilities (softmax) for a multi-class head.</summary>
-    public double[] Probabilities(ReadOnlySpan<float> x)
+    /// <summary>The logits with the hashed word buckets of the post (<see cref="SentimentNgrams.Buckets"/>) added.</summary>
+    public double[] Logits(ReadOnlySpan<float> x, ReadOnlySpan<int> buckets)
     {
-        var z = Logits(x);
+        var logits = Logits(x);
+        if (BucketWeights is { } rows)
+        {
+            var v = SentimentNgrams.Weight(buckets.Length);
+            for (var c = 0; c < rows.Length; c++)
+            {
+                foreach (var j in buckets)
+                {
+                    logits[c] += rows[c][j] * v;
+                }
+            }
+        }
+
+        return logits;
+    }
+
+    /// <summary>Class probabilities (softmax) for a multi-class head.</summary>
+    public double[] Probabilities(ReadOnlySpan<float> x) => Softmax(Logits(x));
+
+    /// <summary>Class probabilities (softmax) for a multi-class head that also reads the post's words.</summary>
+    public double[] Probabilities(ReadOnlySpan<float> x, string text) =>
+        Softmax(BucketWeights is null ? Logits(x) : Logits(x, SentimentNgrams.Buckets(text, BucketBits)));
+
+    private static double[] Softmax(double[] z)
+    {
         var max = z.Max();
         var e = z.Select(v => Math.Exp(v - max)).ToArray();
         var sum = e.Sum();

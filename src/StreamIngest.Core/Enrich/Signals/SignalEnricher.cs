@@ -5,7 +5,8 @@ namespace StreamIngest.Enrich.Signals;
 
 /// <summary>
 /// Sentiment, finance sentiment per ticker, and the offensive and hate labels, from linear heads on the post's
-/// embedding (<see cref="SignalModel"/>, trained by <c>train signals</c>): a few thousand multiply-adds per post.
+/// embedding (<see cref="SignalModel"/>, trained by <c>train signals</c>; the sentiment head also reads a small
+/// lexicon and the post's hashed words): a few thousand multiply-adds per post.
 /// Labels follow <see cref="SafetyOptions"/>: <c>allow</c> leaves them off, <c>drop</c> rejects the post.
 /// </summary>
 public sealed class SignalEnricher(SignalModel model, SafetyOptions safety) : ISignalEnricher
@@ -19,7 +20,7 @@ public sealed class SignalEnricher(SignalModel model, SafetyOptions safety) : IS
             return null;
         }
 
-        var p = model.Sentiment.Probabilities(model.SentimentReadsLexicon ? SentimentLexicon.Concat(x, post.Text) : x);
+        var p = model.Sentiment.Probabilities(model.SentimentReadsLexicon ? SentimentLexicon.Concat(x, post.Text) : x, post.Text);
         var best = Array.IndexOf(p, p.Max());
         // The finance head reads the whole post, so every ticker in it gets the same score: computed once.
         Dictionary<string, double>? tickers = null;
