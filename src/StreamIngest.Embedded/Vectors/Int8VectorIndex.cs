@@ -241,14 +241,21 @@ public sealed class Int8VectorIndex
 
             var keep = Math.Max(Math.Max(n, MinPrefilter / stride), (int)Math.Ceiling(PrefilterFraction * passing));
             var threshold = 0;
-            for (var seen = 0; threshold < histogram.Length; threshold++)
+            var below = 0; // rows nearer than the threshold distance
+            for (; threshold < histogram.Length; threshold++)
             {
-                seen += histogram[threshold];
-                if (seen >= keep)
+                if (below + histogram[threshold] >= keep)
                 {
                     break;
                 }
+
+                below += histogram[threshold];
             }
+
+            // Of the rows at the threshold distance, only as many as make up the share: with clustered vectors
+            // thousands of rows can sit at one distance, and keeping them all made the int8 pass (and the query's
+            // time) swing with the query.
+            var atThreshold = keep - below;
 
             // The kept rows are scattered over the index: their int8 rows are fetched ahead of use (a software prefetch
             // a few rows ahead), so the memory waits overlap instead of coming one after another.
@@ -261,7 +268,8 @@ public sealed class Int8VectorIndex
                 kept.Clear();
                 for (var r = 0; r < count; r++)
                 {
-                    if (distances[at + r] <= threshold)
+                    var d = distances[at + r];
+                    if (d < threshold || (d == threshold && atThreshold-- > 0))
                     {
                         kept.Add(r);
                     }

@@ -30,7 +30,10 @@ internal static class QueryBench
         IReadOnlyDictionary<string, Percentiles> LatencyMs, Percentiles WarmConcurrentMs, Percentiles WarmSequentialMs, double ConcurrentSpeedupP50, double QueryEmbedP50Ms,
         [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb, IReadOnlyDictionary<string, double> RssMbHeld);
 
-    public sealed record Percentiles(double P50, double P99);
+    /// <param name="GcShare">The share of these queries during which the collector paused the process.</param>
+    /// <param name="P99WithoutGc">p99 of the queries without such a pause.</param>
+    /// <param name="AllocatedKb">Mean bytes allocated per query (all threads), in KiB.</param>
+    public sealed record Percentiles(double P50, double P99, double? GcShare = null, double? P99WithoutGc = null, double? AllocatedKb = null);
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {
@@ -82,6 +85,8 @@ internal static class QueryBench
         BenchCommand.Progress($"{queries} queries");
         var scan = new List<double>();
         var latency = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        var gcPaused = new Dictionary<string, List<bool>>(StringComparer.Ordinal);
+        var allocatedBytes = new Dictionary<string, long>(StringComparer.Ordinal);
         var sequential = new List<double>();
         var warmConcurrent = new List<double>();
         var sequentialRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords) { ConcurrentLists = false };
@@ -105,10 +110,14 @@ internal static class QueryBench
                 foreach (var (name, mode) in modes)
                 {
                     var query = new SearchQuery { Text = text, K = 10, Since = since, Mode = mode };
+                    var paused = GC.GetTotalPauseDuration();
+                    var allocated = GC.GetTotalAllocatedBytes();
                     t = Stopwatch.GetTimestamp();
                     await retriever.SearchAsync(query, CancellationToken.None);
                     var key = $"{name}_{window}";
                     (latency.TryGetValue(key, out var list) ? list : latency[key] = []).Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                    (gcPaused.TryGetValue(key, out var flags) ? flags : gcPaused[key] = []).Add(GC.GetTotalPauseDuration() > paused);
+                    allocatedBytes[key] = allocatedBytes.GetValueOrDefault(key) + (GC.GetTotalAllocatedBytes() - allocated);
                 }
             }
 
@@ -148,7 +157,11 @@ internal static class QueryBench
 
         db.Dispose();
         return new Result("query", true, n, queries, Math.Round(insertPerS), R(BenchCommand.Percentile(scan, 50)),
-            latency.ToDictionary(kv => kv.Key, kv => new Percentiles(R(BenchCommand.Percentile(kv.Value, 50)), R(BenchCommand.Percentile(kv.Value, 99))), StringComparer.Ordinal),
+            latency.ToDictionary(kv => kv.Key, kv => new Percentiles(
+                R(BenchCommand.Percentile(kv.Value, 50)), R(BenchCommand.Percentile(kv.Value, 99)),
+                Math.Round(gcPaused[kv.Key].Count(p => p) / (double)kv.Value.Count, 3),
+                R(BenchCommand.Percentile([.. kv.Value.Where((_, i) => !gcPaused[kv.Key][i])], 99)),
+                Math.Round(allocatedBytes[kv.Key] / 1024.0 / kv.Value.Count, 1)), StringComparer.Ordinal),
             new Percentiles(R(BenchCommand.Percentile(warmConcurrent, 50)), R(BenchCommand.Percentile(warmConcurrent, 99))),
             new Percentiles(R(BenchCommand.Percentile(sequential, 50)), R(BenchCommand.Percentile(sequential, 99))),
             Math.Round(BenchCommand.Percentile(sequential, 50) / BenchCommand.Percentile(warmConcurrent, 50), 2),
