@@ -13,7 +13,7 @@ namespace StreamIngest.Host.Bench;
 /// 127.0.0.1 over a store of <c>--posts</c> posts, and <c>--clients</c> concurrent HTTP clients sending hybrid
 /// <c>/v1/search</c> requests for <c>--seconds</c>: requests/s and latency percentiles, twice: questions that repeat
 /// (a dashboard's or an agent's), whose vectors the query cache keeps, and questions never asked before.
-/// <c>--precision int8</c> runs the host's embedder in int8. The load comes from the same process, so it shares
+/// <c>--precision fp32|int8</c> sets the embedder's precision (posts and questions; default: the product's). The load comes from the same process, so it shares
 /// the machine's cores with the host, as a load tool on the same machine would.
 /// </summary>
 internal static class ApiBench
@@ -35,14 +35,14 @@ internal static class ApiBench
         var n = options.Int("posts", 28_000);
         var clients = options.Int("clients", 16);
         var seconds = options.Int("seconds", 20);
-        var precision = options.GetValueOrDefault("precision") ?? "fp32";
+        var precision = options.GetValueOrDefault("precision") ?? new EmbeddingOptions().Precision;
         var store = Path.Combine(dir, "store");
         var db = Path.Combine(store, "streamingest.db"); // the file the host opens in Store:DataPath
 
         BenchCommand.Progress($"writing {n} posts through the pipeline");
         var replay = Path.Combine(dir, "api.jsonl");
         IngestBench.WriteReplayFile(replay, IngestBench.SampleTexts(n), 0, 300);
-        using (var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions()))
+        using (var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Precision = precision }))
         using (var p = new BenchCommand.Pipeline(db, embedder))
         {
             await p.ReplayAsync(new ReplayOptions { Path = replay, Timestamps = ReplayTimestamps.Original });

@@ -27,10 +27,11 @@ internal static class IngestBench
         var onnxBatch = options.Int("batch", new EmbeddingOptions().MaxBatch);
         var maxBatch = options.Int("max-batch", 64);
         var texts = SampleTexts(n);
+        // The embedder as configured by default (Embedding:Precision): alone, then end to end.
         using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Threads = threads, MaxBatch = onnxBatch });
         embedder.Embed(texts.Take(64).ToArray()); // warm-up
 
-        BenchCommand.Progress($"embedder alone on {n} posts");
+        BenchCommand.Progress($"embedder ({new EmbeddingOptions().Precision}) alone on {n} posts");
         var started = Stopwatch.GetTimestamp();
         for (var i = 0; i < n; i += 64)
         {
@@ -41,12 +42,13 @@ internal static class IngestBench
 
         // The int8 graphs on the same posts against fp32, in alternating rounds of 64 posts so that a shared
         // machine's drifting speed falls on all three alike: posts/s, and agreement with fp32 (cosine of each
-        // post's two vectors). "int8" quantises every weight matrix (the default); "int8, fp32 narrowing" keeps the
-        // feed-forward down-projections in fp32 (Embedding:QuantizeNarrowing=false).
+        // post's two vectors). "int8" smooths and quantises the down-projections too (the default); "int8, fp32
+        // narrowing" keeps them in fp32 (Embedding:QuantizeNarrowing=false).
         BenchCommand.Progress($"fp32 / int8 / int8 with fp32 narrowing, alternating, on {n} posts each");
+        using var fp32 = new OnnxSentenceEmbedder(new EmbeddingOptions { Threads = threads, MaxBatch = onnxBatch, Precision = "fp32" });
         using var int8 = new OnnxSentenceEmbedder(new EmbeddingOptions { Threads = threads, MaxBatch = onnxBatch, Precision = "int8" });
         using var int8Wide = new OnnxSentenceEmbedder(new EmbeddingOptions { Threads = threads, MaxBatch = onnxBatch, Precision = "int8", QuantizeNarrowing = false });
-        OnnxSentenceEmbedder[] contenders = [embedder, int8, int8Wide];
+        OnnxSentenceEmbedder[] contenders = [fp32, int8, int8Wide];
         var spent = new TimeSpan[contenders.Length];
         foreach (var e in contenders)
         {
@@ -65,7 +67,7 @@ internal static class IngestBench
         }
 
         var sample = texts.Take(500).ToArray();
-        var reference = embedder.Embed(sample);
+        var reference = fp32.Embed(sample);
         float[] Agreement(OnnxSentenceEmbedder e) => [.. reference.Zip(e.Embed(sample), (a, b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b))];
         var agreement = Agreement(int8);
         var agreementWide = Agreement(int8Wide);

@@ -71,10 +71,11 @@ internal static class RelevanceBench
         foreach (var model in models)
         {
             BenchCommand.Progress($"{model}: replaying {labels.Count} CrisisNLP tweets through the pipeline");
-            using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = model, Precision = options.GetValueOrDefault("precision") ?? "fp32" });
+            var precision = options.GetValueOrDefault("precision") ?? new EmbeddingOptions().Precision;
+            using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = model, Precision = precision });
             // --store DIR keeps the replayed store between runs (one file per model and precision), for trying rankings.
             var keep = options.GetValueOrDefault("store");
-            var file = Path.Combine(keep ?? dir, $"{model}-{options.GetValueOrDefault("precision") ?? "fp32"}.db");
+            var file = Path.Combine(keep ?? dir, $"{model}-{precision}.db");
             var reuse = keep is not null && File.Exists(file);
             using var p = reuse ? null : new BenchCommand.Pipeline(file, embedder, embeddingKey: model);
             var elapsed = p is null ? TimeSpan.Zero : await p.ReplayAsync(new ReplayOptions { Path = replay, Timestamps = ReplayTimestamps.Original });

@@ -38,7 +38,7 @@ public static class TrainCommand
         }
 
         var clock = Stopwatch.StartNew();
-        using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = modelKey, MaxBatch = 32 });
+        using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = modelKey, MaxBatch = 32, Precision = "fp32" });
         var cache = Option(args, "--cache");
         async Task<List<float[]>> EmbedAsync(IReadOnlyList<string> texts, string what)
         {
