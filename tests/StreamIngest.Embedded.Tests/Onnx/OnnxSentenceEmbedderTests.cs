@@ -124,6 +124,24 @@ public sealed class Int8EmbedderTests
     }
 
     [Fact]
+    public void Int8_PostVector_DoesNotDependOnWhichPostsShareItsBatch()
+    {
+        // Activation scales are measured per ONNX run: a post batched with longer or louder posts would get another
+        // scale, so int8 runs one post at a time.
+        string[] texts = ["short", "a somewhat longer sentence about the transit strike in the city!!! 🚨🚨", "mid length text here"];
+        using var int8 = new OnnxSentenceEmbedder(new EmbeddingOptions { Precision = "int8", MaxBatch = 8 });
+
+        var batch = int8.Embed(texts);
+        var single = texts.Select(t => int8.Embed([t])[0]).ToArray();
+
+        Assert.Equal(1, int8.PostsPerRun);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(batch[i], single[i]);
+        }
+    }
+
+    [Fact]
     public void Smooth_MovesEachInputChannelsRangeIntoTheWeightsWithoutChangingTheProduct()
     {
         // 3 input channels x 2 outputs; channel 1 is the outlier (activations up to 40).
