@@ -33,7 +33,7 @@ public static class DynamicInt8Quantizer
         var proto = ModelProto.Parser.ParseFrom(model);
         var initializers = proto.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var tensors = proto.Graph.Node
-            .Where(n => QuantizableWeight(n, initializers) is { } w && w.Dims[0] > w.Dims[1])
+            .Where(n => QuantizableWeight(n, initializers) is { } w && Narrows(w))
             .Select(n => n.Input[0])
             .Distinct(StringComparer.Ordinal)
             .ToArray();
@@ -65,7 +65,7 @@ public static class DynamicInt8Quantizer
         {
             float[]? range = null;
             if (QuantizableWeight(node, initializers) is not { } weight
-                || (weight.Dims[0] > weight.Dims[1] && (channelMax is null || !channelMax.TryGetValue(node.Input[0], out range) || OutlierRatio(range) > MaxOutlierRatio)))
+                || (Narrows(weight) && (channelMax is null || !channelMax.TryGetValue(node.Input[0], out range) || OutlierRatio(range) > MaxOutlierRatio)))
             {
                 nodes.Add(node);
                 continue;
@@ -121,6 +121,9 @@ public static class DynamicInt8Quantizer
         && weight.DataType == (int)TensorProto.Types.DataType.Float
             ? weight
             : null;
+
+    /// <summary>More inputs than outputs (rows than columns): a feed-forward down-projection.</summary>
+    private static bool Narrows(TensorProto weight) => weight.Dims[0] > weight.Dims[1];
 
     /// <summary>
     /// SmoothQuant's migration strength α: sⱼ = max|Xⱼ|^α ÷ max|Wⱼ,·|^(1−α). Lowest cosine to fp32 on 200 demo

@@ -205,40 +205,16 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
     private void RunBatch(ReadOnlySpan<int> indices, IReadOnlyList<int>[] ids, float[][] results)
     {
         var batch = indices.Length;
-        var seq = 0;
-        foreach (var i in indices)
-        {
-            seq = Math.Max(seq, ids[i].Count);
-        }
-
-        var inputIds = new long[batch * seq];
-        var mask = new long[batch * seq];
+        var tokens = new IReadOnlyList<int>[batch];
         for (var b = 0; b < batch; b++)
         {
-            var tokens = ids[indices[b]];
-            for (var t = 0; t < tokens.Count; t++)
-            {
-                inputIds[b * seq + t] = tokens[t];
-                mask[b * seq + t] = 1;
-            }
+            tokens[b] = ids[indices[b]];
         }
 
-        long[] shape = [batch, seq];
-        using var idsValue = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
-        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
-        using var typesValue = _needsTokenTypes ? OrtValue.CreateTensorValueFromMemory(new long[batch * seq], shape) : null;
-        var inputs = new Dictionary<string, OrtValue>(3)
-        {
-            ["input_ids"] = idsValue,
-            ["attention_mask"] = maskValue,
-        };
-        if (typesValue is not null)
-        {
-            inputs["token_type_ids"] = typesValue;
-        }
-
+        using var inputs = new ModelInputs(tokens, _needsTokenTypes);
+        var seq = inputs.Length;
         using var runOptions = new RunOptions();
-        using var outputs = _session.Run(runOptions, inputs, [_outputName]);
+        using var outputs = _session.Run(runOptions, inputs.Values, [_outputName]);
         var hidden = outputs[0].GetTensorDataAsSpan<float>();
         var dims = Dimensions;
         for (var b = 0; b < batch; b++)
@@ -282,21 +258,12 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC, IntraOpNumThreads = Math.Max(1, Environment.ProcessorCount) };
         using var session = new InferenceSession(probe, options);
+        var tokenTypes = session.InputMetadata.ContainsKey("token_type_ids");
         foreach (var sentence in sentences)
         {
-            var ids = Tokenize(sentence).Select(i => (long)i).ToArray();
-            long[] shape = [1, ids.Length];
-            using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
-            using var maskValue = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, ids.Length).ToArray(), shape);
-            using var typesValue = OrtValue.CreateTensorValueFromMemory(new long[ids.Length], shape);
-            var inputs = new Dictionary<string, OrtValue> { ["input_ids"] = idsValue, ["attention_mask"] = maskValue };
-            if (session.InputMetadata.ContainsKey("token_type_ids"))
-            {
-                inputs["token_type_ids"] = typesValue;
-            }
-
+            using var inputs = new ModelInputs([Tokenize(sentence)], tokenTypes);
             using var runOptions = new RunOptions();
-            using var outputs = session.Run(runOptions, inputs, tensors);
+            using var outputs = session.Run(runOptions, inputs.Values, tensors);
             for (var t = 0; t < tensors.Length; t++)
             {
                 var values = outputs[t].GetTensorDataAsSpan<float>();
@@ -313,6 +280,51 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
         }
 
         return ranges;
+    }
+
+    /// <summary>A run's inputs: the posts' token ids padded to the longest, the attention mask, and (when the graph
+    /// takes them) all-zero token types.</summary>
+    private sealed class ModelInputs : IDisposable
+    {
+        public ModelInputs(IReadOnlyList<IReadOnlyList<int>> posts, bool tokenTypes)
+        {
+            var batch = posts.Count;
+            Length = posts.Max(p => p.Count);
+            var ids = new long[batch * Length];
+            var mask = new long[batch * Length];
+            for (var b = 0; b < batch; b++)
+            {
+                for (var t = 0; t < posts[b].Count; t++)
+                {
+                    ids[b * Length + t] = posts[b][t];
+                    mask[b * Length + t] = 1;
+                }
+            }
+
+            long[] shape = [batch, Length];
+            Values = new Dictionary<string, OrtValue>(3)
+            {
+                ["input_ids"] = OrtValue.CreateTensorValueFromMemory(ids, shape),
+                ["attention_mask"] = OrtValue.CreateTensorValueFromMemory(mask, shape),
+            };
+            if (tokenTypes)
+            {
+                Values["token_type_ids"] = OrtValue.CreateTensorValueFromMemory(new long[batch * Length], shape);
+            }
+        }
+
+        /// <summary>Tokens per post after padding.</summary>
+        public int Length { get; }
+
+        public Dictionary<string, OrtValue> Values { get; }
+
+        public void Dispose()
+        {
+            foreach (var value in Values.Values)
+            {
+                value.Dispose();
+            }
+        }
     }
 
     private static Stream OpenResource(Assembly assembly, string name) =>

@@ -346,14 +346,7 @@ public static class TrainCommand
     }
 
     private static int Predict(LinearHead head, Examples set, int i) =>
-        ArgMax(set.Buckets is null ? head.Probabilities(set.X[i]) : Softmax(head.Logits(set.X[i], set.Buckets[i])));
-
-    private static double[] Softmax(double[] z)
-    {
-        var max = z.Max();
-        var e = z.Select(v => Math.Exp(v - max)).ToArray();
-        return [.. e.Select(v => v / e.Sum())];
-    }
+        ArgMax(set.Buckets is null ? head.Probabilities(set.X[i]) : head.Probabilities(set.X[i], set.Buckets[i]));
 
     private static Dictionary<string, double> Metrics(int[] y, int[] predicted)
     {

@@ -55,7 +55,10 @@ public sealed class LinearHead
 
     /// <summary>Class probabilities (softmax) for a multi-class head that also reads the post's words.</summary>
     public double[] Probabilities(ReadOnlySpan<float> x, string text) =>
-        Softmax(BucketWeights is null ? Logits(x) : Logits(x, SentimentNgrams.Buckets(text, BucketBits)));
+        BucketWeights is null ? Probabilities(x) : Probabilities(x, SentimentNgrams.Buckets(text, BucketBits));
+
+    /// <summary>Class probabilities with the post's word buckets already found (<see cref="SentimentNgrams.Buckets"/>).</summary>
+    public double[] Probabilities(ReadOnlySpan<float> x, ReadOnlySpan<int> buckets) => Softmax(Logits(x, buckets));
 
     private static double[] Softmax(double[] z)
     {
