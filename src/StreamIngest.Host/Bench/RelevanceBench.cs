@@ -24,9 +24,13 @@ internal static class RelevanceBench
 
     public sealed record ModeScore(double PAt10, double NdcgAt10);
 
-    /// <summary>Scores over all questions, and over the held-out half of the incidents (never used to choose a weight).</summary>
+    /// <summary>
+    /// Scores over all questions, over the tuning half of the incidents (where ranking choices are made) and over the
+    /// held-out half (never used to choose a weight).
+    /// </summary>
     public sealed record ModelResult(
         string Model, int Posts, double EmbedSeconds, Dictionary<string, ModeScore> Window, Dictionary<string, ModeScore> NoWindow,
+        Dictionary<string, ModeScore> TuningWindow, Dictionary<string, ModeScore> TuningNoWindow,
         Dictionary<string, ModeScore> HeldOutWindow, Dictionary<string, ModeScore> HeldOutNoWindow, Dictionary<string, double> SignBitRecallAt10);
 
     public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models);
@@ -129,7 +133,9 @@ internal static class RelevanceBench
             bool HeldOut(RelevanceQuestions.Question q) => !RelevanceQuestions.IsTuning(q);
             results.Add(new ModelResult(
                 embedder.Model, store.Index.Count, Math.Round(elapsed.TotalSeconds, 1),
-                await ModesAsync(true, All), await ModesAsync(false, All), await ModesAsync(true, HeldOut), await ModesAsync(false, HeldOut),
+                await ModesAsync(true, All), await ModesAsync(false, All),
+                await ModesAsync(true, RelevanceQuestions.IsTuning), await ModesAsync(false, RelevanceQuestions.IsTuning),
+                await ModesAsync(true, HeldOut), await ModesAsync(false, HeldOut),
                 await SignBitRecallAsync(store.Db, embedder, questions)));
             BenchCommand.Progress(JsonSerializer.Serialize(results[^1]));
         }
