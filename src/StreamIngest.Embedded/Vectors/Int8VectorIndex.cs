@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -132,7 +132,11 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>The <paramref name="n"/> rows with the highest approximate cosine similarity that pass the filter, best first.</summary>
-    public IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter)
+    public IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter) =>
+        Search(query, n, filter, out _);
+
+    /// <param name="scored">How many rows were scored in int8 (all that pass, or those the sign-bit cut kept).</param>
+    internal IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter, out int scored)
     {
         if (query.Length != _dims)
         {
@@ -146,29 +150,58 @@ public sealed class Int8VectorIndex
         _lock.EnterReadLock();
         try
         {
-            // Blocks are split across cores, each with its own top-n heap; the heaps are merged after.
-            var blocks = _blocks.Count;
-            var workers = Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks);
-            var heaps = new PriorityQueue<(int Block, int Row), float>[Math.Max(1, workers)];
-            var prefilter = _live >= BinaryPrefilterRows;
-            if (workers <= 1)
+            var blocks = new List<int>();
+            var rows = 0;
+            for (var b = 0; b < _blocks.Count; b++)
             {
-                heaps[0] = ScanBlocks(0, 1, q, qBits, n, prefilter, filter);
-            }
-            else
-            {
-                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => heaps[w] = ScanBlocks(w, workers, q, qBits, n, prefilter, filter));
-            }
-
-            var heap = heaps[0];
-            for (var h = 1; h < heaps.Length; h++)
-            {
-                while (heaps[h].TryDequeue(out var item, out var score))
+                if (Overlaps(_blocks[b], filter))
                 {
-                    Offer(heap, n, item, score);
+                    blocks.Add(b);
+                    rows += RowsIn(b);
                 }
             }
 
+            var cut = _live >= BinaryPrefilterRows ? SignBitCut(blocks, rows, qBits, n, filter) : Cut.None;
+            var heap = new PriorityQueue<(int Block, int Row), float>(n + 1);
+            var workers = Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks.Count);
+            var total = 0;
+            if (workers <= 1)
+            {
+                var kept = new List<int>();
+                foreach (var b in blocks)
+                {
+                    total += ScanBlock(b, q, qBits, n, filter, cut, heap, kept);
+                }
+            }
+            else
+            {
+                // Blocks are handed out one at a time to whichever core is free (a core that starts late still finds
+                // work, and the calling thread never waits on a fixed half); each core keeps its own top n, merged after.
+                var gate = new object();
+                Parallel.For(
+                    0,
+                    blocks.Count,
+                    new ParallelOptions { MaxDegreeOfParallelism = workers },
+                    () => (Heap: new PriorityQueue<(int, int), float>(n + 1), Kept: new List<int>(), Scored: 0),
+                    (i, _, local) =>
+                    {
+                        local.Scored += ScanBlock(blocks[i], q, qBits, n, filter, cut, local.Heap, local.Kept);
+                        return local;
+                    },
+                    local =>
+                    {
+                        lock (gate)
+                        {
+                            total += local.Scored;
+                            while (local.Heap.TryDequeue(out var item, out var score))
+                            {
+                                Offer(heap, n, item, score);
+                            }
+                        }
+                    });
+            }
+
+            scored = total;
             var result = new (long, string, float)[heap.Count];
             for (var i = result.Length - 1; i >= 0; i--)
             {
@@ -198,99 +231,139 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>
-    /// The worker's top <paramref name="n"/> by int8 score: of every row passing the filter, or (with
-    /// <paramref name="prefilter"/>) of the share of them nearest by sign bits.
+    /// Which rows the sign-bit pass keeps: those nearer than <see cref="Distance"/> by Hamming distance, and of those
+    /// at exactly that distance, <see cref="AtDistanceShare"/> of a block's rows. <see cref="None"/>: every row is scored in int8.
     /// </summary>
-    private PriorityQueue<(int, int), float> ScanBlocks(int first, int stride, sbyte[] q, ulong[] qBits, int n, bool prefilter, VectorFilter filter)
+    private readonly record struct Cut(int Distance, double AtDistanceShare)
     {
-        var heap = new PriorityQueue<(int, int), float>(n + 1);
-        var blocks = new List<int>();
-        var rows = 0;
-        for (var b = first; b < _blocks.Count; b += stride)
-        {
-            if (Overlaps(_blocks[b], filter))
-            {
-                blocks.Add(b);
-                rows += RowsIn(b);
-            }
-        }
+        public static readonly Cut None = new(-1, 0);
 
-        if (!prefilter)
-        {
-            foreach (var b in blocks)
-            {
-                ScanBlock(_blocks[b], RowsIn(b), b, q, n, filter, heap);
-            }
-
-            return heap;
-        }
-
-        // Pass 1: every row's Hamming distance to the query's bits (NoMatch for rows the filter refuses), and how
-        // many rows sit at each distance. Pass 2: int8 scores for the rows at or under the distance that keeps the share.
-        var distances = ArrayPool<ushort>.Shared.Rent(Math.Max(1, rows));
-        try
-        {
-            var histogram = new int[_words * 64 + 1];
-            var passing = 0;
-            var at = 0;
-            foreach (var b in blocks)
-            {
-                passing += SignBitDistances(_blocks[b], RowsIn(b), qBits, filter, distances.AsSpan(at), histogram);
-                at += RowsIn(b);
-            }
-
-            var keep = Math.Max(Math.Max(n, MinPrefilter / stride), (int)Math.Ceiling(PrefilterFraction * passing));
-            var threshold = 0;
-            var below = 0; // rows nearer than the threshold distance
-            for (; threshold < histogram.Length; threshold++)
-            {
-                if (below + histogram[threshold] >= keep)
-                {
-                    break;
-                }
-
-                below += histogram[threshold];
-            }
-
-            // Of the rows at the threshold distance, only as many as make up the share: with clustered vectors
-            // thousands of rows can sit at one distance, and keeping them all made the int8 pass (and the query's
-            // time) swing with the query.
-            var atThreshold = keep - below;
-
-            // The kept rows are scattered over the index: their int8 rows are fetched ahead of use (a software prefetch
-            // a few rows ahead), so the memory waits overlap instead of coming one after another.
-            at = 0;
-            var kept = new List<int>();
-            foreach (var b in blocks)
-            {
-                var block = _blocks[b];
-                var count = RowsIn(b);
-                kept.Clear();
-                for (var r = 0; r < count; r++)
-                {
-                    var d = distances[at + r];
-                    if (d < threshold || (d == threshold && atThreshold-- > 0))
-                    {
-                        kept.Add(r);
-                    }
-                }
-
-                ScoreKept(block, b, kept, q, n, heap);
-                at += count;
-            }
-
-            return heap;
-        }
-        finally
-        {
-            ArrayPool<ushort>.Shared.Return(distances);
-        }
+        public bool IsNone => Distance < 0;
     }
 
-    private const ushort NoMatch = ushort.MaxValue;
+    /// <summary>Rows sampled to place the sign-bit cut (in runs of <see cref="SampleRun"/> neighbours, read as the memory lies).</summary>
+    internal const int SampleRows = 8_192;
+
+    private const int SampleRun = 32;
+
+    /// <summary>
+    /// Places the cut that keeps <see cref="PrefilterFraction"/> of the rows in scope, from the Hamming distances of a
+    /// sample of them spread evenly over the scope (every row when there are few), so the scan itself reads each row
+    /// once. Rows at the cut's distance are kept only up to the share: with clustered vectors thousands of rows can sit
+    /// at one distance, and keeping them all made the int8 pass (and the query's time) swing with the query.
+    /// </summary>
+    private Cut SignBitCut(List<int> blocks, int rows, ulong[] qBits, int n, in VectorFilter filter)
+    {
+        // Runs of neighbouring rows rather than single rows: one scattered row costs a memory round trip, a run streams.
+        var spacing = rows <= SampleRows ? SampleRun : Math.Max(SampleRun, (int)((long)rows * SampleRun / SampleRows));
+        var step = (double)spacing / SampleRun; // rows in scope per sampled row
+        var histogram = new int[_words * 64 + 1];
+        var sampled = 0;
+        foreach (var b in blocks)
+        {
+            var block = _blocks[b];
+            ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
+            var count = RowsIn(b);
+            for (var start = 0; start < count; start += spacing)
+            {
+                for (var r = start; r < Math.Min(start + SampleRun, count); r++)
+                {
+                    if (Passes(block, r, filter))
+                    {
+                        histogram[Hamming(qBits, ref Unsafe.Add(ref bits, r * _words))]++;
+                        sampled++;
+                    }
+                }
+            }
+        }
+
+        var passing = (double)sampled * step;
+        var keep = Math.Max(Math.Max(n, MinPrefilter), PrefilterFraction * passing);
+        if (keep >= passing || sampled == 0)
+        {
+            return Cut.None; // few rows pass: scoring them all costs less than choosing among them
+        }
+
+        var below = 0.0; // rows (estimated) nearer than the cut
+        for (var d = 0; d < histogram.Length; d++)
+        {
+            var at = (double)histogram[d] * step;
+            if (below + at >= keep)
+            {
+                return new Cut(d, (keep - below) / rows);
+            }
+
+            below += at;
+        }
+
+        return Cut.None;
+    }
+
+    /// <summary>One block's rows that pass the filter, scored in int8 into the worker's top n: all, or those the cut keeps; returns how many.</summary>
+    private int ScanBlock(int blockIndex, sbyte[] q, ulong[] qBits, int n, in VectorFilter filter, Cut cut, PriorityQueue<(int, int), float> heap, List<int> kept)
+    {
+        var block = _blocks[blockIndex];
+        var rows = RowsIn(blockIndex);
+        if (cut.IsNone)
+        {
+            return ScoreAll(block, rows, blockIndex, q, n, filter, heap);
+        }
+
+        // A block wholly inside the window, with nothing removed and no other filter, needs no check per row.
+        var everyRow = block.Removed == 0 && block.MinCreatedMs >= filter.MinCreatedMs && block.MaxCreatedMs <= filter.MaxCreatedMs
+            && filter.Source == -1 && filter.Lang == -1 && filter.AllowedRowIds is null;
+        var atDistance = (int)Math.Ceiling(cut.AtDistanceShare * rows);
+        var distance = cut.Distance;
+        ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
+        kept.Clear();
+        if (_words == 6)
+        {
+            // 384 dimensions (MiniLM, arctic-embed-xs): the query's six words held in registers.
+            ulong q0 = qBits[0], q1 = qBits[1], q2 = qBits[2], q3 = qBits[3], q4 = qBits[4], q5 = qBits[5];
+            for (var r = 0; r < rows; r++)
+            {
+                if (!everyRow && !Passes(block, r, filter))
+                {
+                    continue;
+                }
+
+                ref var row = ref Unsafe.Add(ref bits, r * 6);
+                var d = BitOperations.PopCount(q0 ^ row) + BitOperations.PopCount(q1 ^ Unsafe.Add(ref row, 1))
+                    + BitOperations.PopCount(q2 ^ Unsafe.Add(ref row, 2)) + BitOperations.PopCount(q3 ^ Unsafe.Add(ref row, 3))
+                    + BitOperations.PopCount(q4 ^ Unsafe.Add(ref row, 4)) + BitOperations.PopCount(q5 ^ Unsafe.Add(ref row, 5));
+                if (d < distance || (d == distance && atDistance-- > 0))
+                {
+                    kept.Add(r);
+                }
+            }
+        }
+        else
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                if (!everyRow && !Passes(block, r, filter))
+                {
+                    continue;
+                }
+
+                var d = Hamming(qBits, ref Unsafe.Add(ref bits, r * _words));
+                if (d < distance || (d == distance && atDistance-- > 0))
+                {
+                    kept.Add(r);
+                }
+            }
+        }
+
+        ScoreKept(block, blockIndex, kept, q, n, heap);
+        return kept.Count;
+    }
 
     private const int PrefetchAhead = 8;
 
+    /// <summary>
+    /// int8 scores for the rows the cut kept. They are scattered over the block: each one's int8 row is fetched a few
+    /// rows ahead of use (a software prefetch), so the memory waits overlap instead of coming one after another.
+    /// </summary>
     private unsafe void ScoreKept(Block block, int blockIndex, List<int> rows, sbyte[] q, int n, PriorityQueue<(int, int), float> heap)
     {
         fixed (sbyte* codes = block.Codes)
@@ -326,55 +399,31 @@ public sealed class Int8VectorIndex
             && (filter.AllowedRowIds is null || filter.AllowedRowIds.Contains(block.RowIds[r]));
     }
 
-    /// <summary>Writes each row's distance (or <see cref="NoMatch"/>) and counts the passing rows per distance; returns how many pass.</summary>
-    private int SignBitDistances(Block block, int rows, ulong[] qBits, in VectorFilter filter, Span<ushort> distances, int[] histogram)
-    {
-        // A block wholly inside the window, with nothing removed and no other filter, needs no check per row.
-        var everyRow = block.Removed == 0 && block.MinCreatedMs >= filter.MinCreatedMs && block.MaxCreatedMs <= filter.MaxCreatedMs
-            && filter.Source == -1 && filter.Lang == -1 && filter.AllowedRowIds is null;
-        ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
-        var passing = 0;
-        for (var r = 0; r < rows; r++)
-        {
-            if (!everyRow && !Passes(block, r, filter))
-            {
-                distances[r] = NoMatch;
-                continue;
-            }
-
-            var d = Hamming(qBits, ref Unsafe.Add(ref bits, r * _words));
-            distances[r] = (ushort)d;
-            histogram[d]++;
-            passing++;
-        }
-
-        return passing;
-    }
-
     /// <summary>Hamming distance between the query's bits and one row's; unrolled for 384 dimensions (six words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Hamming(ulong[] q, ref ulong row)
     {
         if (q.Length == 6)
         {
-            return System.Numerics.BitOperations.PopCount(q[0] ^ row)
-                + System.Numerics.BitOperations.PopCount(q[1] ^ Unsafe.Add(ref row, 1))
-                + System.Numerics.BitOperations.PopCount(q[2] ^ Unsafe.Add(ref row, 2))
-                + System.Numerics.BitOperations.PopCount(q[3] ^ Unsafe.Add(ref row, 3))
-                + System.Numerics.BitOperations.PopCount(q[4] ^ Unsafe.Add(ref row, 4))
-                + System.Numerics.BitOperations.PopCount(q[5] ^ Unsafe.Add(ref row, 5));
+            return BitOperations.PopCount(q[0] ^ row)
+                + BitOperations.PopCount(q[1] ^ Unsafe.Add(ref row, 1))
+                + BitOperations.PopCount(q[2] ^ Unsafe.Add(ref row, 2))
+                + BitOperations.PopCount(q[3] ^ Unsafe.Add(ref row, 3))
+                + BitOperations.PopCount(q[4] ^ Unsafe.Add(ref row, 4))
+                + BitOperations.PopCount(q[5] ^ Unsafe.Add(ref row, 5));
         }
 
         var d = 0;
         for (var w = 0; w < q.Length; w++)
         {
-            d += System.Numerics.BitOperations.PopCount(q[w] ^ Unsafe.Add(ref row, w));
+            d += BitOperations.PopCount(q[w] ^ Unsafe.Add(ref row, w));
         }
 
         return d;
     }
 
-    private void ScanBlock(Block block, int rows, int blockIndex, sbyte[] q, int n, VectorFilter filter, PriorityQueue<(int, int), float> heap)
+    /// <summary>int8 scores for every row of the block that passes the filter (indexes too small for the sign-bit cut).</summary>
+    private int ScoreAll(Block block, int rows, int blockIndex, sbyte[] q, int n, in VectorFilter filter, PriorityQueue<(int, int), float> heap)
     {
         var threshold = float.MinValue;
         if (heap.Count == n)
@@ -383,6 +432,7 @@ public sealed class Int8VectorIndex
         }
 
         var codes = block.Codes;
+        var scored = 0;
         for (var r = 0; r < rows; r++)
         {
             if (!Passes(block, r, filter))
@@ -390,6 +440,7 @@ public sealed class Int8VectorIndex
                 continue;
             }
 
+            scored++;
             var score = DotInt8(q, codes.AsSpan(r * _dims, _dims)) * block.InvScale[r];
             if (heap.Count < n)
             {
@@ -405,6 +456,8 @@ public sealed class Int8VectorIndex
                 heap.TryPeek(out _, out threshold);
             }
         }
+
+        return scored;
     }
 
     /// <summary>Symmetric int8 quantisation; returns 1/scale so that dot(q, v) ≈ Σqᵢcᵢ · invScale / queryScale.</summary>

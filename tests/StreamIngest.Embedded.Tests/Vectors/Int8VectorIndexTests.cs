@@ -125,6 +125,34 @@ public class Int8VectorIndexTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SignBitCut_ScoresAboutItsShareOfTheRowsInScope_EvenWhenManyRowsTie(bool windowed)
+    {
+        // 100,000 rows (the cut is placed from a sample), a third of them copies of six vectors: thousands of rows
+        // share each Hamming distance, so a cut that kept every row at its distance would score far more than 5%.
+        var rng = new Random(17);
+        var centers = Enumerable.Range(0, 50).Select(_ => RandomUnit(rng)).ToArray();
+        var copies = Enumerable.Range(0, 6).Select(c => RandomUnit(rng, centers[c], 0.1f)).ToArray();
+        var index = new Int8VectorIndex(Dims) { BinaryPrefilterRows = 0, MinPrefilter = 0 };
+        for (var i = 0; i < 100_000; i++)
+        {
+            index.Upsert($"k{i}", i, i, "s", null, i % 3 == 0 ? copies[i % 6] : RandomUnit(rng, centers[i % 50], 0.1f));
+        }
+
+        var filter = windowed ? new VectorFilter(50_000, 89_999) : All; // 40% of the rows, blocks partly inside
+        var inScope = windowed ? 40_000 : 100_000;
+        for (var q = 0; q < 10; q++)
+        {
+            var hits = index.Search(RandomUnit(rng, centers[q], 0.1f), 10, filter, out var scored);
+
+            Assert.Equal(10, hits.Count);
+            Assert.All(hits, h => Assert.InRange(h.RowId, filter.MinCreatedMs, filter.MaxCreatedMs));
+            Assert.InRange(scored / (double)inScope, 0.04, 0.065);
+        }
+    }
+
+    [Theory]
     [InlineData(int.MaxValue)]
     [InlineData(0)]
     public void Search_Window_SkipsBlocksWhollyOutsideIt_AndStillFindsALateArrival(int binaryPrefilterRows)
