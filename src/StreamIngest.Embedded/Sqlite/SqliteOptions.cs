@@ -24,7 +24,7 @@ public sealed class SqliteOptions
     /// <see cref="VectorPrefilterShare"/> in int8 (below it, every post in scope is scored in int8).
     /// </summary>
     [Range(0, int.MaxValue)]
-    public int VectorPrefilterFromPosts { get; set; } = 50_000;
+    public int VectorPrefilterFromPosts { get; set; } = 20_000;
 
     /// <summary>
     /// Share of the posts in scope the sign-bit pass keeps for int8 scoring: recall against the full scan on real

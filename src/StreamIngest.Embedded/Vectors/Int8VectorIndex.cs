@@ -27,7 +27,7 @@ public sealed class Int8VectorIndex
     public static int MaxParallelism { get; set; } = Environment.ProcessorCount;
 
     /// <summary>Rows held from which a search ranks by sign bits first (below it, the int8 scan alone is as fast).</summary>
-    public int BinaryPrefilterRows { get; init; } = 50_000;
+    public int BinaryPrefilterRows { get; init; } = 20_000;
 
     /// <summary>
     /// Share of the rows in scope that the sign-bit pass keeps for int8 scoring (those nearest by Hamming distance,
@@ -46,6 +46,7 @@ public sealed class Int8VectorIndex
     private readonly ReaderWriterLockSlim _lock = new();
     private int _count;
     private int _live;
+    private int _searching;
 
     public Int8VectorIndex(int dims)
     {
@@ -163,45 +164,18 @@ public sealed class Int8VectorIndex
 
             var cut = _live >= BinaryPrefilterRows ? SignBitCut(blocks, rows, qBits, n, filter) : Cut.None;
             var heap = new PriorityQueue<(int Block, int Row), float>(n + 1);
-            var workers = Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks.Count);
-            var total = 0;
-            if (workers <= 1)
+            // A search alone spreads over the cores (latency); while others run, each keeps to its own thread, since
+            // splitting then only adds hand-offs between searches that already fill the cores (throughput).
+            var alone = Interlocked.Increment(ref _searching) == 1;
+            try
             {
-                var kept = new List<int>();
-                foreach (var b in blocks)
-                {
-                    total += ScanBlock(b, q, qBits, n, filter, cut, heap, kept);
-                }
+                scored = Scan(blocks, q, qBits, n, filter, cut, heap, alone ? Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks.Count) : 1);
             }
-            else
+            finally
             {
-                // Blocks are handed out one at a time to whichever core is free (a core that starts late still finds
-                // work, and the calling thread never waits on a fixed half); each core keeps its own top n, merged after.
-                var gate = new object();
-                Parallel.For(
-                    0,
-                    blocks.Count,
-                    new ParallelOptions { MaxDegreeOfParallelism = workers },
-                    () => (Heap: new PriorityQueue<(int, int), float>(n + 1), Kept: new List<int>(), Scored: 0),
-                    (i, _, local) =>
-                    {
-                        local.Scored += ScanBlock(blocks[i], q, qBits, n, filter, cut, local.Heap, local.Kept);
-                        return local;
-                    },
-                    local =>
-                    {
-                        lock (gate)
-                        {
-                            total += local.Scored;
-                            while (local.Heap.TryDequeue(out var item, out var score))
-                            {
-                                Offer(heap, n, item, score);
-                            }
-                        }
-                    });
+                Interlocked.Decrement(ref _searching);
             }
 
-            scored = total;
             var result = new (long, string, float)[heap.Count];
             for (var i = result.Length - 1; i >= 0; i--)
             {
@@ -216,6 +190,49 @@ public sealed class Int8VectorIndex
         {
             _lock.ExitReadLock();
         }
+    }
+
+    /// <summary>Scores the blocks in scope into <paramref name="heap"/> on up to <paramref name="workers"/> cores; returns the rows scored.</summary>
+    private int Scan(List<int> blocks, sbyte[] q, ulong[] qBits, int n, VectorFilter filter, Cut cut, PriorityQueue<(int Block, int Row), float> heap, int workers)
+    {
+        var total = 0;
+        if (workers <= 1)
+        {
+            var kept = new List<int>();
+            foreach (var b in blocks)
+            {
+                total += ScanBlock(b, q, qBits, n, filter, cut, heap, kept);
+            }
+        }
+        else
+        {
+            // Blocks are handed out one at a time to whichever core is free (a core that starts late still finds
+            // work, and the calling thread never waits on a fixed half); each core keeps its own top n, merged after.
+            var gate = new object();
+            Parallel.For(
+                0,
+                blocks.Count,
+                new ParallelOptions { MaxDegreeOfParallelism = workers },
+                () => (Heap: new PriorityQueue<(int, int), float>(n + 1), Kept: new List<int>(), Scored: 0),
+                (i, _, local) =>
+                {
+                    local.Scored += ScanBlock(blocks[i], q, qBits, n, filter, cut, local.Heap, local.Kept);
+                    return local;
+                },
+                local =>
+                {
+                    lock (gate)
+                    {
+                        total += local.Scored;
+                        while (local.Heap.TryDequeue(out var item, out var score))
+                        {
+                            Offer(heap, n, item, score);
+                        }
+                    }
+                });
+        }
+
+        return total;
     }
 
     private static void Offer(PriorityQueue<(int, int), float> heap, int n, (int, int) item, float score)
