@@ -87,6 +87,28 @@ public class PostProcessorTests
     }
 
     [Fact]
+    public async Task HandleAsync_LargeBatch_EnrichedOnEveryCore_KeepsEachPostsOwnOutcomeInOrder()
+    {
+        // Past ParallelEnrichFrom posts the batch is enriched concurrently: every post still gets its own clean text and
+        // its own verdict (every fifth too long, dead-lettered by id), and the kept posts are stored as sent.
+        var batch = Enumerable.Range(0, 40)
+            .Select(i => FeedEvent.Upsert(NewPost($"{i}", i % 5 == 0 ? new string('x', 300 + i) : $"<p>post number {i}</p>"), $"c{i}"))
+            .Append(FeedEvent.Delete("test:7"))
+            .ToArray();
+        Assert.True(batch.Length >= PostProcessor.ParallelEnrichFrom);
+
+        await Processor().HandleAsync(batch, CancellationToken.None);
+
+        var kept = Enumerable.Range(0, 40).Where(i => i % 5 != 0 && i != 7).ToArray();
+        Assert.Equal(kept.Select(i => $"test:{i}").Order(), _store.Posts.Keys.Order());
+        Assert.All(kept, i => Assert.Equal($"post number {i}", _store.Posts[$"test:{i}"].Text));
+        Assert.Equal(
+            Enumerable.Range(0, 40).Where(i => i % 5 == 0).Select(i => ($"test:{i}", $"text is {300 + i} chars, over the limit of 200")),
+            _dead.Items.Select(d => (d.Location!, d.Reason)).OrderBy(d => int.Parse(d.Item1[5..], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal("c39", _store.Cursors["test"]);
+    }
+
+    [Fact]
     public async Task HandleAsync_EngagementEvents_AddUpOnTheStoredPostAndNeverReplaceIt()
     {
         var post = NewPost("1", "river rising");
