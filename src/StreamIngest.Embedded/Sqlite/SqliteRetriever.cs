@@ -26,7 +26,22 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     /// <summary>How many more candidates a query with signal filters takes from each list.</summary>
     public const int FilteredCandidateFactor = 5;
 
+    private int _searching;
+
     public async Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _searching);
+        try
+        {
+            return await SearchOnceAsync(query, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _searching);
+        }
+    }
+
+    private async Task<SearchResult> SearchOnceAsync(SearchQuery query, CancellationToken cancellationToken)
     {
         var n = Math.Max(MinCandidates, query.K * (query.CollapseDuplicates ? 4 : 2));
         if (!query.Filter.IsEmpty)
@@ -38,33 +53,37 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         var until = query.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
         await using var connection = db.Open();
 
-        Task<IReadOnlyList<Candidate>> vectorTask = Task.FromResult<IReadOnlyList<Candidate>>([]);
+        Task<IReadOnlyList<(long RowId, string Key, float Score)>> vectorTask = Task.FromResult<IReadOnlyList<(long, string, float)>>([]);
         float[]? q = null;
         if (query.Mode != SearchMode.Keyword)
         {
             q = await embedder.EmbedQueryAsync(query.Text, cancellationToken).ConfigureAwait(false);
-            vectorTask = query.Mode == SearchMode.Hybrid && ConcurrentLists
+            // Two lists at once shorten a search that runs alone; while other searches run, the cores are already busy
+            // and handing the vector list to another thread only adds the hand-off.
+            vectorTask = query.Mode == SearchMode.Hybrid && ConcurrentLists && Volatile.Read(ref _searching) <= 1
                 ? Task.Run(() =>
                 {
                     using var own = db.Open();
-                    return VectorCandidates(own, q!, n, since, until, query);
+                    return ApproximateVectorCandidates(own, q!, n, since, until, query);
                 }, cancellationToken)
-                : Task.FromResult(VectorCandidates(connection, q, n, since, until, query));
+                : Task.FromResult(ApproximateVectorCandidates(connection, q, n, since, until, query));
         }
 
-        IReadOnlyList<Candidate> keyword = [];
+        IReadOnlyList<(long RowId, Candidate Candidate)> keywordHits = [];
         if (query.Mode != SearchMode.Vector)
         {
-            keyword = keywords is null ? KeywordCandidates(connection, query, n, since, until) : KeywordCandidates(keywords, connection, query, n, since, until);
+            keywordHits = keywords is null ? KeywordCandidates(connection, query, n, since, until) : KeywordCandidates(keywords, connection, query, n, since, until);
         }
 
-        var vector = await vectorTask.ConfigureAwait(false);
+        var approx = await vectorTask.ConfigureAwait(false);
 
-        var ids = vector.Select(c => c.Id).Concat(keyword.Select(c => c.Id)).Distinct(StringComparer.Ordinal).ToArray();
-        // Vector candidates already carry their exact fp32 cosine (VectorCandidates re-ranked them); only the
-        // keyword-only candidates need their vectors read to be scored the same way.
-        var similarity = q is null ? null : vector.ToDictionary(c => c.Id, c => c.Score, StringComparer.Ordinal);
-        var posts = LoadPosts(connection, ids, q, similarity);
+        // Every candidate of either list is read once: its document, and (with a query vector) its stored fp32 vector
+        // for the exact cosine that re-ranks the int8 list and scores keyword-only candidates the same way.
+        var rows = approx.Select(a => a.RowId).Concat(keywordHits.Select(h => h.RowId)).Distinct().ToArray();
+        var similarity = q is null ? null : new Dictionary<string, double>(rows.Length, StringComparer.Ordinal);
+        var posts = LoadPosts(connection, rows, q, similarity);
+        IReadOnlyList<Candidate> vector = ExactTop(approx, similarity, n);
+        IReadOnlyList<Candidate> keyword = [.. keywordHits.Select(h => h.Candidate)];
         if (!query.Filter.IsEmpty)
         {
             posts = posts.Where(kv => query.Filter.Accepts(kv.Value)).ToDictionary(StringComparer.Ordinal);
@@ -73,38 +92,39 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         }
 
         var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates, similarity);
-        return new SearchResult(hits, ids.Length, query.Mode);
+        return new SearchResult(hits, rows.Length, query.Mode);
     }
 
     /// <summary>The raw vector search alone (approximate int8 scan + fp32 re-rank), for the benchmark and tests.</summary>
     public IReadOnlyList<Candidate> VectorSearch(ReadOnlySpan<float> queryVector, int n, SearchQuery filter)
     {
         using var connection = db.Open();
-        return VectorCandidates(connection, queryVector.ToArray(), n,
+        var q = queryVector.ToArray();
+        var approx = ApproximateVectorCandidates(connection, q, n,
             filter.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1, filter.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue, filter);
+        var similarity = new Dictionary<string, double>(approx.Count, StringComparer.Ordinal);
+        LoadPosts(connection, [.. approx.Select(a => a.RowId)], q, similarity);
+        return ExactTop(approx, similarity, n);
     }
 
-    private IReadOnlyList<Candidate> VectorCandidates(SqliteConnection connection, float[] q, int n, long since, long until, SearchQuery query)
+    /// <summary>The int8 scan's pool, at least <see cref="MinCandidates"/> deep, for the exact fp32 re-rank to order.</summary>
+    private IReadOnlyList<(long RowId, string Key, float Score)> ApproximateVectorCandidates(SqliteConnection connection, float[] q, int n, long since, long until, SearchQuery query) =>
+        index.Search(q, Math.Max(n, MinCandidates), RowFilter(connection, query, since, until, index.CodeOf));
+
+    /// <summary>The int8 pool re-ranked by exact fp32 cosine (a post without a stored vector drops out), best n.</summary>
+    private static List<Candidate> ExactTop(IReadOnlyList<(long RowId, string Key, float Score)> approx, Dictionary<string, double>? similarity, int n)
     {
-        var filter = RowFilter(connection, query, since, until, index.CodeOf);
-        // int8 finds a pool at least MinCandidates deep; fp32 re-ranks the pool and the best n are kept.
-        var approx = index.Search(q, Math.Max(n, MinCandidates), filter);
-        if (approx.Count == 0)
+        if (similarity is null)
         {
             return [];
         }
 
-        // Re-rank the int8 candidates with the exact fp32 vectors.
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT p.id, d.embedding FROM post_docs d JOIN posts p ON p.rowid = d.rowid WHERE d.rowid IN ({SqlList.Parameters(cmd, approx.Select(a => (object)a.RowId))})";
-        using var reader = cmd.ExecuteReader();
         var exact = new List<Candidate>(approx.Count);
-        while (reader.Read())
+        foreach (var a in approx)
         {
-            var v = MemoryMarshal.Cast<byte, float>((byte[])reader[1]);
-            if (v.Length == q.Length)
+            if (similarity.TryGetValue(a.Key, out var cosine))
             {
-                exact.Add(new Candidate(reader.GetString(0), TensorPrimitives.Dot(q, v)));
+                exact.Add(new Candidate(a.Key, cosine));
             }
         }
 
@@ -137,7 +157,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     }
 
     /// <summary>The keyword list from the in-memory index: the same words, filters and BM25 as the FTS5 query below.</summary>
-    private static List<Candidate> KeywordCandidates(KeywordIndex keywords, SqliteConnection connection, SearchQuery query, int n, long since, long until)
+    private static List<(long RowId, Candidate Candidate)> KeywordCandidates(KeywordIndex keywords, SqliteConnection connection, SearchQuery query, int n, long since, long until)
     {
         var terms = FtsQuery.Terms(query.Text);
         if (terms.Count == 0)
@@ -145,10 +165,10 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             return [];
         }
 
-        return [.. keywords.Search(terms, n, RowFilter(connection, query, since, until, keywords.CodeOf)).Select(h => new Candidate(h.Key, h.Score))];
+        return [.. keywords.Search(terms, n, RowFilter(connection, query, since, until, keywords.CodeOf)).Select(h => (h.RowId, new Candidate(h.Key, h.Score)))];
     }
 
-    private static List<Candidate> KeywordCandidates(SqliteConnection connection, SearchQuery query, int n, long since, long until)
+    private static List<(long RowId, Candidate Candidate)> KeywordCandidates(SqliteConnection connection, SearchQuery query, int n, long since, long until)
     {
         var match = FtsQuery.Build(query.Text);
         if (match is null)
@@ -157,7 +177,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         }
 
         var sql = new StringBuilder("""
-            SELECT p.id, bm25(posts_fts) AS score FROM posts_fts JOIN posts p ON p.rowid = posts_fts.rowid
+            SELECT p.rowid, p.id, bm25(posts_fts) AS score FROM posts_fts JOIN posts p ON p.rowid = posts_fts.rowid
             WHERE posts_fts MATCH $match AND p.created_at BETWEEN $since AND $until
             """);
         using var cmd = connection.CreateCommand();
@@ -187,41 +207,42 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         cmd.Parameters.AddWithValue("$n", n);
         cmd.CommandText = sql.ToString();
         using var reader = cmd.ExecuteReader();
-        var list = new List<Candidate>(n);
+        var list = new List<(long, Candidate)>(n);
         while (reader.Read())
         {
             // SQLite's bm25() is negative, lower is better; report it as a positive relevance.
-            list.Add(new Candidate(reader.GetString(0), -reader.GetDouble(1)));
+            list.Add((reader.GetInt64(0), new Candidate(reader.GetString(1), -reader.GetDouble(2))));
         }
 
         return list;
     }
 
     /// <summary>
-    /// The candidates' documents; with a query vector <paramref name="q"/>, each candidate not yet in
-    /// <paramref name="similarity"/> gets its exact fp32 cosine there (its stored vector is only read for that).
+    /// The documents of the posts at <paramref name="rows"/>; with a query vector <paramref name="q"/>, each one's exact
+    /// fp32 cosine goes into <paramref name="similarity"/> (its stored vector is only read for that).
     /// </summary>
-    private static Dictionary<string, Post> LoadPosts(SqliteConnection connection, string[] ids, float[]? q, Dictionary<string, double>? similarity)
+    private static Dictionary<string, Post> LoadPosts(SqliteConnection connection, long[] rows, float[]? q, Dictionary<string, double>? similarity)
     {
-        var posts = new Dictionary<string, Post>(ids.Length, StringComparer.Ordinal);
-        if (ids.Length == 0)
+        var posts = new Dictionary<string, Post>(rows.Length, StringComparer.Ordinal);
+        if (rows.Length == 0)
         {
             return posts;
         }
 
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT d.doc, {(q is null ? "NULL" : "d.embedding")} FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE p.id IN ({SqlList.Parameters(cmd, ids)})";
+        var withVectors = q is not null && similarity is not null;
+        cmd.CommandText = $"SELECT d.doc, {(withVectors ? "d.embedding" : "NULL")} FROM post_docs d WHERE d.rowid IN ({SqlList.Parameters(cmd, rows)})";
         using var reader = cmd.ExecuteReader();
         while (reader.Read())
         {
             var post = PostJson.Deserialize(reader.GetString(0));
             posts[post.Id] = post;
-            if (q is not null && similarity is not null && !similarity.ContainsKey(post.Id) && !reader.IsDBNull(1))
+            if (withVectors && !reader.IsDBNull(1))
             {
                 var v = MemoryMarshal.Cast<byte, float>((byte[])reader[1]);
-                if (v.Length == q.Length)
+                if (v.Length == q!.Length)
                 {
-                    similarity[post.Id] = TensorPrimitives.Dot(q, v);
+                    similarity![post.Id] = TensorPrimitives.Dot(q, v);
                 }
             }
         }
