@@ -36,15 +36,16 @@ internal static class ApiBench
         var clients = options.Int("clients", 16);
         var seconds = options.Int("seconds", 20);
         var precision = options.GetValueOrDefault("precision") ?? new EmbeddingOptions().Precision;
-        var store = Path.Combine(dir, "store");
+        // --store DIR keeps the written store between runs (one folder per post count and precision), to compare settings.
+        var store = options.GetValueOrDefault("store") is { } keep ? Path.Combine(keep, $"api-{n}-{precision}") : Path.Combine(dir, "store");
         var db = Path.Combine(store, "streamingest.db"); // the file the host opens in Store:DataPath
-
-        BenchCommand.Progress($"writing {n} posts through the pipeline");
-        var replay = Path.Combine(dir, "api.jsonl");
-        IngestBench.WriteReplayFile(replay, IngestBench.SampleTexts(n), 0, 300);
-        using (var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Precision = precision }))
-        using (var p = new BenchCommand.Pipeline(db, embedder))
+        if (!File.Exists(db))
         {
+            BenchCommand.Progress($"writing {n} posts through the pipeline");
+            var replay = Path.Combine(dir, "api.jsonl");
+            IngestBench.WriteReplayFile(replay, IngestBench.SampleTexts(n), 0, 300);
+            using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Precision = precision });
+            using var p = new BenchCommand.Pipeline(db, embedder);
             await p.ReplayAsync(new ReplayOptions { Path = replay, Timestamps = ReplayTimestamps.Original });
         }
 

@@ -14,7 +14,7 @@ namespace StreamIngest.Host.Bench;
 internal static class IngestBench
 {
     public sealed record Result(
-        string Bench, int Posts, int Threads, double EmbedderRawPerS, double PipelinePerS, double Ratio,
+        string Bench, int Posts, int Threads, string Precision, double EmbedderRawPerS, double PipelinePerS, double Ratio,
         double EmbedderInt8PerS, double Int8Speedup, double Int8MinCosine, double Int8MeanCosine,
         double Int8FpNarrowingSpeedup, double Int8FpNarrowingMinCosine, double Rate, int PacedPosts, double FreshnessP50Ms, double FreshnessP99Ms, double RssMb, long DeadLettered,
         IReadOnlyDictionary<string, double> EnrichMicrosPerPost);
@@ -27,11 +27,12 @@ internal static class IngestBench
         var onnxBatch = options.Int("batch", new EmbeddingOptions().MaxBatch);
         var maxBatch = options.Int("max-batch", 64);
         var texts = SampleTexts(n);
-        // The embedder as configured by default (Embedding:Precision): alone, then end to end.
-        using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Threads = threads, MaxBatch = onnxBatch });
+        // The embedder as configured by default (Embedding:Precision) or --precision: alone, then end to end.
+        var precision = options.GetValueOrDefault("precision") ?? new EmbeddingOptions().Precision;
+        using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Threads = threads, MaxBatch = onnxBatch, Precision = precision });
         embedder.Embed(texts.Take(64).ToArray()); // warm-up
 
-        BenchCommand.Progress($"embedder ({new EmbeddingOptions().Precision}) alone on {n} posts");
+        BenchCommand.Progress($"embedder ({precision}) alone on {n} posts");
         var started = Stopwatch.GetTimestamp();
         for (var i = 0; i < n; i += 64)
         {
@@ -105,7 +106,7 @@ internal static class IngestBench
             dead += p.Metrics.Rejected;
         }
 
-        return new Result("ingest", n, threads == 0 ? Environment.ProcessorCount : threads, Math.Round(raw, 1), Math.Round(pipeline, 1),
+        return new Result("ingest", n, threads == 0 ? Environment.ProcessorCount : threads, precision, Math.Round(raw, 1), Math.Round(pipeline, 1),
             Math.Round(pipeline / raw, 3), Math.Round(int8PerS, 1), Math.Round(int8Speedup, 2), Math.Round(agreement.Min(), 4), Math.Round(agreement.Average(), 4),
             Math.Round(int8WideSpeedup, 2), Math.Round(agreementWide.Min(), 4),
             rate, paced, Math.Round(p50, 1), Math.Round(p99, 1), BenchCommand.RssMb(), dead, enrichCost);
