@@ -138,6 +138,10 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
         _parallelism = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         _queryRuns = new SemaphoreSlim(_parallelism);
         Dimensions = _session.OutputMetadata[_outputName].Dimensions[^1];
+        // Once the session holds the graph, the model's bytes (90 MB for MiniLM) and the quantiser's working copies of
+        // it are garbage: handed back to the system now rather than kept by the collector for later (the host after
+        // the demo replay: 868 → 628 MB resident with int8).
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     public string Model => _model.Name;
