@@ -72,7 +72,11 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         IReadOnlyList<(long RowId, Candidate Candidate)> keywordHits = [];
         if (query.Mode != SearchMode.Vector)
         {
-            keywordHits = keywords is null ? KeywordCandidates(connection, query, n, since, until) : KeywordCandidates(keywords, connection, query, n, since, until);
+            // In a hybrid query the keyword list brings in what the vector list missed, from its best half as many: its
+            // deeper matches rarely reached the top and each costs a document read (bench relevance, tuning half:
+            // P@10 0.5846 / 0.5615 at half depth against 0.5821 / 0.5667 at full depth, with / without a window).
+            var depth = query.Mode == SearchMode.Hybrid ? n / 2 : n;
+            keywordHits = keywords is null ? KeywordCandidates(connection, query, depth, since, until) : KeywordCandidates(keywords, connection, query, depth, since, until);
         }
 
         var approx = await vectorTask.ConfigureAwait(false);
