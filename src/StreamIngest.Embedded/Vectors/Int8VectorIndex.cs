@@ -33,7 +33,7 @@ public sealed class Int8VectorIndex
     /// Share of the rows in scope that the sign-bit pass keeps for int8 scoring (those nearest by Hamming distance,
     /// found with a histogram of the distances rather than a heap, so keeping many costs little).
     /// </summary>
-    public double PrefilterFraction { get; init; } = 0.05;
+    public double PrefilterFraction { get; init; } = 0.03;
 
     /// <summary>Least rows the sign-bit pass keeps, however small the share.</summary>
     public int MinPrefilter { get; init; } = 1000;

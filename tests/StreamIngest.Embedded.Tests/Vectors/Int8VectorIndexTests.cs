@@ -104,7 +104,7 @@ public class Int8VectorIndexTests
         var rng = new Random(11);
         var centers = Enumerable.Range(0, 40).Select(_ => RandomUnit(rng)).ToArray();
         var full = new Int8VectorIndex(Dims) { BinaryPrefilterRows = int.MaxValue };
-        var prefiltered = new Int8VectorIndex(Dims) { BinaryPrefilterRows = 0, MinPrefilter = 0 }; // the default share, 5%
+        var prefiltered = new Int8VectorIndex(Dims) { BinaryPrefilterRows = 0, MinPrefilter = 0 }; // the default share, 3%
         for (var i = 0; i < 40_000; i++)
         {
             var v = RandomUnit(rng, centers[i % 40], 0.12f);
@@ -120,7 +120,7 @@ public class Int8VectorIndexTests
             recall += prefiltered.Search(query, 10, All).Count(r => expected.Contains(r.Key)) / 10.0;
         }
 
-        // The nearest 5% of 40,000 rows by sign bits, then int8: the same top ten (a broken bit pass would keep ~5% of them).
+        // The nearest 3% of 40,000 rows by sign bits, then int8: the same top ten (a broken bit pass would keep ~3% of them).
         Assert.True(recall / 30 >= 0.99, $"recall@10 against the full int8 scan {recall / 30}");
     }
 
@@ -134,7 +134,7 @@ public class Int8VectorIndexTests
         var rng = new Random(17);
         var centers = Enumerable.Range(0, 50).Select(_ => RandomUnit(rng)).ToArray();
         var copies = Enumerable.Range(0, 6).Select(c => RandomUnit(rng, centers[c], 0.1f)).ToArray();
-        var index = new Int8VectorIndex(Dims) { BinaryPrefilterRows = 0, MinPrefilter = 0 };
+        var index = new Int8VectorIndex(Dims) { BinaryPrefilterRows = 0, MinPrefilter = 0, PrefilterFraction = 0.05 };
         for (var i = 0; i < 100_000; i++)
         {
             index.Upsert($"k{i}", i, i, "s", null, i % 3 == 0 ? copies[i % 6] : RandomUnit(rng, centers[i % 50], 0.1f));
