@@ -165,9 +165,9 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
     }
 
     /// <summary>
-    /// One query's vector. At most one query run per core at a time; the rest wait their turn without holding a
-    /// thread: sixteen runs sharing two cores each took eight times as long, thrashed the caches between them and
-    /// finished in a random order, so a search's time depended on how many others were embedding.
+    /// One query's vector. At most one query run per core at a time; the rest wait their turn, in arrival order and
+    /// without holding a thread, instead of sixteen runs sharing two cores and finishing in a random order
+    /// (<c>bench api</c>, questions never asked before, 16 clients: 394 → 444 req/s, p99 82 → 60 ms).
     /// </summary>
     public async Task<float[]> EmbedQueryAsync(string query, CancellationToken cancellationToken)
     {

@@ -13,9 +13,9 @@ public readonly record struct VectorFilter(long MinCreatedMs, long MaxCreatedMs,
 /// <summary>
 /// In-memory copy of every stored embedding, quantised to int8 (one scale per vector) and to one sign bit per
 /// dimension, scanned with SIMD and popcount. Small indexes are scanned exhaustively in int8; from
-/// <see cref="BinaryPrefilterRows"/> rows on, a scan first measures every row's Hamming distance from the query's sign
-/// bits (48 bytes a row instead of 384), keeps the nearest <see cref="PrefilterFraction"/> of them, and scores only
-/// those in int8; the caller re-ranks the best in fp32. Rows are kept in blocks (in arrival order, so in rough time order) that
+/// <see cref="BinaryPrefilterRows"/> rows on, a scan measures every row's Hamming distance from the query's sign bits
+/// (48 bytes a row instead of 384) and scores in int8 only the nearest <see cref="PrefilterFraction"/> of them (the
+/// distance that keeps that share is placed from a sample first); the caller re-ranks the best in fp32. Rows are kept in blocks (in arrival order, so in rough time order) that
 /// remember the span of their posts' times: a windowed search skips every block outside the window before any
 /// arithmetic. Growth never copies the whole index. Thread-safe: many concurrent searches, writes serialised.
 /// </summary>
@@ -26,13 +26,10 @@ public sealed class Int8VectorIndex
     /// <summary>Most cores one scan uses; small indexes (one block) scan on the calling thread.</summary>
     public static int MaxParallelism { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>Rows held from which a search ranks by sign bits first (below it, the int8 scan alone is as fast).</summary>
+    /// <summary>Rows held from which a search ranks by sign bits first (below it, every row in scope is scored in int8).</summary>
     public int BinaryPrefilterRows { get; init; } = 20_000;
 
-    /// <summary>
-    /// Share of the rows in scope that the sign-bit pass keeps for int8 scoring (those nearest by Hamming distance,
-    /// found with a histogram of the distances rather than a heap, so keeping many costs little).
-    /// </summary>
+    /// <summary>Share of the rows in scope that the sign-bit pass keeps for int8 scoring: those nearest by Hamming distance.</summary>
     public double PrefilterFraction { get; init; } = 0.03;
 
     /// <summary>Least rows the sign-bit pass keeps, however small the share.</summary>
