@@ -255,8 +255,13 @@ public sealed class Int8VectorIndex
         public bool IsNone => Distance < 0;
     }
 
-    /// <summary>Rows sampled to place the sign-bit cut (in runs of <see cref="SampleRun"/> neighbours, read as the memory lies).</summary>
+    /// <summary>
+    /// Rows sampled to place the sign-bit cut (in runs of <see cref="SampleRun"/> neighbours, read as the memory lies):
+    /// an eighth of the rows in scope, at least <see cref="MinSampleRows"/> and at most this.
+    /// </summary>
     internal const int SampleRows = 8_192;
+
+    private const int MinSampleRows = 2_048;
 
     private const int SampleRun = 32;
 
@@ -269,20 +274,22 @@ public sealed class Int8VectorIndex
     private Cut SignBitCut(List<int> blocks, int rows, ulong[] qBits, int n, in VectorFilter filter)
     {
         // Runs of neighbouring rows rather than single rows: one scattered row costs a memory round trip, a run streams.
-        var spacing = rows <= SampleRows ? SampleRun : Math.Max(SampleRun, (int)((long)rows * SampleRun / SampleRows));
+        var target = Math.Clamp(rows / 8, MinSampleRows, SampleRows);
+        var spacing = rows <= target ? SampleRun : Math.Max(SampleRun, (int)((long)rows * SampleRun / target));
         var step = (double)spacing / SampleRun; // rows in scope per sampled row
         var histogram = new int[_words * 64 + 1];
         var sampled = 0;
         foreach (var b in blocks)
         {
             var block = _blocks[b];
+            var everyRow = EveryRowPasses(block, filter);
             ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
             var count = RowsIn(b);
             for (var start = 0; start < count; start += spacing)
             {
                 for (var r = start; r < Math.Min(start + SampleRun, count); r++)
                 {
-                    if (Passes(block, r, filter))
+                    if (everyRow || Passes(block, r, filter))
                     {
                         histogram[Hamming(qBits, ref Unsafe.Add(ref bits, r * _words))]++;
                         sampled++;
@@ -323,9 +330,7 @@ public sealed class Int8VectorIndex
             return ScoreAll(block, rows, blockIndex, q, n, filter, heap);
         }
 
-        // A block wholly inside the window, with nothing removed and no other filter, needs no check per row.
-        var everyRow = block.Removed == 0 && block.MinCreatedMs >= filter.MinCreatedMs && block.MaxCreatedMs <= filter.MaxCreatedMs
-            && filter.Source == -1 && filter.Lang == -1 && filter.AllowedRowIds is null;
+        var everyRow = EveryRowPasses(block, filter);
         var atDistance = (int)Math.Ceiling(cut.AtDistanceShare * rows);
         var distance = cut.Distance;
         ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
@@ -403,6 +408,11 @@ public sealed class Int8VectorIndex
 
     private static bool Overlaps(Block block, VectorFilter filter) =>
         block.MaxCreatedMs >= filter.MinCreatedMs && block.MinCreatedMs <= filter.MaxCreatedMs;
+
+    /// <summary>A block wholly inside the window, with nothing removed and no other filter, needs no check per row.</summary>
+    private static bool EveryRowPasses(Block block, in VectorFilter filter) =>
+        block.Removed == 0 && block.MinCreatedMs >= filter.MinCreatedMs && block.MaxCreatedMs <= filter.MaxCreatedMs
+        && filter.Source == -1 && filter.Lang == -1 && filter.AllowedRowIds is null;
 
     private static bool Passes(Block block, int r, in VectorFilter filter)
     {
