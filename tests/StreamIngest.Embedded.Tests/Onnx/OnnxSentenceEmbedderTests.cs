@@ -45,6 +45,27 @@ public class OnnxSentenceEmbedderTests(EmbedderFixture fixture)
     }
 
     [Fact]
+    public async Task EmbedQuery_ManyAtOnce_TakeTurnsAndEachGetsItsOwnVector()
+    {
+        // More questions at once than the embedder runs at a time (one per core): the rest wait their turn and every
+        // caller still gets exactly the vector its question gets alone.
+        var questions = Enumerable.Range(0, 4 * Environment.ProcessorCount + 3).Select(i => $"what is happening with road closures {i}").ToArray();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)); // a turn never handed back fails, not hangs
+        var alone = new List<float[]>();
+        foreach (var q in questions)
+        {
+            alone.Add(await fixture.Embedder.EmbedQueryAsync(q, timeout.Token));
+        }
+
+        var together = await Task.WhenAll(questions.Select(q => Task.Run(() => fixture.Embedder.EmbedQueryAsync(q, timeout.Token))));
+
+        for (var i = 0; i < questions.Length; i++)
+        {
+            Assert.Equal(alone[i], together[i]);
+        }
+    }
+
+    [Fact]
     public void Tokenize_LongText_IsTruncatedToMaxTokensEndingWithSep()
     {
         var ids = fixture.Embedder.Tokenize(string.Join(' ', Enumerable.Repeat("flooding", 500)));
