@@ -38,13 +38,26 @@ public sealed class SqliteDatabase : IDisposable
 
     public string ConnectionString { get; }
 
+    /// <summary>
+    /// A reader's connection with this file's settings. Connections are pooled and keep their settings, so the
+    /// settings are applied once per underlying connection, not on every open (a search opens one or two).
+    /// </summary>
     public SqliteConnection Open()
     {
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
-        Execute(connection, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;");
+        if (!_configured.TryGetValue(connection.Handle!, out _))
+        {
+            Execute(connection, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;");
+            _configured.AddOrUpdate(connection.Handle!, Configured);
+        }
+
         return connection;
     }
+
+    private static readonly object Configured = new();
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
 
     /// <summary>Runs <paramref name="work"/> on the one writer connection inside a transaction.</summary>
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)
