@@ -12,6 +12,9 @@ public sealed class SqliteDatabase : IDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SqliteConnection _writer;
 
+    /// <summary>The underlying (pooled) connections whose settings are applied.</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
+
     public SqliteDatabase(string path)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -49,15 +52,11 @@ public sealed class SqliteDatabase : IDisposable
         if (!_configured.TryGetValue(connection.Handle!, out _))
         {
             Execute(connection, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;");
-            _configured.AddOrUpdate(connection.Handle!, Configured);
+            _configured.AddOrUpdate(connection.Handle!, this);
         }
 
         return connection;
     }
-
-    private static readonly object Configured = new();
-
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
 
     /// <summary>Runs <paramref name="work"/> on the one writer connection inside a transaction.</summary>
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken ct)

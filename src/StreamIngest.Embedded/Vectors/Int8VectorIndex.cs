@@ -335,41 +335,17 @@ public sealed class Int8VectorIndex
         var distance = cut.Distance;
         ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
         kept.Clear();
-        if (_words == 6)
+        for (var r = 0; r < rows; r++)
         {
-            // 384 dimensions (MiniLM, arctic-embed-xs): the query's six words held in registers.
-            ulong q0 = qBits[0], q1 = qBits[1], q2 = qBits[2], q3 = qBits[3], q4 = qBits[4], q5 = qBits[5];
-            for (var r = 0; r < rows; r++)
+            if (!everyRow && !Passes(block, r, filter))
             {
-                if (!everyRow && !Passes(block, r, filter))
-                {
-                    continue;
-                }
-
-                ref var row = ref Unsafe.Add(ref bits, r * 6);
-                var d = BitOperations.PopCount(q0 ^ row) + BitOperations.PopCount(q1 ^ Unsafe.Add(ref row, 1))
-                    + BitOperations.PopCount(q2 ^ Unsafe.Add(ref row, 2)) + BitOperations.PopCount(q3 ^ Unsafe.Add(ref row, 3))
-                    + BitOperations.PopCount(q4 ^ Unsafe.Add(ref row, 4)) + BitOperations.PopCount(q5 ^ Unsafe.Add(ref row, 5));
-                if (d < distance || (d == distance && atDistance-- > 0))
-                {
-                    kept.Add(r);
-                }
+                continue;
             }
-        }
-        else
-        {
-            for (var r = 0; r < rows; r++)
-            {
-                if (!everyRow && !Passes(block, r, filter))
-                {
-                    continue;
-                }
 
-                var d = Hamming(qBits, ref Unsafe.Add(ref bits, r * _words));
-                if (d < distance || (d == distance && atDistance-- > 0))
-                {
-                    kept.Add(r);
-                }
+            var d = Hamming(qBits, ref Unsafe.Add(ref bits, r * _words));
+            if (d < distance || (d == distance && atDistance-- > 0))
+            {
+                kept.Add(r);
             }
         }
 

@@ -145,7 +145,7 @@ internal static class RelevanceBench
 
     /// <summary>
     /// How well the vector index's sign-bit pass keeps the top ten on these real vectors: recall@10 of a search that
-    /// keeps the nearest 0.1%, 1%, 2%, 3%, 5% (the default) or 10% of the posts by sign bits, against the full int8 scan.
+    /// keeps the nearest 0.1%, 1%, 2%, 3% (the default), 5% or 10% of the posts by sign bits, against the full int8 scan.
     /// </summary>
     private static async Task<Dictionary<string, double>> SignBitRecallAsync(SqliteDatabase db, IEmbedder embedder, IReadOnlyList<RelevanceQuestions.Question> questions)
     {

@@ -40,10 +40,12 @@ public static class TrainCommand
         var clock = Stopwatch.StartNew();
         using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = modelKey, MaxBatch = 32, Precision = "fp32" });
         var cache = Option(args, "--cache");
-        async Task<List<float[]>> EmbedAsync(IReadOnlyList<string> texts, string what)
+        // by: another embedder of the same model (int8, to score the heads on what the host serves); fp32 when null.
+        async Task<List<float[]>> EmbedAsync(IReadOnlyList<string> texts, string what, OnnxSentenceEmbedder? by = null)
         {
-            // --cache DIR keeps the vectors between runs (keyed by the texts), for trying heads without re-embedding.
-            var key = cache is null ? null : Path.Combine(cache, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(modelKey + "\n" + string.Join("\n", texts))))[..16] + ".bin");
+            // --cache DIR keeps the vectors between runs (keyed by model, precision and texts), for trying heads without re-embedding.
+            var model = by is null ? modelKey : $"{modelKey} int8";
+            var key = cache is null ? null : Path.Combine(cache, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(model + "\n" + string.Join("\n", texts))))[..16] + ".bin");
             if (key is not null && File.Exists(key))
             {
                 var bytes = await File.ReadAllBytesAsync(key);
@@ -54,7 +56,7 @@ public static class TrainCommand
             var vectors = new List<float[]>(texts.Count);
             for (var i = 0; i < texts.Count; i += 256)
             {
-                vectors.AddRange(await embedder.EmbedAsync([.. texts.Skip(i).Take(256).Select(Clean)], CancellationToken.None));
+                vectors.AddRange(await (by ?? embedder).EmbedAsync([.. texts.Skip(i).Take(256).Select(Clean)], CancellationToken.None));
             }
 
             await Console.Error.WriteLineAsync($"embedded {texts.Count} {what} ({clock.Elapsed.TotalSeconds:F0} s)");
@@ -162,13 +164,7 @@ public static class TrainCommand
             // The head is fitted on fp32 vectors; the host embeds in int8 by default (Embedding:Precision), whose
             // vectors differ a little (cosine ≥ 0.99): the same head scored on the int8 vectors of the same tweets.
             using var int8 = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = modelKey, Precision = "int8" });
-            var int8Vectors = new List<float[]>(testTexts.Length);
-            for (var i = 0; i < testTexts.Length; i += 256)
-            {
-                int8Vectors.AddRange(await int8.EmbedAsync([.. testTexts.Skip(i).Take(256).Select(Clean)], CancellationToken.None));
-            }
-
-            var testInt8 = Prepare(testTexts, int8Vectors, testLabels);
+            var testInt8 = Prepare(testTexts, await EmbedAsync(testTexts, "TweetEval sentiment test posts (int8)", int8), testLabels);
             var onTestInt8 = Metrics(testLabels, [.. Enumerable.Range(0, testLabels.Length).Select(i => Predict(sentiment, testInt8, i))]);
             await Console.Error.WriteLineAsync($"sentiment scored on TweetEval test, the head reading int8 vectors: {JsonSerializer.Serialize(onTestInt8)}");
             sentimentScores["sentiment_tweeteval_test_int8"] = onTestInt8;
