@@ -28,8 +28,8 @@ public sealed class SqliteOptions
 
     /// <summary>
     /// Share of the posts in scope the sign-bit pass keeps for int8 scoring: recall@10 against the full int8 scan on
-    /// the real CrisisNLP vectors (`bench relevance`, int8 / fp32 vectors) 0.986 / 0.989 at 1%, 0.994 / 0.990 at 2%,
-    /// 0.997 / 0.990 at 3%, 0.997 / 0.9915 at 5%; fewer is faster (1M posts, no window: hybrid p50 8.4 → 6.6 ms at 3%).
+    /// the real CrisisNLP vectors (`bench relevance`, int8 / fp32 vectors) 0.783 / 0.779 at 0.1%, 0.993 / 0.997 at 1%,
+    /// 1.0 from 2%; fewer is faster (1M posts, no window: hybrid p50 8.4 → 6.6 ms at 3% against 5%).
     /// </summary>
     [Range(0.0001, 1)]
     public double VectorPrefilterShare { get; set; } = 0.03;

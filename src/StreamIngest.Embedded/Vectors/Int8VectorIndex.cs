@@ -160,7 +160,7 @@ public sealed class Int8VectorIndex
             }
 
             var cut = _live >= BinaryPrefilterRows ? SignBitCut(blocks, rows, qBits, n, filter) : Cut.None;
-            var heap = new PriorityQueue<(int Block, int Row), float>(n + 1);
+            var heap = new PriorityQueue<(int Block, int Row), Rank>(n + 1);
             // A search alone spreads over the cores (latency); while others run, each keeps to its own thread, since
             // splitting then only adds hand-offs between searches that already fill the cores (throughput).
             var alone = Interlocked.Increment(ref _searching) == 1;
@@ -176,9 +176,9 @@ public sealed class Int8VectorIndex
             var result = new (long, string, float)[heap.Count];
             for (var i = result.Length - 1; i >= 0; i--)
             {
-                heap.TryDequeue(out var item, out var score);
+                heap.TryDequeue(out var item, out var rank);
                 var block = _blocks[item.Block];
-                result[i] = (block.RowIds[item.Row], block.Keys[item.Row]!, score);
+                result[i] = (block.RowIds[item.Row], block.Keys[item.Row]!, rank.Score);
             }
 
             return result;
@@ -190,7 +190,7 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>Scores the blocks in scope into <paramref name="heap"/> on up to <paramref name="workers"/> cores; returns the rows scored.</summary>
-    private int Scan(List<int> blocks, sbyte[] q, ulong[] qBits, int n, VectorFilter filter, Cut cut, PriorityQueue<(int Block, int Row), float> heap, int workers)
+    private int Scan(List<int> blocks, sbyte[] q, ulong[] qBits, int n, VectorFilter filter, Cut cut, PriorityQueue<(int Block, int Row), Rank> heap, int workers)
     {
         var total = 0;
         if (workers <= 1)
@@ -210,7 +210,7 @@ public sealed class Int8VectorIndex
                 0,
                 blocks.Count,
                 new ParallelOptions { MaxDegreeOfParallelism = workers },
-                () => (Heap: new PriorityQueue<(int, int), float>(n + 1), Kept: new List<int>(), Scored: 0),
+                () => (Heap: new PriorityQueue<(int, int), Rank>(n + 1), Kept: new List<int>(), Scored: 0),
                 (i, _, local) =>
                 {
                     local.Scored += ScanBlock(blocks[i], q, qBits, n, filter, cut, local.Heap, local.Kept);
@@ -221,9 +221,9 @@ public sealed class Int8VectorIndex
                     lock (gate)
                     {
                         total += local.Scored;
-                        while (local.Heap.TryDequeue(out var item, out var score))
+                        while (local.Heap.TryDequeue(out var item, out var rank))
                         {
-                            Offer(heap, n, item, score);
+                            Offer(heap, n, item, rank);
                         }
                     }
                 });
@@ -232,17 +232,33 @@ public sealed class Int8VectorIndex
         return total;
     }
 
-    private static void Offer(PriorityQueue<(int, int), float> heap, int n, (int, int) item, float score)
+    /// <summary>
+    /// A row's place in a top n: its score, and on equal scores (a post and its exact repeats share one vector) the later
+    /// row first, so which of them make the top n never depends on which core scanned which block first.
+    /// </summary>
+    private readonly record struct Rank(float Score, int Block, int Row) : IComparable<Rank>
+    {
+        public int CompareTo(Rank other)
+        {
+            var c = Score.CompareTo(other.Score);
+            return c != 0 ? c : Block != other.Block ? Block.CompareTo(other.Block) : Row.CompareTo(other.Row);
+        }
+    }
+
+    private static void Offer(PriorityQueue<(int, int), Rank> heap, int n, (int Block, int Row) item, Rank rank)
     {
         if (heap.Count < n)
         {
-            heap.Enqueue(item, score);
+            heap.Enqueue(item, rank);
         }
-        else if (heap.TryPeek(out _, out var min) && score > min)
+        else if (heap.TryPeek(out _, out var min) && rank.CompareTo(min) > 0)
         {
-            heap.DequeueEnqueue(item, score);
+            heap.DequeueEnqueue(item, rank);
         }
     }
+
+    private static void Offer(PriorityQueue<(int, int), Rank> heap, int n, int block, int row, float score) =>
+        Offer(heap, n, (block, row), new Rank(score, block, row));
 
     /// <summary>
     /// Which rows the sign-bit pass keeps: those nearer than <see cref="Distance"/> by Hamming distance, and of those
@@ -321,7 +337,7 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>One block's rows that pass the filter, scored in int8 into the worker's top n: all, or those the cut keeps; returns how many.</summary>
-    private int ScanBlock(int blockIndex, sbyte[] q, ulong[] qBits, int n, in VectorFilter filter, Cut cut, PriorityQueue<(int, int), float> heap, List<int> kept)
+    private int ScanBlock(int blockIndex, sbyte[] q, ulong[] qBits, int n, in VectorFilter filter, Cut cut, PriorityQueue<(int, int), Rank> heap, List<int> kept)
     {
         var block = _blocks[blockIndex];
         var rows = RowsIn(blockIndex);
@@ -359,7 +375,7 @@ public sealed class Int8VectorIndex
     /// int8 scores for the rows the cut kept. They are scattered over the block: each one's int8 row is fetched a few
     /// rows ahead of use (a software prefetch), so the memory waits overlap instead of coming one after another.
     /// </summary>
-    private unsafe void ScoreKept(Block block, int blockIndex, List<int> rows, sbyte[] q, int n, PriorityQueue<(int, int), float> heap)
+    private unsafe void ScoreKept(Block block, int blockIndex, List<int> rows, sbyte[] q, int n, PriorityQueue<(int, int), Rank> heap)
     {
         fixed (sbyte* codes = block.Codes)
         {
@@ -375,7 +391,7 @@ public sealed class Int8VectorIndex
                 }
 
                 var r = rows[i];
-                Offer(heap, n, (blockIndex, r), DotInt8(q, new ReadOnlySpan<sbyte>(codes + (r * _dims), _dims)) * block.InvScale[r]);
+                Offer(heap, n, blockIndex, r, DotInt8(q, new ReadOnlySpan<sbyte>(codes + (r * _dims), _dims)) * block.InvScale[r]);
             }
         }
     }
@@ -423,14 +439,8 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>int8 scores for every row of the block that passes the filter (indexes too small for the sign-bit cut).</summary>
-    private int ScoreAll(Block block, int rows, int blockIndex, sbyte[] q, int n, in VectorFilter filter, PriorityQueue<(int, int), float> heap)
+    private int ScoreAll(Block block, int rows, int blockIndex, sbyte[] q, int n, in VectorFilter filter, PriorityQueue<(int, int), Rank> heap)
     {
-        var threshold = float.MinValue;
-        if (heap.Count == n)
-        {
-            heap.TryPeek(out _, out threshold);
-        }
-
         var codes = block.Codes;
         var scored = 0;
         for (var r = 0; r < rows; r++)
@@ -441,20 +451,7 @@ public sealed class Int8VectorIndex
             }
 
             scored++;
-            var score = DotInt8(q, codes.AsSpan(r * _dims, _dims)) * block.InvScale[r];
-            if (heap.Count < n)
-            {
-                heap.Enqueue((blockIndex, r), score);
-                if (heap.Count == n)
-                {
-                    heap.TryPeek(out _, out threshold);
-                }
-            }
-            else if (score > threshold)
-            {
-                heap.DequeueEnqueue((blockIndex, r), score);
-                heap.TryPeek(out _, out threshold);
-            }
+            Offer(heap, n, blockIndex, r, DotInt8(q, codes.AsSpan(r * _dims, _dims)) * block.InvScale[r]);
         }
 
         return scored;

@@ -125,6 +125,28 @@ public class Int8VectorIndexTests
     }
 
     [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(0)]
+    public void Search_ExactRepeatsTie_TheLatestWin_TheSameEveryTime(int binaryPrefilterRows)
+    {
+        // 40 copies of one vector spread over three blocks (a post and its exact repeats share a vector): which ten
+        // make the top ten must not depend on which core scanned which block first.
+        var rng = new Random(23);
+        var repeated = RandomUnit(rng);
+        var index = new Int8VectorIndex(Dims) { BinaryPrefilterRows = binaryPrefilterRows, MinPrefilter = 0 };
+        for (var i = 0; i < 40_000; i++)
+        {
+            index.Upsert($"k{i}", i, i, "s", null, i % 1000 == 0 ? repeated : RandomUnit(rng));
+        }
+
+        var latest = Enumerable.Range(30, 10).Select(c => $"k{c * 1000}").ToHashSet();
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            Assert.Equal(latest, index.Search(repeated, 10, All).Select(h => h.Key).ToHashSet());
+        }
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void SignBitCut_ScoresAboutItsShareOfTheRowsInScope_EvenWhenManyRowsTie(bool windowed)
