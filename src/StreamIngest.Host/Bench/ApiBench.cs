@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -18,7 +19,9 @@ namespace StreamIngest.Host.Bench;
 /// </summary>
 internal static class ApiBench
 {
-    public sealed record Phase(string Queries, int Requests, int Errors, double RequestsPerS, double P50Ms, double P99Ms);
+    /// <param name="ServerP50Ms">The host's own request duration (ASP.NET Core's <c>http.server.request.duration</c>): the
+    /// time from Kestrel reading the request to writing the response, without the client's side or the connection.</param>
+    public sealed record Phase(string Queries, int Requests, int Errors, double RequestsPerS, double P50Ms, double P99Ms, double ServerP50Ms, double ServerP99Ms);
 
     public sealed record Result(string Bench, int Posts, int Clients, double Seconds, string Precision, IReadOnlyList<Phase> Phases, double RssMb);
 
@@ -74,6 +77,25 @@ internal static class ApiBench
 
     private static async Task<Phase> LoadAsync(HttpClient http, int clients, int seconds, string name, Func<int, int, string> question)
     {
+        var server = new List<double>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Microsoft.AspNetCore.Hosting" && instrument.Name == "http.server.request.duration")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, seconds, _, _) =>
+        {
+            lock (server)
+            {
+                server.Add(seconds * 1000);
+            }
+        });
+        listener.Start();
         var latencies = new List<double>[clients];
         var errors = 0;
         var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
@@ -97,8 +119,16 @@ internal static class ApiBench
             }
         })));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        listener.Dispose();
+        List<double> hosted;
+        lock (server)
+        {
+            hosted = [.. server];
+        }
+
         var all = latencies.SelectMany(l => l).ToList();
-        var phase = new Phase(name, all.Count, errors, Math.Round(all.Count / elapsed, 1), Math.Round(BenchCommand.Percentile(all, 50), 1), Math.Round(BenchCommand.Percentile(all, 99), 1));
+        var phase = new Phase(name, all.Count, errors, Math.Round(all.Count / elapsed, 1), Math.Round(BenchCommand.Percentile(all, 50), 1), Math.Round(BenchCommand.Percentile(all, 99), 1),
+            Math.Round(BenchCommand.Percentile(hosted, 50), 1), Math.Round(BenchCommand.Percentile(hosted, 99), 1));
         BenchCommand.Progress(JsonSerializer.Serialize(phase));
         return phase;
     }

@@ -66,6 +66,18 @@ public class OnnxSentenceEmbedderTests(EmbedderFixture fixture)
     }
 
     [Fact]
+    public async Task EmbedQuery_CancelledWhileWaiting_ThrowsAndTheNextQuestionIsStillAnswered()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fixture.Embedder.EmbedQueryAsync("road closures", cancelled.Token));
+
+        var vector = await fixture.Embedder.EmbedQueryAsync("road closures", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(fixture.Embedder.Dimensions, vector.Length);
+    }
+
+    [Fact]
     public void Tokenize_LongText_IsTruncatedToMaxTokensEndingWithSep()
     {
         var ids = fixture.Embedder.Tokenize(string.Join(' ', Enumerable.Repeat("flooding", 500)));
