@@ -35,6 +35,12 @@ public sealed class EmbeddingOptions
     public bool QuantizeNarrowing { get; set; } = true;
 
     /// <summary>
+    /// Run each layer's self-attention as one fused kernel (<see cref="AttentionFusion"/>): the same vectors (cosine to
+    /// the unfused graph 1.000000 in fp32) from about a third fewer kernel calls. False runs the graph as packaged.
+    /// </summary>
+    public bool FuseAttention { get; set; } = true;
+
+    /// <summary>
     /// ONNX runs in flight at once, each on its own core; 0 = one per core. For a small model like MiniLM,
     /// several single-threaded runs over separate sub-batches beat one run split across threads
     /// (measured here on 2 cores: 341 vs 265–298 posts/s).
@@ -120,6 +126,11 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
             model = buffer.ToArray();
         }
 
+        if (options.FuseAttention)
+        {
+            (model, FusedAttention) = AttentionFusion.Fuse(model);
+        }
+
         if (options.Precision == "int8")
         {
             (model, QuantizedMatrices) = DynamicInt8Quantizer.Quantize(model, options.QuantizeNarrowing ? MeasureChannelRanges(model) : null);
@@ -155,6 +166,9 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
 
     /// <summary>Weight matrices running in int8 (<see cref="EmbeddingOptions.Precision"/> <c>int8</c>); 0 for fp32.</summary>
     public int QuantizedMatrices { get; }
+
+    /// <summary>Attention blocks running as one fused kernel (<see cref="AttentionFusion"/>).</summary>
+    public int FusedAttention { get; }
 
     public int Dimensions { get; }
 

@@ -133,9 +133,9 @@ public sealed class ArcticXsEmbedderTests : IDisposable
 public sealed class Int8EmbedderTests
 {
     [Theory]
-    [InlineData("minilm", true, 34)] // 6 layers x (Q, K, V, attention output, feed-forward up) + 4 smoothed down-projections (the first two stay fp32: outliers)
+    [InlineData("minilm", true, 36)] // 6 layers x (Q, K, V, attention output, feed-forward up) + 4 smoothed down-projections + the first two (outliers) in blocks
     [InlineData("minilm", false, 30)] // the 6 down-projections stay fp32
-    [InlineData("arctic-xs", true, 33)] // 6 layers x 6, less 3 down-projections whose inputs pass the outlier limit
+    [InlineData("arctic-xs", true, 36)] // 6 layers x 6: 3 down-projections smoothed, 3 whose inputs pass the outlier limit in blocks
     public void Quantize_KeepsCosineToFp32AboveNinetyNineHundredthsOnRealPosts(string model, bool narrowing, int matrices)
     {
         var texts = System.IO.File.ReadLines(System.IO.Path.Combine(StreamIngest.Tests.TestPaths.RepoRoot, "src", "StreamIngest.Host", "samples", "demo.jsonl"))
@@ -154,6 +154,56 @@ public sealed class Int8EmbedderTests
         Assert.Equal(matrices, int8.QuantizedMatrices);
         Assert.True(cosines.Min() >= 0.99f, $"lowest cosine int8 vs fp32: {cosines.Min()}");
         Assert.True(cosines.Min() < 0.99999f, "the int8 graph gave the fp32 vectors: nothing was quantised");
+    }
+
+    [Theory]
+    [InlineData("minilm")]
+    [InlineData("arctic-xs")]
+    public void FusedAttention_GivesTheUnfusedVectors(string model)
+    {
+        string[] texts = ["short", "a somewhat longer sentence about the transit strike in the city!!! 🚨🚨", "mid length text here", ""];
+        using var plain = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = model, Precision = "fp32", FuseAttention = false });
+        using var fused = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = model, Precision = "fp32" });
+
+        var a = plain.Embed(texts);
+        var b = fused.Embed(texts); // one run of four texts of different lengths: the padding mask is applied
+
+        Assert.Equal(0, plain.FusedAttention);
+        Assert.Equal(6, fused.FusedAttention);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            Assert.True(TensorPrimitives.Dot(a[i], b[i]) > 0.99999f, $"text {i}: cosine {TensorPrimitives.Dot(a[i], b[i])}");
+        }
+    }
+
+    [Fact]
+    public void QuantizeBlocks_StoresEachBlocksCodesAroundTheDefaultZeroPoint()
+    {
+        // W is K × N row-major; MatMulNBits wants, per output column, K's blocks in order: code = round(w / scale) + 128.
+        const int k = 64, n = 3, block = 32;
+        var w = new float[k * n];
+        for (var i = 0; i < w.Length; i++)
+        {
+            w[i] = MathF.Sin(i * 0.37f) * (i % n + 1);
+        }
+
+        w[5 * n + 1] = 40f; // an outlier in column 1's first block: that block's scale only
+
+        var (codes, scales) = DynamicInt8Quantizer.QuantizeBlocks(w, k, n, block);
+
+        Assert.Equal(n * k, codes.Length);
+        Assert.Equal(n * (k / block), scales.Length);
+        Assert.Equal(40f / 127, scales[1 * 2 + 0], 6);
+        Assert.True(scales[1 * 2 + 1] < 2.1f / 127, $"column 1's second block took the outlier's scale: {scales[1 * 2 + 1]}");
+        for (var c = 0; c < n; c++)
+        {
+            for (var r = 0; r < k; r++)
+            {
+                var scale = scales[c * 2 + r / block];
+                var back = (codes[c * k + r] - 128) * scale;
+                Assert.True(Math.Abs(back - w[r * n + c]) <= scale / 2 + 1e-6f, $"w[{r},{c}] = {w[r * n + c]} came back as {back}");
+            }
+        }
     }
 
     [Fact]
