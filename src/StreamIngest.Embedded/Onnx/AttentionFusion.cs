@@ -43,7 +43,8 @@ public static class AttentionFusion
         }
 
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        var replacements = new Dictionary<NodeProto, NodeProto>(); // the block's last node → its fused node
+        var opset = proto.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")?.Version ?? 13;
+        var replacements = new Dictionary<NodeProto, NodeProto[]>(); // the block's last node → the nodes that replace the block
         foreach (var softmax in graph.Node.Where(n => n.OpType == "Softmax"))
         {
             if (Match(softmax, producer, consumers, initializers) is not { } block)
@@ -51,12 +52,20 @@ public static class AttentionFusion
                 continue;
             }
 
-            var fused = new NodeProto { OpType = "MultiHeadAttention", Domain = "com.microsoft", Name = $"{block.Output.Name}_mha" };
-            fused.Input.AddRange([block.Q, block.K, block.V, "", MaskName]);
+            var name = $"{block.Output.Name}_mha";
+            var before = new List<NodeProto>();
+            string[] qkv = [block.Q, block.K, block.V];
+            if (Projections(qkv, producer, initializers) is { } projections)
+            {
+                before.AddRange(Packed(graph, name, projections, qkv = [$"{name}_q", $"{name}_k", $"{name}_v"], opset));
+            }
+
+            var fused = new NodeProto { OpType = "MultiHeadAttention", Domain = "com.microsoft", Name = name };
+            fused.Input.AddRange([.. qkv, "", MaskName]);
             fused.Output.Add(block.Output.Output[0]);
             fused.Attribute.Add(new AttributeProto { Name = "num_heads", Type = AttributeProto.Types.AttributeType.Int, I = block.Heads });
             fused.Attribute.Add(new AttributeProto { Name = "scale", Type = AttributeProto.Types.AttributeType.Float, F = block.Scale });
-            replacements[block.Output] = fused;
+            replacements[block.Output] = [.. before, fused];
         }
 
         if (replacements.Count == 0)
@@ -69,14 +78,10 @@ public static class AttentionFusion
         cast.Output.Add(MaskName);
         cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)TensorProto.Types.DataType.Int32 });
         var nodes = new List<NodeProto>(graph.Node.Count) { cast };
-        nodes.AddRange(graph.Node.Select(n => replacements.GetValueOrDefault(n, n)));
+        nodes.AddRange(graph.Node.SelectMany(n => replacements.GetValueOrDefault(n, [n])));
         graph.Node.Clear();
-        graph.Node.AddRange(WithoutDeadNodes(nodes, graph.Output.Select(o => o.Name)));
-        var used = graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
-        foreach (var unused in graph.Initializer.Where(t => !used.Contains(t.Name)).ToList())
-        {
-            graph.Initializer.Remove(unused);
-        }
+        graph.Node.AddRange(OutputPruning.WithoutDeadNodes(nodes, graph.Output.Select(o => o.Name)));
+        OutputPruning.RemoveUnusedInitializers(graph);
 
         if (!proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
         {
@@ -84,6 +89,99 @@ public static class AttentionFusion
         }
 
         return (proto.ToByteArray(), replacements.Count);
+    }
+
+    /// <summary>A projection <c>Add(MatMul(X, W), b)</c> with constant W (K × D) and b (D).</summary>
+    private sealed record Projection(string X, TensorProto Weight, TensorProto Bias);
+
+    /// <summary>Q, K and V's projections when all three are constant-weight projections of the same input; otherwise null.</summary>
+    private static Projection[]? Projections(string[] outputs, Dictionary<string, NodeProto> producer, Dictionary<string, TensorProto> initializers)
+    {
+        var found = new Projection[outputs.Length];
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            if (!producer.TryGetValue(outputs[i], out var add) || add.OpType != "Add" || add.Input.Count != 2)
+            {
+                return null;
+            }
+
+            var (biasName, productName) = initializers.ContainsKey(add.Input[0]) ? (add.Input[0], add.Input[1]) : (add.Input[1], add.Input[0]);
+            if (!initializers.TryGetValue(biasName, out var bias) || bias.Dims.Count != 1
+                || !producer.TryGetValue(productName, out var matmul) || matmul.OpType != "MatMul"
+                || !initializers.TryGetValue(matmul.Input[1], out var weight) || weight.Dims.Count != 2 || weight.Dims[1] != bias.Dims[0]
+                || weight.DataType != (int)TensorProto.Types.DataType.Float || bias.DataType != (int)TensorProto.Types.DataType.Float)
+            {
+                return null;
+            }
+
+            found[i] = new Projection(matmul.Input[0], weight, bias);
+        }
+
+        return found.All(p => p.X == found[0].X && p.Weight.Dims[0] == found[0].Weight.Dims[0]) ? found : null;
+    }
+
+    /// <summary>
+    /// The three projections as one: <c>Split(Add(MatMul(X, [Wq | Wk | Wv]), [bq | bk | bv]))</c> into
+    /// <paramref name="outputs"/>. One wide matrix product instead of three narrow ones (quantised per output column,
+    /// each column keeps the scale it had), and one bias add.
+    /// </summary>
+    private static NodeProto[] Packed(GraphProto graph, string name, Projection[] projections, string[] outputs, long opset)
+    {
+        var rows = (int)projections[0].Weight.Dims[0];
+        var widths = projections.Select(p => (int)p.Weight.Dims[1]).ToArray();
+        var total = widths.Sum();
+        var weight = new float[rows * total];
+        var bias = new float[total];
+        var offset = 0;
+        for (var p = 0; p < projections.Length; p++)
+        {
+            var w = Floats(projections[p].Weight);
+            for (var r = 0; r < rows; r++)
+            {
+                w.AsSpan(r * widths[p], widths[p]).CopyTo(weight.AsSpan(r * total + offset));
+            }
+
+            Floats(projections[p].Bias).CopyTo(bias.AsSpan(offset));
+            offset += widths[p];
+        }
+
+        graph.Initializer.Add(FloatTensor($"{name}_qkv_weight", [rows, total], weight));
+        graph.Initializer.Add(FloatTensor($"{name}_qkv_bias", [total], bias));
+
+        var matmul = new NodeProto { OpType = "MatMul", Name = $"{name}_qkv_matmul" };
+        matmul.Input.AddRange([projections[0].X, $"{name}_qkv_weight"]);
+        matmul.Output.Add($"{name}_qkv_product");
+        var add = new NodeProto { OpType = "Add", Name = $"{name}_qkv_add" };
+        add.Input.AddRange([$"{name}_qkv_product", $"{name}_qkv_bias"]);
+        add.Output.Add($"{name}_qkv");
+        var splitNode = new NodeProto { OpType = "Split", Name = $"{name}_qkv_split" };
+        splitNode.Input.Add($"{name}_qkv");
+        splitNode.Output.AddRange(outputs);
+        splitNode.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = -1 });
+        if (opset >= 13)
+        {
+            // From opset 13 the sizes are an input; before, an attribute (arctic-embed-xs is exported at opset 11).
+            var sizes = new TensorProto { Name = $"{name}_qkv_sizes", DataType = (int)TensorProto.Types.DataType.Int64 };
+            sizes.Dims.Add(widths.Length);
+            sizes.Int64Data.AddRange(widths.Select(w => (long)w));
+            graph.Initializer.Add(sizes);
+            splitNode.Input.Add(sizes.Name);
+        }
+        else
+        {
+            splitNode.Attribute.Add(new AttributeProto { Name = "split", Type = AttributeProto.Types.AttributeType.Ints, Ints = { widths.Select(w => (long)w) } });
+        }
+        return [matmul, add, splitNode];
+    }
+
+    private static float[] Floats(TensorProto t) =>
+        t.FloatData.Count > 0 ? [.. t.FloatData] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+
+    private static TensorProto FloatTensor(string name, long[] dims, float[] values)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())) };
+        t.Dims.AddRange(dims);
+        return t;
     }
 
     /// <summary>One attention block: the projected Q, K, V tensors, the head count, the score scale and the node whose output is the merged heads.</summary>
@@ -173,21 +271,4 @@ public static class AttentionFusion
     private static string Perm(NodeProto transpose) => string.Join(',', transpose.Attribute.FirstOrDefault(a => a.Name == "perm")?.Ints ?? []);
 
     private static long Axis(NodeProto softmax) => softmax.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? -1;
-
-    /// <summary>Keeps the nodes that something the graph returns depends on, in their order.</summary>
-    private static List<NodeProto> WithoutDeadNodes(List<NodeProto> nodes, IEnumerable<string> outputs)
-    {
-        var needed = new HashSet<string>(outputs, StringComparer.Ordinal);
-        var live = new bool[nodes.Count];
-        for (var i = nodes.Count - 1; i >= 0; i--)
-        {
-            if (nodes[i].Output.Any(needed.Contains))
-            {
-                live[i] = true;
-                needed.UnionWith(nodes[i].Input.Where(x => x.Length > 0));
-            }
-        }
-
-        return [.. nodes.Where((_, i) => live[i])];
-    }
 }

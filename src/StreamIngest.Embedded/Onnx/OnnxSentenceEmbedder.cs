@@ -126,6 +126,7 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
             model = buffer.ToArray();
         }
 
+        model = OutputPruning.KeepFirstOutput(model); // the token states, which the pooling reads
         if (options.FuseAttention)
         {
             (model, FusedAttention) = AttentionFusion.Fuse(model);

@@ -133,9 +133,9 @@ public sealed class ArcticXsEmbedderTests : IDisposable
 public sealed class Int8EmbedderTests
 {
     [Theory]
-    [InlineData("minilm", true, 36)] // 6 layers x (Q, K, V, attention output, feed-forward up) + 4 smoothed down-projections + the first two (outliers) in blocks
-    [InlineData("minilm", false, 30)] // the 6 down-projections stay fp32
-    [InlineData("arctic-xs", true, 36)] // 6 layers x 6: 3 down-projections smoothed, 3 whose inputs pass the outlier limit in blocks
+    [InlineData("minilm", true, 24)] // 6 layers x (Q, K and V packed in one, attention output, feed-forward up) + 4 smoothed down-projections + the first two (outliers) in blocks
+    [InlineData("minilm", false, 18)] // the 6 down-projections stay fp32
+    [InlineData("arctic-xs", true, 24)] // 6 layers x 4: 3 down-projections smoothed, 3 whose inputs pass the outlier limit in blocks
     public void Quantize_KeepsCosineToFp32AboveNinetyNineHundredthsOnRealPosts(string model, bool narrowing, int matrices)
     {
         var texts = System.IO.File.ReadLines(System.IO.Path.Combine(StreamIngest.Tests.TestPaths.RepoRoot, "src", "StreamIngest.Host", "samples", "demo.jsonl"))
