@@ -7,8 +7,9 @@ namespace StreamIngest.Embedded.Onnx;
 /// Rewrites a BERT-style export's self-attention, written out as about forty small nodes per layer (Shape, Gather,
 /// Concat and Reshape for the heads, three Transposes, Q·Kᵀ, Div by √d, Add of the padding mask, Softmax, ·V,
 /// Transpose and Reshape back), into one ONNX Runtime <c>MultiHeadAttention</c> (com.microsoft) that reads the
-/// projected Q, K and V and the padding mask directly. The projections, their biases and everything after the
-/// attention are left as they are; a layer whose nodes do not match the pattern exactly is left alone. The result is
+/// projected Q, K and V and the padding mask directly. When Q, K and V are three constant-weight projections of one
+/// input, they become one packed product, bias add and Split; everything after the attention is left as it is, and a
+/// layer whose nodes do not match the pattern exactly is left alone. The result is
 /// the same computation (per row: a post's vector never depends on the other posts of its run), in fewer, larger
 /// kernels: on short texts the small nodes' own overhead was a third of a run (ONNX Runtime's profiler, int8 MiniLM,
 /// 12-token questions).
@@ -135,13 +136,13 @@ public static class AttentionFusion
         var offset = 0;
         for (var p = 0; p < projections.Length; p++)
         {
-            var w = Floats(projections[p].Weight);
+            var w = DynamicInt8Quantizer.Floats(projections[p].Weight);
             for (var r = 0; r < rows; r++)
             {
                 w.AsSpan(r * widths[p], widths[p]).CopyTo(weight.AsSpan(r * total + offset));
             }
 
-            Floats(projections[p].Bias).CopyTo(bias.AsSpan(offset));
+            DynamicInt8Quantizer.Floats(projections[p].Bias).CopyTo(bias.AsSpan(offset));
             offset += widths[p];
         }
 
@@ -173,9 +174,6 @@ public static class AttentionFusion
         }
         return [matmul, add, splitNode];
     }
-
-    private static float[] Floats(TensorProto t) =>
-        t.FloatData.Count > 0 ? [.. t.FloatData] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
 
     private static TensorProto FloatTensor(string name, long[] dims, float[] values)
     {

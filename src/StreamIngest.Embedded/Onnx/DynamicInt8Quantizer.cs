@@ -293,7 +293,7 @@ public static class DynamicInt8Quantizer
         return (q, scales);
     }
 
-    private static float[] Floats(TensorProto t) =>
+    internal static float[] Floats(TensorProto t) =>
         t.FloatData.Count > 0 ? [.. t.FloatData] : MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
 
     private static TensorProto Tensor(string name, TensorProto.Types.DataType type, IEnumerable<long> dims, byte[] raw)

@@ -43,7 +43,13 @@ internal static class QueryBench
         var centers = Enumerable.Range(0, clusters).Select(c => Normalize(Gaussian(new Random(1_000_000 + c), 1f))).ToArray();
         var embedder = new GivenEmbedder();
         var db = new SqliteDatabase(Path.Combine(dir, "query.db"));
-        var index = new Int8VectorIndex(Dims);
+        // --share: the sign-bit pass's share (default: the store's, SqliteOptions.VectorPrefilterShare), to compare settings.
+        var defaults = new SqliteOptions();
+        var index = new Int8VectorIndex(Dims)
+        {
+            BinaryPrefilterRows = defaults.VectorPrefilterFromPosts,
+            PrefilterFraction = options.TryGetValue("share", out var share) ? double.Parse(share, CultureInfo.InvariantCulture) : defaults.VectorPrefilterShare,
+        };
         var keywords = new KeywordIndex();
         var store = new SqlitePostStore(db, index, keywords);
         var now = DateTimeOffset.UtcNow;
