@@ -252,6 +252,15 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
         var order = Enumerable.Range(0, texts.Count).OrderBy(i => ids[i].Count).ToArray();
         var size = PostsPerRun;
         var batches = (order.Length + size - 1) / size;
+        if (batches == 1)
+        {
+            // One run (a question): on this thread. Parallel.For would also queue a helper task to the thread pool and,
+            // with the pool busy, wait for a pool thread to pick it up only to find nothing left to do (bench api, new
+            // questions, 16 clients: the query threads spent most of their time in that wait).
+            RunBatch(order, ids, results);
+            return results;
+        }
+
         Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = _parallelism, CancellationToken = cancellationToken }, b =>
         {
             var start = b * size;

@@ -66,11 +66,19 @@ internal static class ApiBench
             warm.EnsureSuccessStatusCode();
         }
 
-        var phases = new List<Phase>
+        // --only repeating|unique runs one phase (to profile it alone).
+        var only = options.GetValueOrDefault("only");
+        var phases = new List<Phase>();
+        if (only is null or "repeating")
         {
-            await LoadAsync(http, clients, seconds, "repeating", (c, i) => $"what is happening with {Topics[(c + i) % Topics.Length]}"),
-            await LoadAsync(http, clients, seconds, "unique", (c, i) => $"what is happening with {Topics[(c + i) % Topics.Length]} {c}-{i}"),
-        };
+            phases.Add(await LoadAsync(http, clients, seconds, "repeating", (c, i) => $"what is happening with {Topics[(c + i) % Topics.Length]}"));
+        }
+
+        if (only is null or "unique")
+        {
+            phases.Add(await LoadAsync(http, clients, seconds, "unique", (c, i) => $"what is happening with {Topics[(c + i) % Topics.Length]} {c}-{i}"));
+        }
+
         await app.StopAsync();
         return new Result("api", n, clients, seconds, precision, phases, BenchCommand.RssMb());
     }
