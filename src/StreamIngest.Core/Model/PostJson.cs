@@ -24,4 +24,8 @@ public static class PostJson
 
     public static Post Deserialize(string json) =>
         JsonSerializer.Deserialize<Post>(json, Options) ?? throw new JsonException("post document is null");
+
+    /// <summary>From UTF-8 as stored (SQLite keeps TEXT as UTF-8): no UTF-16 string on the way.</summary>
+    public static Post Deserialize(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize<Post>(utf8Json, Options) ?? throw new JsonException("post document is null");
 }

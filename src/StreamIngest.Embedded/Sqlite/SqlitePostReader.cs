@@ -29,7 +29,7 @@ public sealed class SqlitePostReader(SqliteDatabase db) : IPostReader
         using var reader = cmd.ExecuteReader();
         while (reader.Read())
         {
-            posts.Add(PostJson.Deserialize(reader.GetString(0)));
+            posts.Add(reader.ReadPost(0));
         }
 
         return posts;

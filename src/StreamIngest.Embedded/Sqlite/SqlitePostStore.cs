@@ -357,7 +357,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
             return null;
         }
 
-        var post = PostJson.Deserialize(reader.GetString(0));
+        var post = reader.ReadPost(0);
         if (!reader.IsDBNull(1))
         {
             post.Embedding = MemoryMarshal.Cast<byte, float>((byte[])reader[1]).ToArray();

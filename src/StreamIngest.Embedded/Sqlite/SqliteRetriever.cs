@@ -239,7 +239,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         using var reader = cmd.ExecuteReader();
         while (reader.Read())
         {
-            var post = PostJson.Deserialize(reader.GetString(0));
+            var post = reader.ReadPost(0);
             posts[post.Id] = post;
             if (withVectors && !reader.IsDBNull(1))
             {

@@ -65,6 +65,20 @@ public class SqlitePostStoreTests : StoreTestBase
         Assert.Equal(post.Embedding, back.Embedding);
     }
 
+    [Theory]
+    [InlineData("Überschwemmung in Köln 🚨🌊 — Straßen gesperrt")]
+    [InlineData("東京で地震。震度５強 #地震")]
+    [InlineData("إغلاق الطرق بسبب الفيضانات")]
+    public async Task GetAsync_NonAsciiText_ComesBackUnchanged(string text)
+    {
+        // Documents are parsed from the UTF-8 bytes SQLite stores: every script and emoji must survive the trip.
+        await Store.UpsertAsync([NewPost("1", text, [1, 0, 0, 0])], CancellationToken.None);
+
+        var back = await Store.GetAsync("test:1", CancellationToken.None);
+
+        Assert.Equal(text, back!.Text);
+    }
+
     [Fact]
     public async Task DeleteAsync_RemovesRowEntitiesKeywordsAndVector()
     {
