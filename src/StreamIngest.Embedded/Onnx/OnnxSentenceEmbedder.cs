@@ -102,7 +102,7 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
     private readonly string _outputName;
     private readonly bool _needsTokenTypes;
     private readonly int _parallelism;
-    private readonly System.Threading.Channels.Channel<QueryRun> _queries;
+    private readonly System.Collections.Concurrent.BlockingCollection<QueryRun> _queries = [];
     private readonly Thread[] _queryThreads;
 
     public OnnxSentenceEmbedder(EmbeddingOptions options)
@@ -149,7 +149,6 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
         _needsTokenTypes = _inputNames.Contains("token_type_ids");
         _outputName = _session.OutputMetadata.Keys.First();
         _parallelism = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
-        _queries = System.Threading.Channels.Channel.CreateUnbounded<QueryRun>(new() { SingleWriter = false, SingleReader = false });
         _queryThreads = [.. Enumerable.Range(0, _parallelism).Select(i => new Thread(RunQueries) { IsBackground = true, Name = $"query embedder {i}" })];
         foreach (var thread in _queryThreads)
         {
@@ -195,7 +194,11 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
     public async Task<float[]> EmbedQueryAsync(string query, CancellationToken cancellationToken)
     {
         var run = new QueryRun(_model.QueryPrefix + query, cancellationToken);
-        if (!_queries.Writer.TryWrite(run))
+        try
+        {
+            _queries.Add(run, CancellationToken.None);
+        }
+        catch (InvalidOperationException) when (_queries.IsAddingCompleted)
         {
             throw new ObjectDisposedException(nameof(OnnxSentenceEmbedder));
         }
@@ -203,27 +206,27 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
         return await run.Vector.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A query thread: takes questions in arrival order and waits for the next one without the thread pool (a channel's
+    /// asynchronous wait would be woken through a pool thread, behind the requests queued there).
+    /// </summary>
     private void RunQueries()
     {
-        var reader = _queries.Reader;
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        foreach (var run in _queries.GetConsumingEnumerable())
         {
-            while (reader.TryRead(out var run))
+            if (run.CancellationToken.IsCancellationRequested)
             {
-                if (run.CancellationToken.IsCancellationRequested)
-                {
-                    run.Vector.TrySetCanceled(run.CancellationToken);
-                    continue;
-                }
+                run.Vector.TrySetCanceled(run.CancellationToken);
+                continue;
+            }
 
-                try
-                {
-                    run.Vector.TrySetResult(Embed([run.Text])[0]);
-                }
-                catch (Exception ex)
-                {
-                    run.Vector.TrySetException(ex);
-                }
+            try
+            {
+                run.Vector.TrySetResult(Embed([run.Text])[0]);
+            }
+            catch (Exception ex)
+            {
+                run.Vector.TrySetException(ex);
             }
         }
     }
@@ -416,12 +419,13 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
 
     public void Dispose()
     {
-        _queries.Writer.TryComplete();
+        _queries.CompleteAdding();
         foreach (var thread in _queryThreads)
         {
             thread.Join();
         }
 
         _session.Dispose();
+        _queries.Dispose();
     }
 }
