@@ -42,6 +42,30 @@ public class SqliteRetrieverTests(EmbedderFixture fixture) : StoreTestBase
         Assert.Empty(keyword);
     }
 
+    [Theory]
+    [InlineData(SearchMode.Hybrid)]
+    [InlineData(SearchMode.Vector)]
+    [InlineData(SearchMode.Keyword)]
+    public async Task SearchAsync_Hits_CarryTheWholePost(SearchMode mode)
+    {
+        // Candidates are ranked from a few fields of their documents; what a search returns must be the whole post.
+        var post = NewPost("flood", "Flooding on #MainSt: the river burst its banks, see https://example.org/flood");
+        post.Author = new Author("riverwatch", "River Watch", 1200);
+        post.Metrics = new Engagement(Likes: 7, Reposts: 2);
+        post.Lang = "en";
+        await SeedAsync(post, NewPost("bread", "Baked a sourdough loaf with a long cold proof"));
+
+        var hit = Assert.Single((await Retriever().SearchAsync(new SearchQuery { Text = "flooding river", Mode = mode, K = 1 }, CancellationToken.None)).Hits);
+
+        Assert.Equal(post.Text, hit.Post.Text);
+        Assert.Equal(post.Author, hit.Post.Author);
+        Assert.Equal(post.Metrics, hit.Post.Metrics);
+        Assert.Equal("en", hit.Post.Lang);
+        Assert.Equal(post.Entities.Hashtags, hit.Post.Entities.Hashtags);
+        Assert.Equal(post.Entities.Urls, hit.Post.Entities.Urls);
+        Assert.Equal(post.Provenance, hit.Post.Provenance);
+    }
+
     [Fact]
     public async Task SearchAsync_KeywordMode_RanksByBm25WithStemming()
     {
