@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Onnx;
+using static StreamIngest.Embedded.Onnx.OnnxProtos;
 
 namespace StreamIngest.Embedded.Onnx;
 
@@ -61,10 +62,8 @@ public static class AttentionFusion
                 before.AddRange(Packed(graph, name, projections, qkv = [$"{name}_q", $"{name}_k", $"{name}_v"], opset));
             }
 
-            var fused = new NodeProto { OpType = "MultiHeadAttention", Domain = "com.microsoft", Name = name };
-            fused.Input.AddRange([.. qkv, "", MaskName]);
-            fused.Output.Add(block.Output.Output[0]);
-            fused.Attribute.Add(new AttributeProto { Name = "num_heads", Type = AttributeProto.Types.AttributeType.Int, I = block.Heads });
+            var fused = Node("MultiHeadAttention", name, [.. qkv, "", MaskName], [block.Output.Output[0]], MicrosoftDomain);
+            fused.Attribute.Add(Int("num_heads", block.Heads));
             fused.Attribute.Add(new AttributeProto { Name = "scale", Type = AttributeProto.Types.AttributeType.Float, F = block.Scale });
             replacements[block.Output] = [.. before, fused];
         }
@@ -74,20 +73,14 @@ public static class AttentionFusion
             return (model, 0);
         }
 
-        var cast = new NodeProto { OpType = "Cast", Name = MaskName };
-        cast.Input.Add(maskInput);
-        cast.Output.Add(MaskName);
-        cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)TensorProto.Types.DataType.Int32 });
+        var cast = Node("Cast", MaskName, [maskInput], [MaskName]);
+        cast.Attribute.Add(Int("to", (long)TensorProto.Types.DataType.Int32));
         var nodes = new List<NodeProto>(graph.Node.Count) { cast };
         nodes.AddRange(graph.Node.SelectMany(n => replacements.GetValueOrDefault(n, [n])));
         graph.Node.Clear();
         graph.Node.AddRange(OutputPruning.WithoutDeadNodes(nodes, graph.Output.Select(o => o.Name)));
         OutputPruning.RemoveUnusedInitializers(graph);
-
-        if (!proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
-        {
-            proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
-        }
+        ImportMicrosoftDomain(proto);
 
         return (proto.ToByteArray(), replacements.Count);
     }
@@ -136,50 +129,36 @@ public static class AttentionFusion
         var offset = 0;
         for (var p = 0; p < projections.Length; p++)
         {
-            var w = DynamicInt8Quantizer.Floats(projections[p].Weight);
+            var w = Floats(projections[p].Weight);
             for (var r = 0; r < rows; r++)
             {
                 w.AsSpan(r * widths[p], widths[p]).CopyTo(weight.AsSpan(r * total + offset));
             }
 
-            DynamicInt8Quantizer.Floats(projections[p].Bias).CopyTo(bias.AsSpan(offset));
+            Floats(projections[p].Bias).CopyTo(bias.AsSpan(offset));
             offset += widths[p];
         }
 
         graph.Initializer.Add(FloatTensor($"{name}_qkv_weight", [rows, total], weight));
         graph.Initializer.Add(FloatTensor($"{name}_qkv_bias", [total], bias));
 
-        var matmul = new NodeProto { OpType = "MatMul", Name = $"{name}_qkv_matmul" };
-        matmul.Input.AddRange([projections[0].X, $"{name}_qkv_weight"]);
-        matmul.Output.Add($"{name}_qkv_product");
-        var add = new NodeProto { OpType = "Add", Name = $"{name}_qkv_add" };
-        add.Input.AddRange([$"{name}_qkv_product", $"{name}_qkv_bias"]);
-        add.Output.Add($"{name}_qkv");
-        var splitNode = new NodeProto { OpType = "Split", Name = $"{name}_qkv_split" };
-        splitNode.Input.Add($"{name}_qkv");
-        splitNode.Output.AddRange(outputs);
-        splitNode.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = -1 });
+        var matmul = Node("MatMul", $"{name}_qkv_matmul", [projections[0].X, $"{name}_qkv_weight"], [$"{name}_qkv_product"]);
+        var add = Node("Add", $"{name}_qkv_add", [$"{name}_qkv_product", $"{name}_qkv_bias"], [$"{name}_qkv"]);
+        var split = Node("Split", $"{name}_qkv_split", [$"{name}_qkv"], outputs);
+        split.Attribute.Add(Int("axis", -1));
+        var sizes = widths.Select(w => (long)w).ToArray();
         if (opset >= 13)
         {
             // From opset 13 the sizes are an input; before, an attribute (arctic-embed-xs is exported at opset 11).
-            var sizes = new TensorProto { Name = $"{name}_qkv_sizes", DataType = (int)TensorProto.Types.DataType.Int64 };
-            sizes.Dims.Add(widths.Length);
-            sizes.Int64Data.AddRange(widths.Select(w => (long)w));
-            graph.Initializer.Add(sizes);
-            splitNode.Input.Add(sizes.Name);
+            graph.Initializer.Add(Tensor($"{name}_qkv_sizes", TensorProto.Types.DataType.Int64, [sizes.Length], System.Runtime.InteropServices.MemoryMarshal.AsBytes(sizes.AsSpan())));
+            split.Input.Add($"{name}_qkv_sizes");
         }
         else
         {
-            splitNode.Attribute.Add(new AttributeProto { Name = "split", Type = AttributeProto.Types.AttributeType.Ints, Ints = { widths.Select(w => (long)w) } });
+            split.Attribute.Add(new AttributeProto { Name = "split", Type = AttributeProto.Types.AttributeType.Ints, Ints = { sizes } });
         }
-        return [matmul, add, splitNode];
-    }
 
-    private static TensorProto FloatTensor(string name, long[] dims, float[] values)
-    {
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())) };
-        t.Dims.AddRange(dims);
-        return t;
+        return [matmul, add, split];
     }
 
     /// <summary>One attention block: the projected Q, K, V tensors, the head count, the score scale and the node whose output is the merged heads.</summary>

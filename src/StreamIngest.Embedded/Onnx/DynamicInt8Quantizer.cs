@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
+using static StreamIngest.Embedded.Onnx.OnnxProtos;
 
 namespace StreamIngest.Embedded.Onnx;
 
@@ -102,14 +103,14 @@ public static class DynamicInt8Quantizer
             if (range is not null)
             {
                 var inverse = Smooth(w, rows, columns, range);
-                graph.Initializer.Add(Tensor($"{name}_smooth", TensorProto.Types.DataType.Float, [rows], MemoryMarshal.AsBytes(inverse.AsSpan()).ToArray()));
+                graph.Initializer.Add(Tensor($"{name}_smooth", TensorProto.Types.DataType.Float, [rows], MemoryMarshal.AsBytes(inverse.AsSpan())));
                 nodes.Add(Node("Mul", $"{name}_smoothing", [input, $"{name}_smooth"], [$"{name}_A_smoothed"]));
                 input = $"{name}_A_smoothed";
             }
 
             var (q, scales) = QuantizeColumns(w, rows, columns);
-            graph.Initializer.Add(Tensor($"{name}_W_q", TensorProto.Types.DataType.Int8, weight.Dims, MemoryMarshal.AsBytes(q.AsSpan()).ToArray()));
-            graph.Initializer.Add(Tensor($"{name}_W_scale", TensorProto.Types.DataType.Float, [weight.Dims[1]], MemoryMarshal.AsBytes(scales.AsSpan()).ToArray()));
+            graph.Initializer.Add(Tensor($"{name}_W_q", TensorProto.Types.DataType.Int8, weight.Dims, MemoryMarshal.AsBytes(q.AsSpan())));
+            graph.Initializer.Add(Tensor($"{name}_W_scale", TensorProto.Types.DataType.Float, [weight.Dims[1]], MemoryMarshal.AsBytes(scales.AsSpan())));
             // One activation quantisation per tensor: Q, K and V read the same input and share it.
             if (!activations.TryGetValue(input, out var a))
             {
@@ -120,7 +121,7 @@ public static class DynamicInt8Quantizer
 
             nodes.Add(Node("MatMulInteger", $"{name}_int", [a.Q, $"{name}_W_q", a.ZeroPoint], [$"{name}_Y_int"]));
             var cast = Node("Cast", $"{name}_cast", [$"{name}_Y_int"], [$"{name}_Y_float"]);
-            cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)TensorProto.Types.DataType.Float });
+            cast.Attribute.Add(Int("to", (long)TensorProto.Types.DataType.Float));
             nodes.Add(cast);
             nodes.Add(Node("Mul", $"{name}_scale", [a.Scale, $"{name}_W_scale"], [$"{name}_scale_out"]));
             nodes.Add(Node("Mul", $"{name}_out", [$"{name}_Y_float", $"{name}_scale_out"], [node.Output[0]]));
@@ -134,9 +135,9 @@ public static class DynamicInt8Quantizer
 
         graph.Node.Clear();
         graph.Node.AddRange(nodes);
-        if (blockwise && !proto.OpsetImport.Any(o => o.Domain == "com.microsoft"))
+        if (blockwise)
         {
-            proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+            OnnxProtos.ImportMicrosoftDomain(proto);
         }
 
         return (proto.ToByteArray(), quantized);
@@ -152,9 +153,8 @@ public static class DynamicInt8Quantizer
         int k = (int)weight.Dims[0], n = (int)weight.Dims[1];
         var (codes, scales) = QuantizeBlocks(Floats(weight), k, n, blockSize);
         graph.Initializer.Add(Tensor($"{name}_B_q", TensorProto.Types.DataType.Uint8, [n, k / blockSize, blockSize], codes));
-        graph.Initializer.Add(Tensor($"{name}_B_scale", TensorProto.Types.DataType.Float, [n * (k / blockSize)], MemoryMarshal.AsBytes(scales.AsSpan()).ToArray()));
-        var q = Node("MatMulNBits", $"{name}_nbits", [node.Input[0], $"{name}_B_q", $"{name}_B_scale"], [node.Output[0]]);
-        q.Domain = "com.microsoft";
+        graph.Initializer.Add(Tensor($"{name}_B_scale", TensorProto.Types.DataType.Float, [n * (k / blockSize)], MemoryMarshal.AsBytes(scales.AsSpan())));
+        var q = Node("MatMulNBits", $"{name}_nbits", [node.Input[0], $"{name}_B_q", $"{name}_B_scale"], [node.Output[0]], OnnxProtos.MicrosoftDomain);
         q.Attribute.Add(Int("K", k));
         q.Attribute.Add(Int("N", n));
         q.Attribute.Add(Int("bits", 8));
@@ -193,8 +193,6 @@ public static class DynamicInt8Quantizer
 
         return (codes, scales);
     }
-
-    private static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
     /// <summary>A <c>MatMul</c>'s right-hand side when it is a constant 2-D float matrix; otherwise null.</summary>
     private static TensorProto? QuantizableWeight(NodeProto node, Dictionary<string, TensorProto> initializers) =>
@@ -291,23 +289,5 @@ public static class DynamicInt8Quantizer
         }
 
         return (q, scales);
-    }
-
-    internal static float[] Floats(TensorProto t) =>
-        t.FloatData.Count > 0 ? [.. t.FloatData] : MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
-
-    private static TensorProto Tensor(string name, TensorProto.Types.DataType type, IEnumerable<long> dims, byte[] raw)
-    {
-        var t = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
-        t.Dims.AddRange(dims);
-        return t;
-    }
-
-    private static NodeProto Node(string op, string name, string[] inputs, string[] outputs)
-    {
-        var n = new NodeProto { OpType = op, Name = name };
-        n.Input.AddRange(inputs);
-        n.Output.AddRange(outputs);
-        return n;
     }
 }

@@ -21,7 +21,6 @@ public static class OutputPruning
         }
 
         var keep = graph.Output[0].Name;
-
         foreach (var other in graph.Output.Where(o => o.Name != keep).ToList())
         {
             graph.Output.Remove(other);
