@@ -94,7 +94,7 @@ public sealed class Int8VectorIndex
             block.CreatedMs[r] = createdMs;
             block.Source[r] = _codes.Add(source);
             block.Lang[r] = _codes.Add(lang);
-            block.InvScale[r] = Quantize(vector, block.Codes.AsSpan(r * _dims, _dims));
+            block.InvScale[r] = QuantizeOffset(vector, block.Codes.AsSpan(r * _dims, _dims));
             SignBits(vector, block.Bits.AsSpan(r * _words, _words));
             block.MinCreatedMs = Math.Min(block.MinCreatedMs, createdMs);
             block.MaxCreatedMs = Math.Max(block.MaxCreatedMs, createdMs);
@@ -143,6 +143,7 @@ public sealed class Int8VectorIndex
 
         var q = new sbyte[_dims];
         Quantize(query, q);
+        var qOffset = Int8Dot.Offset * Sum(q); // what the stored rows' +128 adds to every dot product
         var qBits = new ulong[_words];
         SignBits(query, qBits);
         _lock.EnterReadLock();
@@ -166,7 +167,7 @@ public sealed class Int8VectorIndex
             var alone = Interlocked.Increment(ref _searching) == 1;
             try
             {
-                scored = Scan(blocks, q, qBits, n, filter, cut, heap, alone ? Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks.Count) : 1);
+                scored = Scan(blocks, new Query(q, qOffset, qBits), n, filter, cut, heap, alone ? Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks.Count) : 1);
             }
             finally
             {
@@ -190,7 +191,7 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>Scores the blocks in scope into <paramref name="heap"/> on up to <paramref name="workers"/> cores; returns the rows scored.</summary>
-    private int Scan(List<int> blocks, sbyte[] q, ulong[] qBits, int n, VectorFilter filter, Cut cut, PriorityQueue<(int Block, int Row), Rank> heap, int workers)
+    private int Scan(List<int> blocks, in Query query, int n, VectorFilter filter, Cut cut, PriorityQueue<(int Block, int Row), Rank> heap, int workers)
     {
         var total = 0;
         if (workers <= 1)
@@ -198,7 +199,7 @@ public sealed class Int8VectorIndex
             var kept = new List<int>();
             foreach (var b in blocks)
             {
-                total += ScanBlock(b, q, qBits, n, filter, cut, heap, kept);
+                total += ScanBlock(b, query, n, filter, cut, heap, kept);
             }
         }
         else
@@ -206,6 +207,7 @@ public sealed class Int8VectorIndex
             // Blocks are handed out one at a time to whichever core is free (a core that starts late still finds
             // work, and the calling thread never waits on a fixed half); each core keeps its own top n, merged after.
             var gate = new object();
+            var shared = query;
             Parallel.For(
                 0,
                 blocks.Count,
@@ -213,7 +215,7 @@ public sealed class Int8VectorIndex
                 () => (Heap: new PriorityQueue<(int, int), Rank>(n + 1), Kept: new List<int>(), Scored: 0),
                 (i, _, local) =>
                 {
-                    local.Scored += ScanBlock(blocks[i], q, qBits, n, filter, cut, local.Heap, local.Kept);
+                    local.Scored += ScanBlock(blocks[i], shared, n, filter, cut, local.Heap, local.Kept);
                     return local;
                 },
                 local =>
@@ -337,19 +339,20 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>One block's rows that pass the filter, scored in int8 into the worker's top n: all, or those the cut keeps; returns how many.</summary>
-    private int ScanBlock(int blockIndex, sbyte[] q, ulong[] qBits, int n, in VectorFilter filter, Cut cut, PriorityQueue<(int, int), Rank> heap, List<int> kept)
+    private int ScanBlock(int blockIndex, in Query query, int n, in VectorFilter filter, Cut cut, PriorityQueue<(int, int), Rank> heap, List<int> kept)
     {
         var block = _blocks[blockIndex];
         var rows = RowsIn(blockIndex);
         if (cut.IsNone)
         {
-            return ScoreAll(block, rows, blockIndex, q, n, filter, heap);
+            return ScoreAll(block, rows, blockIndex, query, n, filter, heap);
         }
 
         var everyRow = EveryRowPasses(block, filter);
         var atDistance = (int)Math.Ceiling(cut.AtDistanceShare * rows);
         var distance = cut.Distance;
         ref var bits = ref MemoryMarshal.GetArrayDataReference(block.Bits);
+        var qBits = query.Bits;
         kept.Clear();
         for (var r = 0; r < rows; r++)
         {
@@ -365,7 +368,7 @@ public sealed class Int8VectorIndex
             }
         }
 
-        ScoreKept(block, blockIndex, kept, q, n, heap);
+        ScoreKept(block, blockIndex, kept, query, n, heap);
         return kept.Count;
     }
 
@@ -375,9 +378,10 @@ public sealed class Int8VectorIndex
     /// int8 scores for the rows the cut kept. They are scattered over the block: each one's int8 row is fetched a few
     /// rows ahead of use (a software prefetch), so the memory waits overlap instead of coming one after another.
     /// </summary>
-    private unsafe void ScoreKept(Block block, int blockIndex, List<int> rows, sbyte[] q, int n, PriorityQueue<(int, int), Rank> heap)
+    private unsafe void ScoreKept(Block block, int blockIndex, List<int> rows, in Query query, int n, PriorityQueue<(int, int), Rank> heap)
     {
-        fixed (sbyte* codes = block.Codes)
+        var q = query.Codes;
+        fixed (byte* codes = block.Codes)
         {
             for (var i = 0; i < rows.Count; i++)
             {
@@ -391,7 +395,7 @@ public sealed class Int8VectorIndex
                 }
 
                 var r = rows[i];
-                Offer(heap, n, blockIndex, r, DotInt8(q, new ReadOnlySpan<sbyte>(codes + (r * _dims), _dims)) * block.InvScale[r]);
+                Offer(heap, n, blockIndex, r, query.Score(new ReadOnlySpan<byte>(codes + (r * _dims), _dims), block.InvScale[r]));
             }
         }
     }
@@ -439,7 +443,7 @@ public sealed class Int8VectorIndex
     }
 
     /// <summary>int8 scores for every row of the block that passes the filter (indexes too small for the sign-bit cut).</summary>
-    private int ScoreAll(Block block, int rows, int blockIndex, sbyte[] q, int n, in VectorFilter filter, PriorityQueue<(int, int), Rank> heap)
+    private int ScoreAll(Block block, int rows, int blockIndex, in Query query, int n, in VectorFilter filter, PriorityQueue<(int, int), Rank> heap)
     {
         var codes = block.Codes;
         var scored = 0;
@@ -451,7 +455,7 @@ public sealed class Int8VectorIndex
             }
 
             scored++;
-            Offer(heap, n, blockIndex, r, DotInt8(q, codes.AsSpan(r * _dims, _dims)) * block.InvScale[r]);
+            Offer(heap, n, blockIndex, r, query.Score(codes.AsSpan(r * _dims, _dims), block.InvScale[r]));
         }
 
         return scored;
@@ -489,37 +493,42 @@ public sealed class Int8VectorIndex
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int DotInt8(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
+    /// <summary><see cref="Quantize"/>, each code stored as the byte code + <see cref="Int8Dot.Offset"/>.</summary>
+    private static float QuantizeOffset(ReadOnlySpan<float> vector, Span<byte> stored)
     {
-        var i = 0;
-        var sum = 0;
-        if (Avx2.IsSupported && a.Length >= 16)
+        var codes = MemoryMarshal.Cast<byte, sbyte>(stored);
+        var invScale = Quantize(vector, codes);
+        for (var i = 0; i < stored.Length; i++)
         {
-            ref var ra = ref MemoryMarshal.GetReference(a);
-            ref var rb = ref MemoryMarshal.GetReference(b);
-            var acc = Vector256<int>.Zero;
-            for (; i + 16 <= a.Length; i += 16)
-            {
-                var va = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref ra, (nuint)i));
-                var vb = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref rb, (nuint)i));
-                acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(va, vb));
-            }
-
-            sum = Vector256.Sum(acc);
+            stored[i] = (byte)(codes[i] + Int8Dot.Offset);
         }
 
-        for (; i < a.Length; i++)
+        return invScale;
+    }
+
+    private static int Sum(ReadOnlySpan<sbyte> codes)
+    {
+        var sum = 0;
+        foreach (var c in codes)
         {
-            sum += a[i] * b[i];
+            sum += c;
         }
 
         return sum;
     }
 
+    /// <summary>A search's query: its int8 codes, what the rows' stored offset adds to each dot product, its sign bits.</summary>
+    private readonly record struct Query(sbyte[] Codes, int OffsetSum, ulong[] Bits)
+    {
+        /// <summary>Approximate cosine of the query with one stored row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Score(ReadOnlySpan<byte> row, float invScale) => (Int8Dot.OffsetRow(row, Codes) - OffsetSum) * invScale;
+    }
+
     private sealed class Block(int dims, int words)
     {
-        public readonly sbyte[] Codes = new sbyte[BlockRows * dims];
+        /// <summary>Each row's int8 codes, stored as code + <see cref="Int8Dot.Offset"/>.</summary>
+        public readonly byte[] Codes = new byte[BlockRows * dims];
         public readonly ulong[] Bits = new ulong[BlockRows * words];
 
         /// <summary>The span of the times of every post ever written to the block (removals do not narrow it).</summary>

@@ -21,20 +21,39 @@ public class Int8VectorIndexTests
     }
 
     [Fact]
-    public void DotInt8_Simd_EqualsScalar()
+    public void Int8Dot_EveryPathTheProcessorHas_EqualsTheCodesDotProduct()
     {
         var rng = new Random(1);
-        var a = new sbyte[Dims + 5];
-        var b = new sbyte[Dims + 5];
-        rng.NextBytes((byte[])(Array)a);
-        rng.NextBytes((byte[])(Array)b);
-        var expected = 0;
-        for (var i = 0; i < a.Length; i++)
+        var codes = new sbyte[Dims + 5];
+        var q = new sbyte[Dims + 5];
+        for (var i = 0; i < codes.Length; i++)
         {
-            expected += a[i] * b[i];
+            // The full range quantisation writes, ends included (±127 is where an overflow would show).
+            codes[i] = i < 8 ? (sbyte)(i % 2 == 0 ? 127 : -127) : (sbyte)rng.Next(-127, 128);
+            q[i] = i < 8 ? (sbyte)127 : (sbyte)rng.Next(-127, 128);
         }
 
-        Assert.Equal(expected, Int8VectorIndex.DotInt8(a, b));
+        var expected = 0;
+        var qSum = 0;
+        for (var i = 0; i < codes.Length; i++)
+        {
+            expected += codes[i] * q[i];
+            qSum += q[i];
+        }
+
+        var stored = codes.Select(c => (byte)(c + Int8Dot.Offset)).ToArray();
+        var offset = Int8Dot.Offset * qSum;
+        Assert.Equal(expected, Int8Dot.OffsetRowScalar(stored, q, 0) - offset);
+        Assert.Equal(expected, Int8Dot.OffsetRow(stored, q) - offset);
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            Assert.Equal(expected, Int8Dot.OffsetRowAvx2(stored, q) - offset);
+        }
+
+        if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+        {
+            Assert.Equal(expected, Int8Dot.OffsetRowVnni(stored, q) - offset);
+        }
     }
 
     [Fact]
