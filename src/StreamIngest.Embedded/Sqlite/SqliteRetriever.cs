@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using StreamIngest.Embed;
 using StreamIngest.Embedded.Keywords;
 using StreamIngest.Embedded.Vectors;
@@ -244,31 +245,50 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             return posts;
         }
 
-        using var cmd = connection.CreateCommand();
+        // Read through SQLite's own statement API: a column's bytes are read where SQLite holds them. ADO.NET copies
+        // each blob into a new array, and a candidate's 1.5 KB vector is only read for one dot product (bench query
+        // --posts 28000: the blob copies were a quarter of a hybrid search's time).
         var withVectors = q is not null && similarity is not null;
-        cmd.CommandText = $"SELECT d.doc, {(withVectors ? "d.embedding" : "NULL")} FROM post_docs d WHERE d.rowid IN ({SqlList.Parameters(cmd, rows)})";
-        using var reader = cmd.ExecuteReader();
-        while (reader.Read())
+        var handle = connection.Handle!;
+        var rc = raw.sqlite3_prepare_v2(handle, withVectors ? "SELECT doc, embedding FROM post_docs WHERE rowid = ?" : "SELECT doc FROM post_docs WHERE rowid = ?", out var statement);
+        SqliteException.ThrowExceptionForRC(rc, handle);
+        using (statement)
         {
-            Post post;
-            if (documents is null)
+            foreach (var row in rows)
             {
-                post = reader.ReadPost(0);
-            }
-            else
-            {
-                var document = reader.GetFieldValue<byte[]>(0);
-                post = PostDocuments.ParseForRanking(document);
-                documents[post.Id] = document;
-            }
-
-            posts[post.Id] = post;
-            if (withVectors && !reader.IsDBNull(1))
-            {
-                var v = MemoryMarshal.Cast<byte, float>((byte[])reader[1]);
-                if (v.Length == q!.Length)
+                raw.sqlite3_reset(statement);
+                raw.sqlite3_bind_int64(statement, 1, row);
+                rc = raw.sqlite3_step(statement);
+                if (rc == raw.SQLITE_DONE)
                 {
-                    similarity![post.Id] = TensorPrimitives.Dot(q, v);
+                    continue; // deleted since the candidate lists were made
+                }
+
+                if (rc != raw.SQLITE_ROW)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, handle);
+                }
+
+                var document = raw.sqlite3_column_blob(statement, 0);
+                Post post;
+                if (documents is null)
+                {
+                    post = PostJson.Deserialize(document);
+                }
+                else
+                {
+                    post = PostDocuments.ParseForRanking(document);
+                    documents[post.Id] = document.ToArray();
+                }
+
+                posts[post.Id] = post;
+                if (withVectors && raw.sqlite3_column_type(statement, 1) == raw.SQLITE_BLOB)
+                {
+                    var v = MemoryMarshal.Cast<byte, float>(raw.sqlite3_column_blob(statement, 1));
+                    if (v.Length == q!.Length)
+                    {
+                        similarity![post.Id] = TensorPrimitives.Dot(q, v);
+                    }
                 }
             }
         }
