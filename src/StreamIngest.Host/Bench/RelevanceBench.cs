@@ -86,6 +86,8 @@ internal static class RelevanceBench
             using var db = reuse ? new SqliteDatabase(file) : null;
             var store = (Db: db ?? p!.Db, Index: db is null ? p!.Index : SqlitePostStore.LoadIndex(db, embedder.Dimensions), Keywords: db is null ? p!.Keywords : SqlitePostStore.LoadKeywordIndex(db));
             var clock = new SettableClock();
+            var perQuestion = options.ContainsKey("per-question");
+            var printed = new HashSet<string>(StringComparer.Ordinal);
             async Task<ModeScore> EvaluateAsync(RankingOptions ranking, SearchMode mode, bool windowed, Func<RelevanceQuestions.Question, bool> which)
             {
                 var retriever = new SqliteRetriever(store.Db, store.Index, embedder, new HybridRanker(ranking, clock), store.Keywords);
@@ -100,6 +102,12 @@ internal static class RelevanceBench
                     }, CancellationToken.None);
                     var gains = result.Hits.Select(h => labels.TryGetValue(h.Post.NativeId, out var l) && q.IsRelevant(l.Event, l.Category) ? 1.0 : 0.0).ToArray();
                     scores.Add((gains.Sum() / K, Ndcg(gains, relevant[q])));
+                    var line = $"question\t{mode}{(mode == SearchMode.Hybrid ? $"-{ranking.Fusion}" : string.Empty)}\t{(windowed ? "window" : "none")}\t{(RelevanceQuestions.IsTuning(q) ? "tuning" : "held-out")}\t{gains.Sum() / K:F1}\t{q.Text}";
+                    if (perQuestion && printed.Add(line))
+                    {
+                        // --per-question: each question's P@10 once, to see where one mode wins or loses against another.
+                        BenchCommand.Progress(line);
+                    }
                 }
 
                 return new ModeScore(Math.Round(scores.Average(s => s.P), 4), Math.Round(scores.Average(s => s.Ndcg), 4));
