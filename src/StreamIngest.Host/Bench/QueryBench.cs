@@ -101,7 +101,7 @@ internal static class QueryBench
         var allocatedBytes = new Dictionary<string, long>(StringComparer.Ordinal);
         var sequential = new List<double>();
         var warmConcurrent = new List<double>();
-        var sequentialRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords) { ConcurrentLists = false };
+        var concurrentRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords) { ConcurrentLists = true };
         foreach (var (text, vector) in qs.Take(10))
         {
             embedder.Given[text] = vector;
@@ -140,7 +140,7 @@ internal static class QueryBench
             foreach (var concurrentFirst in new[] { scan.Count % 2 == 0, scan.Count % 2 != 0 })
             {
                 t = Stopwatch.GetTimestamp();
-                await (concurrentFirst ? retriever : sequentialRetriever).SearchAsync(all, CancellationToken.None);
+                await (concurrentFirst ? concurrentRetriever : retriever).SearchAsync(all, CancellationToken.None);
                 (concurrentFirst ? warmConcurrent : sequential).Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
             }
         }
