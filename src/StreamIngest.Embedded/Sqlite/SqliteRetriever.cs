@@ -21,8 +21,8 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     /// <summary>
     /// Run the keyword and vector lists of a hybrid query at the same time (each on its own connection). Off: the vector
     /// scan of a search that runs alone already spreads over the cores, and the keyword list beside it only competes
-    /// for them (<c>bench query</c>, the same warm question both ways in alternating order, twelve runs at 1M posts:
-    /// sequential ÷ concurrent p50 0.84–1.05, at most 1.00 in eleven; p99 lower in eight; 0.98–1.03 at 28k and 200k). It paid
+    /// for them (<c>bench query</c>, the same warm question both ways in alternating order, fourteen runs at 1M posts:
+    /// sequential ÷ concurrent p50 0.84–1.05, at most 1.00 in thirteen; p99 lower in nine; 0.98–1.03 at 28k and 200k). It paid
     /// when the keyword list was FTS5's, at tens of milliseconds.
     /// </summary>
     public bool ConcurrentLists { get; init; }
