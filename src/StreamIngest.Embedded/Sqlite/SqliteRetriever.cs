@@ -65,8 +65,8 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         if (query.Mode != SearchMode.Keyword)
         {
             q = await embedder.EmbedQueryAsync(query.Text, cancellationToken).ConfigureAwait(false);
-            // Two lists at once shorten a search that runs alone; while other searches run, the cores are already busy
-            // and handing the vector list to another thread only adds the hand-off.
+            // With ConcurrentLists (off by default, see there), a search that runs alone computes its two lists at once;
+            // while other searches run, the cores are already busy and the hand-off would only add to each.
             vectorTask = query.Mode == SearchMode.Hybrid && ConcurrentLists && Volatile.Read(ref _searching) <= 1
                 ? Task.Run(() =>
                 {

@@ -67,6 +67,28 @@ public class SqliteRetrieverTests(EmbedderFixture fixture) : StoreTestBase
     }
 
     [Fact]
+    public async Task SearchAsync_HybridListsAtOnceOrInTurn_RankTheSame()
+    {
+        await SeedAsync(
+            NewPost("flood", "The river burst its banks and the city centre is under water"),
+            NewPost("flood2", "Flood warning for the river valley tonight, move cars to high ground"),
+            NewPost("bridge", "The old bridge over the river is closed after storm damage"),
+            NewPost("bread", "Baked a sourdough loaf with a long cold proof"),
+            NewPost("football", "Northbridge won the cup final after extra time"));
+        var ranker = new HybridRanker(new RankingOptions(), new FakeTimeProvider(Now));
+        var inTurn = new SqliteRetriever(Db, Index, fixture.Embedder, ranker);
+        var atOnce = new SqliteRetriever(Db, Index, fixture.Embedder, ranker) { ConcurrentLists = true };
+        var query = new SearchQuery { Text = "is the river flooding the bridge", Mode = SearchMode.Hybrid, K = 4 };
+
+        var a = (await inTurn.SearchAsync(query, CancellationToken.None)).Hits;
+        var b = (await atOnce.SearchAsync(query, CancellationToken.None)).Hits;
+
+        Assert.False(inTurn.ConcurrentLists); // one after the other by default
+        Assert.Equal(4, a.Count);
+        Assert.Equal(a.Select(h => (h.Post.Id, h.Score.Final)), b.Select(h => (h.Post.Id, h.Score.Final)));
+    }
+
+    [Fact]
     public async Task SearchAsync_KeywordMode_RanksByBm25WithStemming()
     {
         await SeedAsync(
