@@ -259,7 +259,9 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
         {
             // One run (a question): on this thread. Parallel.For would also queue a helper task to the thread pool and,
             // with the pool busy, wait for a pool thread to pick it up only to find nothing left to do (bench api, new
-            // questions, 16 clients: the query threads spent most of their time in that wait).
+            // questions, 16 clients: the query threads spent most of their time in that wait). Cancellation is checked
+            // before the run, as Parallel.For checks it before its first.
+            cancellationToken.ThrowIfCancellationRequested();
             RunBatch(order, ids, results);
             return results;
         }

@@ -65,6 +65,17 @@ public class OnnxSentenceEmbedderTests(EmbedderFixture fixture)
         }
     }
 
+    [Theory]
+    [InlineData(1)] // one run, on the calling thread
+    [InlineData(40)] // several runs, over the cores
+    public void Embed_AlreadyCancelled_Throws(int texts)
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => fixture.Embedder.Embed([.. Enumerable.Range(0, texts).Select(i => $"post {i}")], cancelled.Token));
+    }
+
     [Fact]
     public async Task EmbedQuery_CancelledWhileWaiting_ThrowsAndTheNextQuestionIsStillAnswered()
     {
