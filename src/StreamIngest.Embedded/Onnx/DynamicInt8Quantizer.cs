@@ -137,7 +137,7 @@ public static class DynamicInt8Quantizer
         graph.Node.AddRange(nodes);
         if (blockwise)
         {
-            OnnxProtos.ImportMicrosoftDomain(proto);
+            ImportMicrosoftDomain(proto);
         }
 
         return (proto.ToByteArray(), quantized);
@@ -154,7 +154,7 @@ public static class DynamicInt8Quantizer
         var (codes, scales) = QuantizeBlocks(Floats(weight), k, n, blockSize);
         graph.Initializer.Add(Tensor($"{name}_B_q", TensorProto.Types.DataType.Uint8, [n, k / blockSize, blockSize], codes));
         graph.Initializer.Add(Tensor($"{name}_B_scale", TensorProto.Types.DataType.Float, [n * (k / blockSize)], MemoryMarshal.AsBytes(scales.AsSpan())));
-        var q = Node("MatMulNBits", $"{name}_nbits", [node.Input[0], $"{name}_B_q", $"{name}_B_scale"], [node.Output[0]], OnnxProtos.MicrosoftDomain);
+        var q = Node("MatMulNBits", $"{name}_nbits", [node.Input[0], $"{name}_B_q", $"{name}_B_scale"], [node.Output[0]], MicrosoftDomain);
         q.Attribute.Add(Int("K", k));
         q.Attribute.Add(Int("N", n));
         q.Attribute.Add(Int("bits", 8));
