@@ -271,13 +271,21 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     public async Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
     {
         var n = Math.Max(40, query.K * (query.CollapseDuplicates ? 4 : 2)) * (query.Filter.IsEmpty ? 1 : 5);
-        var definition = BuildSearchQuery(query, n, query.Mode == SearchMode.Keyword ? null : await _embedder.EmbedQueryAsync(query.Text, cancellationToken).ConfigureAwait(false));
+        var timer = new SearchStageTimer(_ranker.TimeProvider);
+        var vector = query.Mode == SearchMode.Keyword ? null : await _embedder.EmbedQueryAsync(query.Text, cancellationToken).ConfigureAwait(false);
+        if (vector is not null)
+        {
+            timer.Lap(SearchStages.Embed);
+        }
+
+        var definition = BuildSearchQuery(query, n, vector);
         if (definition is null)
         {
-            return new SearchResult([], 0, query.Mode);
+            return new SearchResult([], 0, query.Mode, timer.Stages);
         }
 
         var rows = await QueryAsync<SearchRow>(definition, cancellationToken).ConfigureAwait(false);
+        timer.Lap(SearchStages.Query);
         var posts = new Dictionary<string, Post>(StringComparer.Ordinal);
         var ranked = new List<Candidate>(rows.Count);
         foreach (var row in rows.Where(r => query.Filter.Accepts(r.Post)))
@@ -290,7 +298,8 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
         var hits = query.Mode == SearchMode.Keyword
             ? _ranker.Rank([], ranked, posts, query.K, query.CollapseDuplicates)
             : _ranker.Rank(ranked, [], posts, query.K, query.CollapseDuplicates);
-        return new SearchResult(hits, rows.Count, query.Mode);
+        timer.Lap(SearchStages.Rank);
+        return new SearchResult(hits, rows.Count, query.Mode, timer.Stages);
     }
 
     /// <summary>

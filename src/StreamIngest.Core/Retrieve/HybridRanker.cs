@@ -54,6 +54,9 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
 {
     public RankingOptions Options => options;
 
+    /// <summary>The clock of the searches this ranker orders: "now" for recency, and the timer of their stages.</summary>
+    public TimeProvider TimeProvider => timeProvider;
+
     public IReadOnlyList<SearchHit> Rank(
         IReadOnlyList<Candidate> vector,
         IReadOnlyList<Candidate> keyword,

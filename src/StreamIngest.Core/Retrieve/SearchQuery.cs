@@ -163,4 +163,5 @@ public sealed record ScoreParts(double? Vector, double? Keyword, double Recency,
 
 public sealed record SearchHit(Post Post, ScoreParts Score, int Duplicates);
 
-public sealed record SearchResult(IReadOnlyList<SearchHit> Hits, int CandidatesConsidered, SearchMode Mode);
+/// <param name="StageMs">Where the search's time went (<see cref="SearchStages"/>), when the store measures it.</param>
+public sealed record SearchResult(IReadOnlyList<SearchHit> Hits, int CandidatesConsidered, SearchMode Mode, IReadOnlyDictionary<string, double>? StageMs = null);

@@ -56,24 +56,32 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             n *= FilteredCandidateFactor; // signal filters apply to candidates: take more of them
         }
 
+        var timer = new SearchStageTimer(ranker.TimeProvider);
         var since = query.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1;
         var until = query.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
         await using var connection = db.Open();
 
         Task<IReadOnlyList<(long RowId, string Key, float Score)>> vectorTask = Task.FromResult<IReadOnlyList<(long, string, float)>>([]);
         float[]? q = null;
+        var atOnce = false;
         if (query.Mode != SearchMode.Keyword)
         {
             q = await embedder.EmbedQueryAsync(query.Text, cancellationToken).ConfigureAwait(false);
+            timer.Lap(SearchStages.Embed);
             // With ConcurrentLists (off by default, see there), a search that runs alone computes its two lists at once;
             // while other searches run, the cores are already busy and the hand-off would only add to each.
-            vectorTask = query.Mode == SearchMode.Hybrid && ConcurrentLists && Volatile.Read(ref _searching) <= 1
+            atOnce = query.Mode == SearchMode.Hybrid && ConcurrentLists && Volatile.Read(ref _searching) <= 1;
+            vectorTask = atOnce
                 ? Task.Run(() =>
                 {
                     using var own = db.Open();
                     return ApproximateVectorCandidates(own, q!, n, since, until, query);
                 }, cancellationToken)
                 : Task.FromResult(ApproximateVectorCandidates(connection, q, n, since, until, query));
+            if (!atOnce)
+            {
+                timer.Lap(SearchStages.Vector);
+            }
         }
 
         IReadOnlyList<(long RowId, Candidate Candidate)> keywordHits = [];
@@ -84,9 +92,14 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             // P@10 0.5846 / 0.5615 at half depth against 0.5821 / 0.5667 at full depth, with / without a window).
             var depth = query.Mode == SearchMode.Hybrid ? n / 2 : n;
             keywordHits = keywords is null ? KeywordCandidates(connection, query, depth, since, until) : KeywordCandidates(keywords, connection, query, depth, since, until);
+            timer.Lap(SearchStages.Keyword);
         }
 
         var approx = await vectorTask.ConfigureAwait(false);
+        if (atOnce)
+        {
+            timer.Lap(SearchStages.Vector); // with the lists at once: what the vector list took beyond the keyword list
+        }
 
         // Every candidate of either list is read once: its document, and (with a query vector) its stored fp32 vector
         // for the exact cosine that re-ranks the int8 list and scores keyword-only candidates the same way.
@@ -97,6 +110,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         // fields about 4, and a hybrid search has some 60 candidates for its 10 hits).
         var documents = query.Filter.IsEmpty ? new Dictionary<string, byte[]>(rows.Length, StringComparer.Ordinal) : null;
         var posts = LoadPosts(connection, rows, q, similarity, documents);
+        timer.Lap(SearchStages.Read);
         IReadOnlyList<Candidate> vector = ExactTop(approx, similarity, n);
         IReadOnlyList<Candidate> keyword = [.. keywordHits.Select(h => h.Candidate)];
         if (!query.Filter.IsEmpty)
@@ -112,7 +126,8 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             hits = [.. hits.Select(h => h with { Post = PostJson.Deserialize(documents[h.Post.Id]) })];
         }
 
-        return new SearchResult(hits, rows.Length, query.Mode);
+        timer.Lap(SearchStages.Rank);
+        return new SearchResult(hits, rows.Length, query.Mode, timer.Stages);
     }
 
     /// <summary>The raw vector search alone (approximate int8 scan + fp32 re-rank), for the benchmark and tests.</summary>

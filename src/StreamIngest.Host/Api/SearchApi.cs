@@ -32,7 +32,10 @@ public sealed record SearchHitDto(
         hit.Post.Provenance, hit.Post.SafetyLabels, hit.Post.Sentiment, hit.Post.ClusterId);
 }
 
-public sealed record SearchResponse(string Query, string Mode, DateTimeOffset? Since, DateTimeOffset? Until, int CandidatesConsidered, double TookMs, IReadOnlyList<SearchHitDto> Results);
+/// <param name="StageMs">Where <paramref name="TookMs"/> went, by stage (embed, vector, keyword, read, query, rank), when the store measures it.</param>
+public sealed record SearchResponse(
+    string Query, string Mode, DateTimeOffset? Since, DateTimeOffset? Until, int CandidatesConsidered, double TookMs, IReadOnlyDictionary<string, double>? StageMs,
+    IReadOnlyList<SearchHitDto> Results);
 
 public static class SearchApi
 {
@@ -71,6 +74,7 @@ public static class SearchApi
             query.Until,
             result.CandidatesConsidered,
             Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 2),
+            result.StageMs?.ToDictionary(s => s.Key, s => Math.Round(s.Value, 3), StringComparer.Ordinal),
             [.. result.Hits.Select(SearchHitDto.From)]));
     }
 

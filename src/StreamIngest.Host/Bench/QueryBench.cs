@@ -27,7 +27,7 @@ internal static class QueryBench
     /// </summary>
     public sealed record Result(
         string Bench, bool SyntheticVectors, int Posts, int Queries, double InsertPerS, double ScanP50Ms,
-        IReadOnlyDictionary<string, Percentiles> LatencyMs, Percentiles WarmConcurrentMs, Percentiles WarmSequentialMs, double ConcurrentSpeedupP50, double QueryEmbedP50Ms,
+        IReadOnlyDictionary<string, Percentiles> LatencyMs, IReadOnlyDictionary<string, IReadOnlyDictionary<string, Percentiles>> StageMs, Percentiles WarmConcurrentMs, Percentiles WarmSequentialMs, double ConcurrentSpeedupP50, double QueryEmbedP50Ms,
         [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb, IReadOnlyDictionary<string, double> RssMbHeld);
 
     /// <param name="GcShare">The share of these queries during which the collector paused the process.</param>
@@ -99,6 +99,7 @@ internal static class QueryBench
         var latency = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         var gcPaused = new Dictionary<string, List<bool>>(StringComparer.Ordinal);
         var allocatedBytes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var stageMs = new Dictionary<string, Dictionary<string, List<double>>>(StringComparer.Ordinal);
         var sequential = new List<double>();
         var warmConcurrent = new List<double>();
         var concurrentRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords) { ConcurrentLists = true };
@@ -127,9 +128,15 @@ internal static class QueryBench
                     var paused = GC.GetTotalPauseDuration();
                     var allocated = GC.GetTotalAllocatedBytes();
                     t = Stopwatch.GetTimestamp();
-                    await retriever.SearchAsync(query, CancellationToken.None);
+                    var result = await retriever.SearchAsync(query, CancellationToken.None);
                     var key = $"{name}_{window}";
                     (latency.TryGetValue(key, out var list) ? list : latency[key] = []).Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                    var stages = stageMs.TryGetValue(key, out var s) ? s : stageMs[key] = new(StringComparer.Ordinal);
+                    foreach (var (stage, ms) in result.StageMs ?? new Dictionary<string, double>())
+                    {
+                        (stages.TryGetValue(stage, out var times) ? times : stages[stage] = []).Add(ms);
+                    }
+
                     (gcPaused.TryGetValue(key, out var flags) ? flags : gcPaused[key] = []).Add(GC.GetTotalPauseDuration() > paused);
                     allocatedBytes[key] = allocatedBytes.GetValueOrDefault(key) + (GC.GetTotalAllocatedBytes() - allocated);
                 }
@@ -176,6 +183,8 @@ internal static class QueryBench
                 Math.Round(gcPaused[kv.Key].Count(p => p) / (double)kv.Value.Count, 3),
                 R(BenchCommand.Percentile([.. kv.Value.Where((_, i) => !gcPaused[kv.Key][i])], 99)),
                 Math.Round(allocatedBytes[kv.Key] / 1024.0 / kv.Value.Count, 1)), StringComparer.Ordinal),
+            stageMs.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, Percentiles>)kv.Value.ToDictionary(
+                st => st.Key, st => new Percentiles(R(BenchCommand.Percentile(st.Value, 50)), R(BenchCommand.Percentile(st.Value, 99))), StringComparer.Ordinal), StringComparer.Ordinal),
             new Percentiles(R(BenchCommand.Percentile(warmConcurrent, 50)), R(BenchCommand.Percentile(warmConcurrent, 99))),
             new Percentiles(R(BenchCommand.Percentile(sequential, 50)), R(BenchCommand.Percentile(sequential, 99))),
             Math.Round(BenchCommand.Percentile(sequential, 50) / BenchCommand.Percentile(warmConcurrent, 50), 2),

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using StreamIngest.Embed;
 using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Model;
 using StreamIngest.Retrieve;
@@ -86,6 +87,46 @@ public class SqliteRetrieverTests(EmbedderFixture fixture) : StoreTestBase
         Assert.False(inTurn.ConcurrentLists); // one after the other by default
         Assert.Equal(4, a.Count);
         Assert.Equal(a.Select(h => (h.Post.Id, h.Score.Final)), b.Select(h => (h.Post.Id, h.Score.Final)));
+    }
+
+    [Theory]
+    [InlineData(SearchMode.Hybrid, false, "embed,vector,keyword,read,rank")]
+    [InlineData(SearchMode.Hybrid, true, "embed,keyword,vector,read,rank")]
+    [InlineData(SearchMode.Vector, false, "embed,vector,read,rank")]
+    [InlineData(SearchMode.Keyword, false, "keyword,read,rank")]
+    public async Task SearchAsync_ReportsWhereItsTimeWent(SearchMode mode, bool listsAtOnce, string stages)
+    {
+        await SeedAsync(
+            NewPost("flood", "The river burst its banks and the city centre is under water"),
+            NewPost("bread", "Baked a sourdough loaf with a long cold proof"));
+        var clock = new FakeTimeProvider(Now);
+        // The question takes the model 7 ms of the search's clock, and nothing else moves it.
+        var embedder = new ClockedEmbedder(fixture.Embedder, clock, TimeSpan.FromMilliseconds(7));
+        var retriever = new SqliteRetriever(Db, Index, embedder, new HybridRanker(new RankingOptions(), clock)) { ConcurrentLists = listsAtOnce };
+
+        var result = await retriever.SearchAsync(new SearchQuery { Text = "river flooding", Mode = mode, K = 2 }, CancellationToken.None);
+
+        Assert.NotNull(result.StageMs);
+        Assert.Equal(stages, string.Join(',', result.StageMs.Keys));
+        Assert.Equal(mode == SearchMode.Keyword ? 0 : 7, result.StageMs.GetValueOrDefault(SearchStages.Embed), 6);
+        Assert.All(result.StageMs.Where(s => s.Key != SearchStages.Embed), s => Assert.Equal(0, s.Value));
+    }
+
+    /// <summary>Moves <paramref name="clock"/> by <paramref name="takes"/> for each question it embeds.</summary>
+    private sealed class ClockedEmbedder(IEmbedder inner, FakeTimeProvider clock, TimeSpan takes) : IEmbedder
+    {
+        public string Model => inner.Model;
+
+        public int Dimensions => inner.Dimensions;
+
+        public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) => inner.EmbedAsync(texts, cancellationToken);
+
+        public async Task<float[]> EmbedQueryAsync(string query, CancellationToken cancellationToken)
+        {
+            var vector = await inner.EmbedQueryAsync(query, cancellationToken);
+            clock.Advance(takes);
+            return vector;
+        }
     }
 
     [Fact]

@@ -55,6 +55,10 @@ public sealed class EndToEndTests : IDisposable
         Assert.True(score.GetProperty("recency").GetDouble() > 0.9);
         Assert.True(score.TryGetProperty("keyword", out _));
         Assert.Contains(results, r => r.GetProperty("entities").GetProperty("hashtags").EnumerateArray().Any(h => h.GetString() == "rivertonflood"));
+        // Where the time went, stage by stage, within what the search took.
+        var stages = response.GetProperty("stage_ms").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        Assert.Equal(["embed", "vector", "keyword", "read", "rank"], stages.Keys);
+        Assert.All(stages.Values, ms => Assert.InRange(ms, 0, response.GetProperty("took_ms").GetDouble() + 0.01));
     }
 
     [Fact]

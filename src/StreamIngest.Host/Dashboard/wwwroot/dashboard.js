@@ -181,7 +181,8 @@
     const r = await fetch(keyed(`/v1/search?${params()}`));
     if (!r.ok) { $("search-status").textContent = await problem(r); return; }
     const d = await r.json();
-    $("search-status").textContent = `${d.results.length} results of ${d.candidates_considered} candidates in ${fmt(d.took_ms)} ms`;
+    const stages = Object.entries(d.stage_ms || {}).map(([k, v]) => `${k} ${fmt(v)}`).join(" · ");
+    $("search-status").textContent = `${d.results.length} results of ${d.candidates_considered} candidates in ${fmt(d.took_ms)} ms${stages ? ` (${stages})` : ""}`;
     $("results").replaceChildren(...d.results.map((h) => {
       const s = h.score;
       const entities = [...(h.entities.hashtags || []).map((x) => "#" + x), ...(h.entities.cashtags || []).map((x) => "$" + x), ...(h.entities.mentions || []).map((x) => "@" + x)];
