@@ -80,7 +80,7 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
 
             var recency = RecencyFactor(post.CreatedAt, now);
             var engagement = EngagementFactor(post.Metrics);
-            var final = p.Fused * ((1 - options.RecencyWeight) + options.RecencyWeight * recency) * engagement;
+            var final = Final(p.Fused, recency, engagement);
             scored.Add(new SearchHit(post, new ScoreParts(p.Vec, p.Kw, recency, engagement, p.Fused, final), 0));
         }
 
@@ -125,10 +125,9 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
 
         foreach (var c in keyword)
         {
-            var bonus = best > 0 ? c.Score / best : 0;
             if (keywordOnly)
             {
-                parts[c.Id] = (null, c.Score, bonus); // keyword mode: BM25 alone decides
+                parts[c.Id] = (null, c.Score, best > 0 ? c.Score / best : 0); // keyword mode: BM25 alone decides
                 continue;
             }
 
@@ -138,11 +137,18 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
                 continue; // no vector for it (never embedded): nothing to compare it by
             }
 
-            parts[c.Id] = (cosine, c.Score, cosine.Value + options.KeywordWeight * bonus);
+            parts[c.Id] = (cosine, c.Score, cosine.Value + KeywordBonus(c.Score, best));
         }
 
         return parts;
     }
+
+    /// <summary>A candidate's final score from its fused relevance, recency factor and engagement factor.</summary>
+    public double Final(double fused, double recency, double engagement) =>
+        fused * ((1 - options.RecencyWeight) + options.RecencyWeight * recency) * engagement;
+
+    /// <summary>The keyword bonus <see cref="FusionMethod.Scores"/> adds to a candidate's cosine: its BM25 over the list's best, weighted.</summary>
+    public double KeywordBonus(double bm25, double best) => best > 0 ? options.KeywordWeight * (bm25 / best) : 0;
 
     /// <summary>1 for a post written now, 0.5 at one half-life, tending to 0; future-dated posts count as now.</summary>
     public double RecencyFactor(DateTimeOffset createdAt, DateTimeOffset now)
@@ -156,15 +162,18 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
         return Math.Pow(0.5, age / options.HalfLife);
     }
 
-    public double EngagementFactor(Engagement? metrics)
+    public double EngagementFactor(Engagement? metrics) => EngagementFactor(metrics?.Total ?? 0);
+
+    /// <summary>The factor for a post with <paramref name="interactions"/> likes, reposts, replies and quotes.</summary>
+    public double EngagementFactor(long interactions)
     {
-        if (metrics is null || metrics.Total <= 0)
+        if (interactions <= 0)
         {
             return 1;
         }
 
         // log-scaled and capped: 10 interactions ≈ +2%, 100k interactions = the full weight.
-        return 1 + options.EngagementWeight * Math.Min(1, Math.Log10(1 + metrics.Total) / 5);
+        return 1 + options.EngagementWeight * Math.Min(1, Math.Log10(1 + interactions) / 5);
     }
 
     private static SearchHit[] Collapse(List<SearchHit> ranked, int k)

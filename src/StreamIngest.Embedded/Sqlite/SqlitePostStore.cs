@@ -132,7 +132,10 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
         var dims = index.Dimensions;
         using var connection = db.Open();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT p.rowid, p.id, p.created_at, p.source, p.lang, d.embedding FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE d.embedding IS NOT NULL ORDER BY p.rowid";
+        cmd.CommandText = """
+            SELECT p.rowid, p.id, p.created_at, p.source, p.lang, d.embedding, p.engagement, COALESCE(json_extract(d.doc, '$.cluster_id'), p.content_hash)
+            FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE d.embedding IS NOT NULL ORDER BY p.rowid
+            """;
         using var reader = cmd.ExecuteReader();
         var buffer = new byte[dims * sizeof(float)];
         while (reader.Read())
@@ -144,7 +147,9 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
             }
 
             reader.GetBytes(5, 0, buffer, 0, buffer.Length);
-            index.Upsert(reader.GetString(1), reader.GetInt64(0), reader.GetInt64(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), MemoryMarshal.Cast<byte, float>(buffer));
+            index.Upsert(
+                reader.GetString(1), reader.GetInt64(0), reader.GetInt64(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), MemoryMarshal.Cast<byte, float>(buffer),
+                reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7));
         }
 
         return index;
@@ -272,7 +277,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
             var p = posts[i];
             if (p.Embedding is { } e && e.Length == index.Dimensions)
             {
-                index.Upsert(p.Id, rowIds[i], p.CreatedAt.ToUnixTimeMilliseconds(), p.Source, p.Lang, e);
+                index.Upsert(p.Id, rowIds[i], p.CreatedAt.ToUnixTimeMilliseconds(), p.Source, p.Lang, e, p.Metrics?.Total ?? 0, p.ClusterId ?? p.ContentHash);
             }
 
             keywords?.Upsert(p.Id, rowIds[i], p.CreatedAt.ToUnixTimeMilliseconds(), p.Source, p.Lang, p.Text, previous[i]);
@@ -312,8 +317,9 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
         return deleted.Count;
     }
 
-    public Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken) =>
-        db.WriteAsync((connection, tx) =>
+    public async Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken)
+    {
+        var updated = await db.WriteAsync((connection, tx) =>
         {
             using var cmd = connection.CreateCommand();
             cmd.Transaction = tx;
@@ -343,7 +349,16 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
             }
 
             return updated;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+
+        // Committed: the in-memory index ranks candidates by engagement before reading them.
+        foreach (var (id, d) in deltas)
+        {
+            index.AddEngagement(id, d.Total);
+        }
+
+        return updated;
+    }
 
     public async Task<Post?> GetAsync(string id, CancellationToken cancellationToken)
     {

@@ -8,6 +8,12 @@ using System.Runtime.Intrinsics.X86;
 namespace StreamIngest.Embedded.Vectors;
 
 /// <summary>Row filter applied during the scan, before any arithmetic.</summary>
+/// <summary>
+/// A held row as a search sees it before reading it: the approximate (int8) cosine with the query, the post's time, its
+/// interactions and a hash of its story.
+/// </summary>
+public readonly record struct RowFacts(float Score, long CreatedMs, long Engagement, int Story);
+
 public readonly record struct VectorFilter(long MinCreatedMs, long MaxCreatedMs, short Source = -1, short Lang = -1, IReadOnlySet<long>? AllowedRowIds = null);
 
 /// <summary>
@@ -61,7 +67,9 @@ public sealed class Int8VectorIndex
     public short CodeOf(string? name) => _codes.CodeOf(name);
 
     /// <summary>Adds or replaces the vector stored under <paramref name="key"/>.</summary>
-    public void Upsert(string key, long rowId, long createdMs, string source, string? lang, ReadOnlySpan<float> vector)
+    /// <param name="engagement">The post's interactions so far (<see cref="AddEngagement"/> adds to them).</param>
+    /// <param name="story">The story the post belongs to (its cluster, else its exact text's hash; its key when null).</param>
+    public void Upsert(string key, long rowId, long createdMs, string source, string? lang, ReadOnlySpan<float> vector, long engagement = 0, string? story = null)
     {
         if (vector.Length != _dims)
         {
@@ -92,6 +100,8 @@ public sealed class Int8VectorIndex
             block.Keys[r] = key;
             block.RowIds[r] = rowId;
             block.CreatedMs[r] = createdMs;
+            block.Engagement[r] = engagement;
+            block.Story[r] = StringComparer.Ordinal.GetHashCode(story ?? key);
             block.Source[r] = _codes.Add(source);
             block.Lang[r] = _codes.Add(lang);
             block.InvScale[r] = QuantizeOffset(vector, block.Codes.AsSpan(r * _dims, _dims));
@@ -103,6 +113,65 @@ public sealed class Int8VectorIndex
         {
             _lock.ExitWriteLock();
         }
+    }
+
+    /// <summary>Adds <paramref name="delta"/> interactions to a row's engagement; false when the key is not held.</summary>
+    public bool AddEngagement(string key, long delta)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            if (!_rowByKey.TryGetValue(key, out var row))
+            {
+                return false;
+            }
+
+            _blocks[row / BlockRows].Engagement[row % BlockRows] += delta;
+            return true;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>
+    /// What a search can rank the rows under <paramref name="keys"/> by before reading them: the int8 cosine with
+    /// <paramref name="query"/>, time, engagement and story. Keys not held are left out.
+    /// </summary>
+    public Dictionary<string, RowFacts> Describe(ReadOnlySpan<float> query, IEnumerable<string> keys)
+    {
+        if (query.Length != _dims)
+        {
+            throw new ArgumentException($"query has {query.Length} dimensions, index has {_dims}", nameof(query));
+        }
+
+        var q = new sbyte[_dims];
+        var queryInvScale = Quantize(query, q); // a search's ranking leaves it out (the same for every row); a cosine needs it
+        var prepared = new Query(q, Int8Dot.Offset * Sum(q), []);
+        var facts = new Dictionary<string, RowFacts>(StringComparer.Ordinal);
+        _lock.EnterReadLock();
+        try
+        {
+            foreach (var key in keys)
+            {
+                if (facts.ContainsKey(key) || !_rowByKey.TryGetValue(key, out var row))
+                {
+                    continue;
+                }
+
+                var block = _blocks[row / BlockRows];
+                var r = row % BlockRows;
+                facts[key] = new RowFacts(
+                    prepared.Score(block.Codes.AsSpan(r * _dims, _dims), block.InvScale[r]) * queryInvScale, block.CreatedMs[r], block.Engagement[r], block.Story[r]);
+            }
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+
+        return facts;
     }
 
     public bool Remove(string key)
@@ -541,6 +610,10 @@ public sealed class Int8VectorIndex
 
         public readonly float[] InvScale = new float[BlockRows];
         public readonly long[] CreatedMs = new long[BlockRows];
+        public readonly long[] Engagement = new long[BlockRows];
+
+        /// <summary>A hash of each row's story (cluster, else exact text, else key): rows that share it are one story.</summary>
+        public readonly int[] Story = new int[BlockRows];
         public readonly long[] RowIds = new long[BlockRows];
         public readonly short[] Source = new short[BlockRows];
         public readonly short[] Lang = new short[BlockRows];

@@ -77,7 +77,9 @@ internal static class QueryBench
 
         var insertPerS = n / Stopwatch.GetElapsedTime(started).TotalSeconds;
         rssHeld[n.ToString(CultureInfo.InvariantCulture)] = BenchCommand.RssMb();
-        var retriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords);
+        // --shortlist N: stories beyond k a search reads (0 reads every candidate), to compare with the default.
+        var shortlist = options.Int("shortlist", new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System)).ShortlistStories);
+        var retriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords) { ShortlistStories = shortlist };
 
         (string Name, DateTimeOffset? Since)[] windows = [("24h", now.AddHours(-24)), ("all", null)];
         (string Name, SearchMode Mode)[] modes = [("hybrid", SearchMode.Hybrid), ("keyword", SearchMode.Keyword), ("vector", SearchMode.Vector)];
@@ -102,7 +104,7 @@ internal static class QueryBench
         var stageMs = new Dictionary<string, Dictionary<string, List<double>>>(StringComparer.Ordinal);
         var sequential = new List<double>();
         var warmConcurrent = new List<double>();
-        var concurrentRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords) { ConcurrentLists = true };
+        var concurrentRetriever = new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System), keywords) { ConcurrentLists = true, ShortlistStories = shortlist };
         foreach (var (text, vector) in qs.Take(10))
         {
             embedder.Given[text] = vector;

@@ -112,6 +112,63 @@ public class SqliteRetrieverTests(EmbedderFixture fixture) : StoreTestBase
         Assert.All(result.StageMs.Where(s => s.Key != SearchStages.Embed), s => Assert.Equal(0, s.Value));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SearchAsync_ReadingOnlyTheShortlist_RanksAsReadingEveryCandidate(bool reopened)
+    {
+        // Cosines to the question are set: "liked" is only fifth by cosine but first once its 100k interactions count
+        // (+10%), and "liked-copy" is the same story (counted as its duplicate). With k = 1 and one story to spare, the
+        // shortlist holds two stories: it must rank by engagement and keep a story's rows together, or the hit differs.
+        var posts = new (string Id, double Cosine, string? Story)[]
+        {
+            ("best", 0.90, null), ("second", 0.89, null), ("third", 0.88, null), ("fourth", 0.87, null), ("liked", 0.85, "story-liked"), ("liked-copy", 0.50, "story-liked"),
+        };
+        var seeded = posts.Select((p, i) =>
+        {
+            var post = NewPost(p.Id, $"post {p.Id}", embedding: Toward(p.Cosine, i + 1));
+            post.ClusterId = p.Story;
+            return post;
+        }).ToArray();
+        await Store.UpsertAsync(seeded, CancellationToken.None);
+        await Store.AddEngagementAsync(new Dictionary<string, Engagement> { ["test:liked"] = new(Likes: 100_000) }, CancellationToken.None);
+        if (reopened)
+        {
+            Reopen(); // the index rebuilt from the file keeps engagement and story
+        }
+
+        var embedder = new FixedQueryEmbedder(Toward(1, 0));
+        var ranker = new HybridRanker(new RankingOptions(), new FakeTimeProvider(Now));
+        var query = new SearchQuery { Text = "q", Mode = SearchMode.Vector, K = 1, CollapseDuplicates = true };
+
+        var all = await new SqliteRetriever(Db, Index, embedder, ranker) { ShortlistStories = 0 }.SearchAsync(query, CancellationToken.None);
+        var shortlisted = await new SqliteRetriever(Db, Index, embedder, ranker) { ShortlistStories = 1 }.SearchAsync(query, CancellationToken.None);
+
+        var hit = Assert.Single(shortlisted.Hits);
+        Assert.Equal(("test:liked", 1), (hit.Post.Id, hit.Duplicates));
+        Assert.Equal(all.Hits.Select(h => (h.Post.Id, h.Score.Final, h.Duplicates)), shortlisted.Hits.Select(h => (h.Post.Id, h.Score.Final, h.Duplicates)));
+        Assert.Equal(all.CandidatesConsidered, shortlisted.CandidatesConsidered);
+    }
+
+    /// <summary>A unit vector at <paramref name="cosine"/> to the first axis, the rest along axis <paramref name="axis"/>.</summary>
+    private static float[] Toward(double cosine, int axis)
+    {
+        var v = new float[384];
+        v[0] = (float)cosine;
+        v[axis] += (float)Math.Sqrt(1 - (cosine * cosine));
+        return v;
+    }
+
+    /// <summary>Every question is the same vector.</summary>
+    private sealed class FixedQueryEmbedder(float[] vector) : IEmbedder
+    {
+        public string Model => "fixed";
+
+        public int Dimensions => vector.Length;
+
+        public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) => Task.FromResult(texts.Select(_ => vector).ToArray());
+    }
+
     /// <summary>Moves <paramref name="clock"/> by <paramref name="takes"/> for each question it embeds.</summary>
     private sealed class ClockedEmbedder(IEmbedder inner, FakeTimeProvider clock, TimeSpan takes) : IEmbedder
     {

@@ -100,6 +100,36 @@ public class Int8VectorIndexTests
     }
 
     [Fact]
+    public void Describe_GivesCosineTimeEngagementAndStory_OfHeldKeysOnly()
+    {
+        var rng = new Random(8);
+        var q = RandomUnit(rng);
+        var index = new Int8VectorIndex(Dims);
+        var vectors = Enumerable.Range(0, 50).Select(_ => RandomUnit(rng, q, 0.5f)).ToArray();
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            index.Upsert($"k{i}", i, 1000 + i, "s", null, vectors[i], engagement: i, story: i % 2 == 0 ? "even" : null);
+        }
+
+        index.AddEngagement("k3", 100);
+        index.Remove("k4");
+        var facts = index.Describe(q, ["k1", "k2", "k3", "k4", "k6", "missing", "k1"]);
+
+        Assert.Equal(["k1", "k2", "k3", "k6"], facts.Keys.Order());
+        foreach (var (key, f) in facts)
+        {
+            var i = int.Parse(key[1..], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(TensorPrimitives.CosineSimilarity(q, vectors[i]), f.Score, 0.01);
+            Assert.Equal(1000 + i, f.CreatedMs);
+        }
+
+        Assert.Equal(103, facts["k3"].Engagement);
+        Assert.Equal(facts["k2"].Story, facts["k6"].Story); // one story
+        Assert.NotEqual(facts["k1"].Story, facts["k3"].Story); // each its own
+        Assert.False(index.AddEngagement("k4", 1));
+    }
+
+    [Fact]
     public void Upsert_SameKeyTwice_ReplacesAndRemoveForgets()
     {
         var rng = new Random(5);
