@@ -111,7 +111,8 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         // for the exact cosine that re-ranks the int8 list and scores keyword-only candidates the same way.
         var rows = approx.Select(a => a.RowId).Concat(keywordHits.Select(h => h.RowId)).Distinct().ToArray();
         var considered = rows.Length;
-        if (q is not null && query.Filter.IsEmpty && ranker.Options.Fusion == FusionMethod.Scores && ShortlistStories > 0)
+        // Without a vector list the ranker lets BM25 alone decide (posts stored without vectors): nothing to shortlist by.
+        if (q is not null && approx.Count > 0 && query.Filter.IsEmpty && ranker.Options.Fusion == FusionMethod.Scores && ShortlistStories > 0)
         {
             rows = Shortlist(q, approx, keywordHits, query.K + Math.Max(query.K, ShortlistStories));
         }

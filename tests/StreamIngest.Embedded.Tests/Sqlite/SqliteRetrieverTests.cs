@@ -187,6 +187,18 @@ public class SqliteRetrieverTests(EmbedderFixture fixture) : StoreTestBase
     }
 
     [Fact]
+    public async Task SearchAsync_HybridOverPostsWithoutVectors_FallsBackToKeywords()
+    {
+        // Stored without embeddings (an embedder that failed, or vectors of another model's size): the keyword list
+        // alone must still answer a hybrid search.
+        await Store.UpsertAsync([NewPost("1", "Flooding reported on Main St"), NewPost("2", "Sunny day at the beach")], CancellationToken.None);
+
+        var ids = await IdsAsync(new SearchQuery { Text = "flooding", Mode = SearchMode.Hybrid });
+
+        Assert.Equal(["test:1"], ids);
+    }
+
+    [Fact]
     public async Task SearchAsync_KeywordMode_RanksByBm25WithStemming()
     {
         await SeedAsync(
