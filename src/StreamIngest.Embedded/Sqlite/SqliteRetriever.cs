@@ -107,8 +107,8 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             timer.Lap(SearchStages.Vector); // with the lists at once: what the vector list took beyond the keyword list
         }
 
-        // Every candidate of either list is read once: its document, and (with a query vector) its stored fp32 vector
-        // for the exact cosine that re-ranks the int8 list and scores keyword-only candidates the same way.
+        // Every candidate read (all, or the shortlist's) is read once: its document, and (with a query vector) its stored
+        // fp32 vector for the exact cosine that re-ranks the int8 list and scores keyword-only candidates the same way.
         var rows = approx.Select(a => a.RowId).Concat(keywordHits.Select(h => h.RowId)).Distinct().ToArray();
         var considered = rows.Length;
         // Without a vector list the ranker lets BM25 alone decide (posts stored without vectors): nothing to shortlist by.
@@ -146,8 +146,9 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     /// <summary>
     /// The rows of the <paramref name="stories"/> best stories among the candidates, ranked as the ranker would rank them
     /// but from what the vector index holds (int8 cosine, time, engagement, story) instead of the rows themselves: only
-    /// those rows are read. A story past the shortlist reaches the top k only when int8's error (about 0.005 in cosine)
-    /// outweighs the gap to it; a story's every candidate row is read, so its duplicates are counted as before.
+    /// those rows are read. A story past the shortlist reaches the top k only when int8's error (within 0.01 of the exact
+    /// cosine, the index's tests hold it there) outweighs its gap to the k-th; a story's every candidate row is read, so
+    /// its duplicates are counted as before. bench relevance: the same hits, scores and counts in all 284 searches.
     /// </summary>
     private long[] Shortlist(float[] q, IReadOnlyList<(long RowId, string Key, float Score)> approx, IReadOnlyList<(long RowId, Candidate Candidate)> keywordHits, int stories)
     {
