@@ -70,6 +70,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         Task<IReadOnlyList<(long RowId, string Key, float Score)>> vectorTask = Task.FromResult<IReadOnlyList<(long, string, float)>>([]);
         float[]? q = null;
         var atOnce = false;
+        var approxFacts = new List<RowFacts>();
         if (query.Mode != SearchMode.Keyword)
         {
             q = await embedder.EmbedQueryAsync(query.Text, cancellationToken).ConfigureAwait(false);
@@ -81,9 +82,9 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
                 ? Task.Run(() =>
                 {
                     using var own = db.Open();
-                    return ApproximateVectorCandidates(own, q!, n, since, until, query);
+                    return ApproximateVectorCandidates(own, q!, n, since, until, query, approxFacts);
                 }, cancellationToken)
-                : Task.FromResult(ApproximateVectorCandidates(connection, q, n, since, until, query));
+                : Task.FromResult(ApproximateVectorCandidates(connection, q, n, since, until, query, approxFacts));
             if (!atOnce)
             {
                 timer.Lap(SearchStages.Vector);
@@ -114,7 +115,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         // Without a vector list the ranker lets BM25 alone decide (posts stored without vectors): nothing to shortlist by.
         if (q is not null && approx.Count > 0 && query.Filter.IsEmpty && ranker.Options.Fusion == FusionMethod.Scores && ShortlistStories > 0)
         {
-            rows = Shortlist(q, approx, keywordHits, query.K + Math.Max(query.K, ShortlistStories));
+            rows = Shortlist(q, approx, approxFacts, keywordHits, query.K + Math.Max(query.K, ShortlistStories));
         }
 
         var similarity = q is null ? null : new Dictionary<string, double>(rows.Length, StringComparer.Ordinal);
@@ -150,41 +151,86 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     /// cosine, the index's tests hold it there) outweighs its gap to the k-th; a story's every candidate row is read, so
     /// its duplicates are counted as before. bench relevance: the same hits, scores and counts in all 284 searches.
     /// </summary>
-    private long[] Shortlist(float[] q, IReadOnlyList<(long RowId, string Key, float Score)> approx, IReadOnlyList<(long RowId, Candidate Candidate)> keywordHits, int stories)
+    private long[] Shortlist(
+        float[] q, IReadOnlyList<(long RowId, string Key, float Score)> approx, List<RowFacts> approxFacts, IReadOnlyList<(long RowId, Candidate Candidate)> keywordHits, int stories)
     {
-        var rowOf = new Dictionary<string, long>(approx.Count + keywordHits.Count, StringComparer.Ordinal);
-        foreach (var a in approx)
+        // The vector list's facts came with it from the scan; only keyword-only candidates are looked up in the index.
+        var count = approx.Count + keywordHits.Count;
+        var rows = new List<long>(count);
+        var facts = new List<RowFacts>(count);
+        var bonus = new List<double>(count);
+        var at = new Dictionary<string, int>(count, StringComparer.Ordinal);
+        for (var i = 0; i < approx.Count; i++)
         {
-            rowOf[a.Key] = a.RowId;
+            at[approx[i].Key] = i;
+            rows.Add(approx[i].RowId);
+            facts.Add(approxFacts[i]);
+            bonus.Add(0);
         }
 
         var best = 0.0;
-        foreach (var (rowId, candidate) in keywordHits)
+        foreach (var (_, candidate) in keywordHits)
         {
-            rowOf.TryAdd(candidate.Id, rowId);
             best = Math.Max(best, candidate.Score);
         }
 
-        var facts = index.Describe(q, rowOf.Keys);
-        var bonus = keywordHits.ToDictionary(h => h.Candidate.Id, h => ranker.KeywordBonus(h.Candidate.Score, best), StringComparer.Ordinal);
-        var now = ranker.TimeProvider.GetUtcNow();
-        var storyScores = new Dictionary<int, double>();
-        foreach (var (key, f) in facts)
+        List<(long RowId, string Key, double Bonus)>? keywordOnly = null;
+        foreach (var (rowId, candidate) in keywordHits)
         {
+            var b = ranker.KeywordBonus(candidate.Score, best);
+            if (at.TryGetValue(candidate.Id, out var i))
+            {
+                bonus[i] = b;
+            }
+            else
+            {
+                (keywordOnly ??= []).Add((rowId, candidate.Id, b));
+            }
+        }
+
+        if (keywordOnly is not null)
+        {
+            var described = index.Describe(q, keywordOnly.Select(k => k.Key));
+            foreach (var (rowId, key, b) in keywordOnly)
+            {
+                if (described.TryGetValue(key, out var f))
+                {
+                    rows.Add(rowId);
+                    facts.Add(f);
+                    bonus.Add(b);
+                }
+            }
+        }
+
+        var now = ranker.TimeProvider.GetUtcNow();
+        var storyScores = new Dictionary<int, double>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var f = facts[i];
             var final = ranker.Final(
-                f.Score + bonus.GetValueOrDefault(key),
-                ranker.RecencyFactor(DateTimeOffset.FromUnixTimeMilliseconds(f.CreatedMs), now),
-                ranker.EngagementFactor(f.Engagement));
+                f.Score + bonus[i], ranker.RecencyFactor(DateTimeOffset.FromUnixTimeMilliseconds(f.CreatedMs), now), ranker.EngagementFactor(f.Engagement));
             storyScores[f.Story] = storyScores.TryGetValue(f.Story, out var s) ? Math.Max(s, final) : final;
         }
 
         if (storyScores.Count <= stories)
         {
-            return [.. facts.Keys.Select(k => rowOf[k])];
+            return [.. rows];
         }
 
-        var kept = storyScores.OrderByDescending(kv => kv.Value).Take(stories).Select(kv => kv.Key).ToHashSet();
-        return [.. facts.Where(kv => kept.Contains(kv.Value.Story)).Select(kv => rowOf[kv.Key])];
+        // The score of the last story kept; stories tied with it are kept too.
+        var ranked = storyScores.Values.ToArray();
+        Array.Sort(ranked);
+        var least = ranked[^stories];
+        var kept = new List<long>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (storyScores[facts[i].Story] >= least)
+            {
+                kept.Add(rows[i]);
+            }
+        }
+
+        return [.. kept];
     }
 
     /// <summary>The raw vector search alone (approximate int8 scan + fp32 re-rank), for the benchmark and tests.</summary>
@@ -193,15 +239,18 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         using var connection = db.Open();
         var q = queryVector.ToArray();
         var approx = ApproximateVectorCandidates(connection, q, n,
-            filter.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1, filter.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue, filter);
+            filter.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1, filter.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue, filter, []);
         var similarity = new Dictionary<string, double>(approx.Count, StringComparer.Ordinal);
         LoadPosts(connection, [.. approx.Select(a => a.RowId)], q, similarity, new Dictionary<string, byte[]>(StringComparer.Ordinal));
         return ExactTop(approx, similarity, n);
     }
 
-    /// <summary>The int8 scan's pool, at least <see cref="MinCandidates"/> deep, for the exact fp32 re-rank to order.</summary>
-    private IReadOnlyList<(long RowId, string Key, float Score)> ApproximateVectorCandidates(SqliteConnection connection, float[] q, int n, long since, long until, SearchQuery query) =>
-        index.Search(q, Math.Max(n, MinCandidates), RowFilter(connection, query, since, until, index.CodeOf));
+    /// <summary>
+    /// The int8 scan's pool, at least <see cref="MinCandidates"/> deep, for the exact fp32 re-rank to order; each one's
+    /// <see cref="RowFacts"/> into <paramref name="facts"/>, for the shortlist.
+    /// </summary>
+    private IReadOnlyList<(long RowId, string Key, float Score)> ApproximateVectorCandidates(SqliteConnection connection, float[] q, int n, long since, long until, SearchQuery query, List<RowFacts> facts) =>
+        index.Search(q, Math.Max(n, MinCandidates), RowFilter(connection, query, since, until, index.CodeOf), facts);
 
     /// <summary>The int8 pool re-ranked by exact fp32 cosine (a post without a stored vector drops out), best n.</summary>
     private static List<Candidate> ExactTop(IReadOnlyList<(long RowId, string Key, float Score)> approx, Dictionary<string, double>? similarity, int n)

@@ -202,8 +202,15 @@ public sealed class Int8VectorIndex
     public IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter) =>
         Search(query, n, filter, out _);
 
+    /// <summary>
+    /// <see cref="Search(ReadOnlySpan{float}, int, VectorFilter)"/>, and into <paramref name="facts"/> (cleared first) each
+    /// result's <see cref="RowFacts"/> in the same order, as <see cref="Describe"/> would give them.
+    /// </summary>
+    public IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter, List<RowFacts> facts) =>
+        Search(query, n, filter, out _, facts);
+
     /// <param name="scored">How many rows were scored in int8 (all that pass, or those the sign-bit cut kept).</param>
-    internal IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter, out int scored)
+    internal IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter, out int scored, List<RowFacts>? facts = null)
     {
         if (query.Length != _dims)
         {
@@ -211,7 +218,7 @@ public sealed class Int8VectorIndex
         }
 
         var q = new sbyte[_dims];
-        Quantize(query, q);
+        var queryInvScale = Quantize(query, q); // ranking leaves it out (the same for every row); a cosine needs it
         var qOffset = Int8Dot.Offset * Sum(q); // what the stored rows' +128 adds to every dot product
         var qBits = new ulong[_words];
         SignBits(query, qBits);
@@ -244,11 +251,17 @@ public sealed class Int8VectorIndex
             }
 
             var result = new (long, string, float)[heap.Count];
+            facts?.Clear();
+            facts?.AddRange(new RowFacts[result.Length]);
             for (var i = result.Length - 1; i >= 0; i--)
             {
                 heap.TryDequeue(out var item, out var rank);
                 var block = _blocks[item.Block];
                 result[i] = (block.RowIds[item.Row], block.Keys[item.Row]!, rank.Score);
+                if (facts is not null)
+                {
+                    facts[i] = new RowFacts(rank.Score * queryInvScale, block.CreatedMs[item.Row], block.Engagement[item.Row], block.Story[item.Row]);
+                }
             }
 
             return result;

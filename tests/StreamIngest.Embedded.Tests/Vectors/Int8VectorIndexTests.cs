@@ -130,6 +130,25 @@ public class Int8VectorIndexTests
     }
 
     [Fact]
+    public void Search_WithFacts_GivesEachHitsFactsAsDescribeDoes()
+    {
+        var rng = new Random(9);
+        var q = RandomUnit(rng);
+        var index = new Int8VectorIndex(Dims) { BinaryPrefilterRows = 100, MinPrefilter = 0, PrefilterFraction = 0.2 };
+        for (var i = 0; i < 500; i++)
+        {
+            index.Upsert($"k{i}", i, 1000 + i, "s", null, RandomUnit(rng, q, 0.8f), engagement: i % 7, story: $"s{i % 50}");
+        }
+
+        var facts = new List<RowFacts> { default }; // cleared first
+        var hits = index.Search(q, 10, All, facts);
+        var described = index.Describe(q, hits.Select(h => h.Key));
+
+        Assert.Equal(10, hits.Count);
+        Assert.Equal(hits.Select(h => described[h.Key]), facts);
+    }
+
+    [Fact]
     public void Upsert_SameKeyTwice_ReplacesAndRemoveForgets()
     {
         var rng = new Random(5);
