@@ -31,7 +31,9 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     /// Stories beyond k that a search reads besides its top k by the vector index's own figures (at least k more): the
     /// rest of its candidates are never read. 0 reads every candidate.
     /// </summary>
-    public int ShortlistStories { get; init; } = 10;
+    public int ShortlistStories { get; init; } = DefaultShortlistStories;
+
+    public const int DefaultShortlistStories = 10;
 
     /// <summary>Candidates taken from each list before fusion (at least; more for large k).</summary>
     public const int MinCandidates = 40;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Registry;
 using StreamIngest.Embed;
+using StreamIngest.Embedded.Keywords;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Embedded.Tokens;
@@ -85,7 +86,12 @@ public static class HostingExtensions
         builder.Services.AddSingleton<SqliteDeadLetterStore>();
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(sp.GetRequiredService<SqliteDeadLetterStore>(), sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddSingleton<ICursorStore, SqliteCursorStore>();
-        builder.Services.AddSingleton<IRetriever, SqliteRetriever>();
+        builder.Services.AddSingleton<IRetriever>(sp => new SqliteRetriever(
+            sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<Int8VectorIndex>(), sp.GetRequiredService<IEmbedder>(), sp.GetRequiredService<HybridRanker>(),
+            sp.GetRequiredService<KeywordIndex>())
+        {
+            ShortlistStories = sp.GetRequiredService<IOptions<SearchOptions>>().Value.ShortlistStories,
+        });
         builder.Services.AddSingleton<IPostReader, SqlitePostReader>();
         builder.Services.AddSingleton<IEntityCountStore, SqliteEntityCountStore>();
         builder.Services.AddSingleton<IWatchStore, SqliteWatchStore>();

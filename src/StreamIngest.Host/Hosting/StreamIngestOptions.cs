@@ -121,6 +121,13 @@ public sealed class SearchOptions
     [Range(0.0, 1.0)]
     public double KeywordWeight { get; set; } = new RankingOptions().KeywordWeight;
 
+    /// <summary>
+    /// Embedded store: stories beyond k a search reads after ranking its candidates by the vector index's own figures
+    /// (see <see cref="Embedded.Sqlite.SqliteRetriever.ShortlistStories"/>); 0 reads every candidate.
+    /// </summary>
+    [Range(0, 1000)]
+    public int ShortlistStories { get; set; } = Embedded.Sqlite.SqliteRetriever.DefaultShortlistStories;
+
     public IEnumerable<string> Validate()
     {
         if (HalfLife <= TimeSpan.Zero)

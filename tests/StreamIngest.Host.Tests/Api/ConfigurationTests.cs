@@ -49,6 +49,7 @@ public sealed class ConfigurationTests
     [InlineData("Feeds:Replay:Path", "/nonexistent/file.jsonl", "Feeds:Replay:Path")]
     [InlineData("Role", "Ingest", "Role must be 'all'")]
     [InlineData("Search:RecencyWeight", "2", "Search:RecencyWeight")]
+    [InlineData("Search:ShortlistStories", "-1", "Search:ShortlistStories")]
     [InlineData("Embedding:MaxTokens", "4", "Embedding:MaxTokens")]
     [InlineData("Embedding:Model", "bert", "Embedding:Model must be")]
     [InlineData("Store:RetentionHours", "-5", "Store:RetentionHours")]

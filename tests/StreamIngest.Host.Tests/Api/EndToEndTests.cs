@@ -77,6 +77,23 @@ public sealed class EndToEndTests : IDisposable
         Assert.StartsWith("demo:f", Assert.Single(vector.GetProperty("results").EnumerateArray()).GetProperty("id").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(null, 10)]
+    [InlineData("0", 0)]
+    public async Task Search_ShortlistSetting_ReachesTheRetriever(string? setting, int expected)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (setting is not null)
+        {
+            settings["Search:ShortlistStories"] = setting;
+        }
+
+        await using var host = new StreamIngestHost(_dir, ReplayFile.Write(_dir, Lines()), settings);
+
+        var retriever = Assert.IsType<Embedded.Sqlite.SqliteRetriever>(host.Services.GetService(typeof(Retrieve.IRetriever)));
+        Assert.Equal(expected, retriever.ShortlistStories);
+    }
+
     [Fact]
     public async Task Ground_ReturnsPromptWithNumberedCitationsAndFreshness()
     {
