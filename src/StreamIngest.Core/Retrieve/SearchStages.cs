@@ -35,12 +35,9 @@ public sealed class SearchStageTimer(TimeProvider timeProvider)
     public void Lap(string stage)
     {
         var now = timeProvider.GetTimestamp();
-        Add(stage, timeProvider.GetElapsedTime(_last, now).TotalMilliseconds);
+        _ms[stage] = _ms.GetValueOrDefault(stage) + timeProvider.GetElapsedTime(_last, now).TotalMilliseconds;
         _last = now;
     }
-
-    /// <summary>Adds a duration measured elsewhere (a stage that ran beside another).</summary>
-    public void Add(string stage, double milliseconds) => _ms[stage] = _ms.GetValueOrDefault(stage) + milliseconds;
 
     public IReadOnlyDictionary<string, double> Stages => _ms;
 }

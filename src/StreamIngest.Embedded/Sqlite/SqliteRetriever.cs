@@ -241,7 +241,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         using var connection = db.Open();
         var q = queryVector.ToArray();
         var approx = ApproximateVectorCandidates(connection, q, n,
-            filter.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1, filter.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue, filter, []);
+            filter.Since?.ToUnixTimeMilliseconds() ?? long.MinValue + 1, filter.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue, filter, facts: null);
         var similarity = new Dictionary<string, double>(approx.Count, StringComparer.Ordinal);
         LoadPosts(connection, [.. approx.Select(a => a.RowId)], q, similarity, new Dictionary<string, byte[]>(StringComparer.Ordinal));
         return ExactTop(approx, similarity, n);
@@ -249,10 +249,10 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
 
     /// <summary>
     /// The int8 scan's pool, at least <see cref="MinCandidates"/> deep, for the exact fp32 re-rank to order; each one's
-    /// <see cref="RowFacts"/> into <paramref name="facts"/>, for the shortlist.
+    /// <see cref="RowFacts"/> into <paramref name="facts"/> when given, for the shortlist.
     /// </summary>
-    private IReadOnlyList<(long RowId, string Key, float Score)> ApproximateVectorCandidates(SqliteConnection connection, float[] q, int n, long since, long until, SearchQuery query, List<RowFacts> facts) =>
-        index.Search(q, Math.Max(n, MinCandidates), RowFilter(connection, query, since, until, index.CodeOf), facts);
+    private IReadOnlyList<(long RowId, string Key, float Score)> ApproximateVectorCandidates(SqliteConnection connection, float[] q, int n, long since, long until, SearchQuery query, List<RowFacts>? facts) =>
+        index.Search(q, Math.Max(n, MinCandidates), RowFilter(connection, query, since, until, index.CodeOf), out _, facts);
 
     /// <summary>The int8 pool re-ranked by exact fp32 cosine (a post without a stored vector drops out), best n.</summary>
     private static List<Candidate> ExactTop(IReadOnlyList<(long RowId, string Key, float Score)> approx, Dictionary<string, double>? similarity, int n)

@@ -7,13 +7,13 @@ using System.Runtime.Intrinsics.X86;
 
 namespace StreamIngest.Embedded.Vectors;
 
-/// <summary>Row filter applied during the scan, before any arithmetic.</summary>
 /// <summary>
 /// A held row as a search sees it before reading it: the approximate (int8) cosine with the query, the post's time, its
 /// interactions and a hash of its story.
 /// </summary>
 public readonly record struct RowFacts(float Score, long CreatedMs, long Engagement, int Story);
 
+/// <summary>Row filter applied during the scan, before any arithmetic.</summary>
 public readonly record struct VectorFilter(long MinCreatedMs, long MaxCreatedMs, short Source = -1, short Lang = -1, IReadOnlySet<long>? AllowedRowIds = null);
 
 /// <summary>
@@ -141,14 +141,7 @@ public sealed class Int8VectorIndex
     /// </summary>
     public Dictionary<string, RowFacts> Describe(ReadOnlySpan<float> query, IEnumerable<string> keys)
     {
-        if (query.Length != _dims)
-        {
-            throw new ArgumentException($"query has {query.Length} dimensions, index has {_dims}", nameof(query));
-        }
-
-        var q = new sbyte[_dims];
-        var queryInvScale = Quantize(query, q); // a search's ranking leaves it out (the same for every row); a cosine needs it
-        var prepared = new Query(q, Int8Dot.Offset * Sum(q), []);
+        var prepared = Prepare(query, withBits: false, out var queryInvScale);
         var facts = new Dictionary<string, RowFacts>(StringComparer.Ordinal);
         _lock.EnterReadLock();
         try
@@ -202,26 +195,12 @@ public sealed class Int8VectorIndex
     public IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter) =>
         Search(query, n, filter, out _);
 
-    /// <summary>
-    /// <see cref="Search(ReadOnlySpan{float}, int, VectorFilter)"/>, and into <paramref name="facts"/> (cleared first) each
-    /// result's <see cref="RowFacts"/> in the same order, as <see cref="Describe"/> would give them.
-    /// </summary>
-    public IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter, List<RowFacts> facts) =>
-        Search(query, n, filter, out _, facts);
-
     /// <param name="scored">How many rows were scored in int8 (all that pass, or those the sign-bit cut kept).</param>
+    /// <param name="facts">When given, filled (cleared first) with each result's <see cref="RowFacts"/> in the same order,
+    /// as <see cref="Describe"/> would give them.</param>
     internal IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter, out int scored, List<RowFacts>? facts = null)
     {
-        if (query.Length != _dims)
-        {
-            throw new ArgumentException($"query has {query.Length} dimensions, index has {_dims}", nameof(query));
-        }
-
-        var q = new sbyte[_dims];
-        var queryInvScale = Quantize(query, q); // ranking leaves it out (the same for every row); a cosine needs it
-        var qOffset = Int8Dot.Offset * Sum(q); // what the stored rows' +128 adds to every dot product
-        var qBits = new ulong[_words];
-        SignBits(query, qBits);
+        var prepared = Prepare(query, withBits: true, out var queryInvScale);
         _lock.EnterReadLock();
         try
         {
@@ -236,14 +215,14 @@ public sealed class Int8VectorIndex
                 }
             }
 
-            var cut = _live >= BinaryPrefilterRows ? SignBitCut(blocks, rows, qBits, n, filter) : Cut.None;
+            var cut = _live >= BinaryPrefilterRows ? SignBitCut(blocks, rows, prepared.Bits, n, filter) : Cut.None;
             var heap = new PriorityQueue<(int Block, int Row), Rank>(n + 1);
             // A search alone spreads over the cores (latency); while others run, each keeps to its own thread, since
             // splitting then only adds hand-offs between searches that already fill the cores (throughput).
             var alone = Interlocked.Increment(ref _searching) == 1;
             try
             {
-                scored = Scan(blocks, new Query(q, qOffset, qBits), n, filter, cut, heap, alone ? Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks.Count) : 1);
+                scored = Scan(blocks, prepared, n, filter, cut, heap, alone ? Math.Min(Math.Min(MaxParallelism, Environment.ProcessorCount), blocks.Count) : 1);
             }
             finally
             {
@@ -560,6 +539,29 @@ public sealed class Int8VectorIndex
         }
 
         return 1f / scale;
+    }
+
+    /// <summary>
+    /// A query as the scan scores it: int8 codes, the sum the rows' stored offset adds, and (for the sign-bit pass) its
+    /// sign bits. <paramref name="invScale"/> is the query's own scale, which ranking leaves out (the same for every
+    /// row) and a cosine needs.
+    /// </summary>
+    private Query Prepare(ReadOnlySpan<float> query, bool withBits, out float invScale)
+    {
+        if (query.Length != _dims)
+        {
+            throw new ArgumentException($"query has {query.Length} dimensions, index has {_dims}", nameof(query));
+        }
+
+        var q = new sbyte[_dims];
+        invScale = Quantize(query, q);
+        var bits = withBits ? new ulong[_words] : [];
+        if (withBits)
+        {
+            SignBits(query, bits);
+        }
+
+        return new Query(q, Int8Dot.Offset * Sum(q), bits);
     }
 
     /// <summary>One bit per dimension: set where the component is positive.</summary>

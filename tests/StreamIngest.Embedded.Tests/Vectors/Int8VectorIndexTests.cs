@@ -141,7 +141,7 @@ public class Int8VectorIndexTests
         }
 
         var facts = new List<RowFacts> { default }; // cleared first
-        var hits = index.Search(q, 10, All, facts);
+        var hits = index.Search(q, 10, All, out _, facts);
         var described = index.Describe(q, hits.Select(h => h.Key));
 
         Assert.Equal(10, hits.Count);
