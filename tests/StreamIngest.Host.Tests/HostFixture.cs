@@ -98,3 +98,19 @@ public static class ProblemAssert
         }
     }
 }
+
+/// <summary>An error on the OpenAI-compatible paths: OpenAI's envelope <c>{"error":{"message","type","param","code"}}</c>.</summary>
+public static class OpenAiErrorAssert
+{
+    public static async Task<JsonElement> NamesAsync(HttpResponseMessage response, string param, System.Net.HttpStatusCode status = System.Net.HttpStatusCode.BadRequest)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Xunit.Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        Xunit.Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+        Xunit.Assert.Equal(param, error.GetProperty("param").GetString());
+        Xunit.Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("message").GetString()));
+        Xunit.Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("type").GetString()));
+        return error;
+    }
+}

@@ -81,7 +81,7 @@ public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter to
 
         var included = result.Hits.Where(h => citations.Any(c => c.Id == h.Post.Id)).Select(h => h.Post.CreatedAt).ToArray();
         var contextText = context.Length == 0 ? "(no posts matched)\n" : context.ToString();
-        var user = $"Posts (untrusted quotations, newest information may conflict with older):\n\n{contextText}\n{questionBlock}";
+        var user = UserMessage(contextText, request.Question);
         return new GroundedPrompt(
             SystemPrompt,
             contextText,
@@ -125,6 +125,10 @@ public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter to
         sb.Append(CultureInfo.InvariantCulture, $"<<<END POST [{n}]>>>\n\n");
         return sb.ToString();
     }
+
+    /// <summary>The grounded user message: the quoted posts, then the question (its delimiters defused like a post's).</summary>
+    public static string UserMessage(string context, string question) =>
+        $"Posts (untrusted quotations, newest information may conflict with older):\n\n{context}\nQuestion: {Sanitize(question)}";
 
     private static string Sanitize(string text) =>
         text.Replace("<<<", "‹‹‹", StringComparison.Ordinal).Replace(">>>", "›››", StringComparison.Ordinal);

@@ -4,210 +4,234 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using OpenAI.Chat;
 using StreamIngest.Ground;
 using StreamIngest.Host.Api;
 
 namespace StreamIngest.Host.Chat;
 
 /// <summary>
-/// <c>POST /v1/chat/completions</c>, the OpenAI wire format: retrieves for the conversation's last user turn
-/// (filters in the <c>"streamingest"</c> extension object, the fields of <c>/v1/ground</c>), builds the grounded
-/// prompt, forwards it with the earlier turns to the configured upstream through the official OpenAI .NET client,
-/// and answers, non-streaming or as server-sent <c>chat.completion.chunk</c> events, with a <c>citations</c>
-/// extension (the supplied posts) and <c>streamingest.unsupported_citations</c>: markers like <c>[7]</c> in the
-/// answer that point at no supplied post.
+/// <c>POST /v1/chat/completions</c> and <c>GET /v1/models</c>, OpenAI's wire format: retrieves for the conversation's
+/// last user turn (filters in the <c>"streamingest"</c> extension object, the fields of <c>/v1/ground</c>), puts the
+/// quoted posts in that turn, and forwards the conversation with every parameter the caller sent (tools included)
+/// to the configured upstream through the official OpenAI .NET client. The upstream's answer comes back as it wrote
+/// it (tool calls, several choices, logprobs), non-streaming or as its <c>chat.completion.chunk</c> events, plus
+/// <c>citations</c> (the supplied posts) and <c>streamingest.unsupported_citations</c>: markers like <c>[7]</c> in
+/// the answer that point at no supplied post. Errors use OpenAI's envelope (<see cref="OpenAiError"/>).
 /// </summary>
 public static partial class ChatApi
 {
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/chat/completions", CompleteAsync).WithName("ChatCompletions")
-            .WithSummary("Grounded chat in the OpenAI wire format (non-streaming or SSE), with citations")
-            .WithDescription("Example body: {\"messages\": [{\"role\": \"user\", \"content\": \"Which streets are flooded?\"}], \"stream\": false, \"streamingest\": {\"window\": \"PT6H\", \"entity\": \"#flood\"}}");
+            .WithSummary("Grounded chat in the OpenAI wire format (non-streaming or SSE, tool calls forwarded), with citations")
+            .WithDescription("Example body: {\"model\": \"streamingest\", \"messages\": [{\"role\": \"user\", \"content\": \"Which streets are flooded?\"}], \"stream\": false, \"streamingest\": {\"window\": \"PT6H\", \"entity\": \"#flood\"}}");
+        app.MapGet("/v1/models", (IOptions<ChatOptions> options) => TypedResults.Text(ModelList(options.Value).ToJsonString(), "application/json"))
+            .WithName("ListModels").WithSummary("The models /v1/chat/completions accepts (OpenAI's list format)");
+        app.MapGet("/v1/models/{model}", (string model, IOptions<ChatOptions> options) =>
+                options.Value.Models().Contains(model, StringComparer.Ordinal)
+                    ? (IResult)TypedResults.Text(Model(model).ToJsonString(), "application/json")
+                    : NotOffered(model, options.Value))
+            .WithName("GetModel").WithSummary("One model /v1/chat/completions accepts");
         return app;
     }
 
     public static async Task<IResult> CompleteAsync(
-        HttpContext http, GroundedPromptBuilder builder, UpstreamChat upstream, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json,
-        TimeProvider timeProvider, Auth.UsageMeter usage, CancellationToken cancellationToken)
+        HttpContext http, GroundedPromptBuilder builder, UpstreamChat upstream, IOptions<ChatOptions> chatOptions,
+        IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider timeProvider, Auth.UsageMeter usage, CancellationToken cancellationToken)
     {
-        JsonObject? body;
+        JsonNode? body;
         try
         {
-            body = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: cancellationToken) as JsonObject;
+            body = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: cancellationToken);
         }
         catch (JsonException ex)
         {
-            return Invalid("body", $"The body must be a JSON object: {ex.Message}");
+            return OpenAiError.Invalid(null, $"The body is not valid JSON: {ex.Message}");
         }
 
-        if (body?["messages"] is not JsonArray messages || messages.Count == 0)
+        var options = chatOptions.Value;
+        var (request, invalid) = new ChatRequestReader(options).Read(body);
+        if (request is null)
         {
-            return Invalid("messages", "'messages' must be a non-empty array of {role, content}.");
-        }
-
-        var turns = new List<(string Role, string Text)>();
-        foreach (var message in messages)
-        {
-            var role = message?["role"]?.GetValue<string>();
-            if (role is not ("system" or "developer" or "user" or "assistant"))
-            {
-                return Invalid("messages", "Each message needs a 'role' of system, developer, user or assistant.");
-            }
-
-            turns.Add((role, Text(message!["content"])));
-        }
-
-        var last = turns.FindLastIndex(t => t.Role == "user");
-        if (last < 0 || string.IsNullOrWhiteSpace(turns[last].Text))
-        {
-            return Invalid("messages", "The conversation needs a user message with text to answer.");
+            return invalid!;
         }
 
         if (!upstream.IsConfigured)
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "No upstream model is configured",
-                detail: $"Set {ChatOptions.Section}:Endpoint (an OpenAI-compatible base URL), {ChatOptions.Section}:Model and, if the upstream needs one, {ChatOptions.Section}:ApiKey.");
+            return OpenAiError.ForStatus(
+                StatusCodes.Status503ServiceUnavailable,
+                $"No upstream model is configured. Set {ChatOptions.Section}:Endpoint (an OpenAI-compatible base URL), {ChatOptions.Section}:Model and, if the upstream needs one, {ChatOptions.Section}:ApiKey.");
+        }
+
+        if (options.Resolve(request.Model) is not { } model)
+        {
+            return NotOffered(request.Model!, options);
         }
 
         GroundBody filters;
         try
         {
-            filters = body["streamingest"]?.Deserialize<GroundBody>(json.Value.SerializerOptions) ?? new GroundBody();
+            filters = request.Extension?.Deserialize<GroundBody>(json.Value.SerializerOptions) ?? new GroundBody();
         }
         catch (JsonException ex)
         {
-            return Invalid("streamingest", $"'streamingest' must be an object with /v1/ground's fields: {ex.Message}");
+            return OpenAiError.Invalid("streamingest" + (ex.Path is { Length: > 1 } p ? p[1..] : string.Empty), $"'streamingest' must be an object with /v1/ground's fields: {ex.Message}");
         }
 
-        var grounded = await GroundApi.GroundAsync(filters with { Question = turns[last].Text }, builder, timeProvider, cancellationToken, usage);
-        if (grounded.Result is not Ok<GroundedPrompt> { Value: { } prompt })
+        // Retrieval reads the question's last MaxQueryChars characters (where a pasted text usually ends in the
+        // question); the upstream gets the whole turn.
+        var question = request.Question.Text;
+        var query = question.Length <= SearchParameters.MaxQueryChars ? question : question[^SearchParameters.MaxQueryChars..];
+        var grounded = await GroundApi.GroundAsync(filters with { Question = query }, builder, timeProvider, cancellationToken, usage);
+        if (grounded.Result is ValidationProblem problem)
         {
-            return grounded.Result;
+            var (field, messages) = problem.ProblemDetails.Errors.First();
+            return OpenAiError.Invalid(field == "question" ? $"messages[{request.QuestionIndex}].content" : $"streamingest.{field}", string.Join(" ", messages));
         }
 
-        var request = new UpstreamRequest(
-            Messages(prompt, turns, last),
-            body["model"]?.GetValue<string>(),
-            (body["max_completion_tokens"] ?? body["max_tokens"])?.GetValue<int>(),
-            body["temperature"]?.GetValue<float>());
-        var created = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        var prompt = ((Ok<GroundedPrompt>)grounded.Result).Value!;
+        var upstreamBody = (JsonObject)request.Forward.DeepClone();
+        upstreamBody["model"] = model;
+        upstreamBody["messages"] = Messages(prompt, request);
         try
         {
-            if (body["stream"]?.GetValue<bool>() == true)
+            if (request.Stream)
             {
-                var streamed = await StreamAsync(http, upstream, request, prompt, created, body["stream_options"]?["include_usage"]?.GetValue<bool>() == true, json.Value.SerializerOptions, cancellationToken);
-                usage.Tokens(streamed?.TotalTokenCount ?? 0);
+                upstreamBody["stream"] = true;
+                upstreamBody["stream_options"] = new JsonObject { ["include_usage"] = true }; // for the key's usage, relayed only when asked
+                return await StreamAsync(http, upstream, upstreamBody, prompt, request.IncludeUsage, usage, json.Value.SerializerOptions, cancellationToken);
+            }
+
+            var completion = await upstream.CompleteAsync(upstreamBody, cancellationToken);
+            usage.Tokens(completion["usage"]?["total_tokens"] is JsonValue total && total.TryGetValue<long>(out var t) ? t : 0);
+            AddGrounding(completion, prompt, AnswerText(completion), json.Value.SerializerOptions);
+            return TypedResults.Text(completion.ToJsonString(), "application/json");
+        }
+        catch (Exception ex) when (UpstreamFailure(ex, upstream, cancellationToken) is { } error)
+        {
+            if (http.Response.HasStarted)
+            {
+                // Mid-stream: the status is gone; say so in the stream and end it.
+                await WriteAsync(http, error.ToJson(), CancellationToken.None);
                 return TypedResults.Empty;
             }
 
-            var completion = await upstream.CompleteAsync(request, cancellationToken);
-            usage.Tokens(completion.Usage?.TotalTokenCount ?? 0);
-            var text = string.Concat(completion.Content.Select(p => p.Text));
-            var response = new JsonObject
-            {
-                ["id"] = completion.Id,
-                ["object"] = "chat.completion",
-                ["created"] = created,
-                ["model"] = completion.Model,
-                ["choices"] = new JsonArray(new JsonObject
-                {
-                    ["index"] = 0,
-                    ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text },
-                    ["finish_reason"] = FinishReason(completion.FinishReason),
-                }),
-                ["usage"] = completion.Usage is null ? null : new JsonObject
-                {
-                    ["prompt_tokens"] = completion.Usage.InputTokenCount,
-                    ["completion_tokens"] = completion.Usage.OutputTokenCount,
-                    ["total_tokens"] = completion.Usage.TotalTokenCount,
-                },
-            };
-            AddGrounding(response, prompt, text, json.Value.SerializerOptions);
-            return TypedResults.Text(response.ToJsonString(), "application/json");
-        }
-        catch (ClientResultException ex)
-        {
-            // The upstream's status, never its body or our key.
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status502BadGateway,
-                title: "The upstream model failed",
-                detail: $"The upstream at {ChatOptions.Section}:Endpoint answered HTTP {ex.Status}.");
+            return error;
         }
     }
 
-    /// <summary>Relays the upstream stream; returns the upstream's token usage when it reported one.</summary>
-    private static async Task<ChatTokenUsage?> StreamAsync(
-        HttpContext http, UpstreamChat upstream, UpstreamRequest request, GroundedPrompt prompt, long created, bool includeUsage,
+    /// <summary>What the caller gets when the upstream fails; null for cancellations by the caller and our own bugs.</summary>
+    private static OpenAiError? UpstreamFailure(Exception ex, UpstreamChat upstream, CancellationToken cancellationToken) => ex switch
+    {
+        OperationCanceledException when !cancellationToken.IsCancellationRequested => OpenAiError.ForStatus(
+            StatusCodes.Status504GatewayTimeout, $"The upstream model did not answer within {ChatOptions.Section}:TimeoutSeconds."),
+        ClientResultException { Status: 0 } => OpenAiError.ForStatus(
+            StatusCodes.Status502BadGateway, $"The upstream model at {ChatOptions.Section}:Endpoint could not be reached: {upstream.Redact(ex.Message.Split('\n')[0])}"),
+        ClientResultException { Status: 400 or 404 or 422 } c => OpenAiError.Invalid(
+            null, $"The upstream model refused the request (HTTP {c.Status}): {upstream.Redact(UpstreamMessage(c))}", "upstream_refused"),
+        ClientResultException { Status: 429 } => OpenAiError.ForStatus(
+            StatusCodes.Status429TooManyRequests, "The upstream model is rate limited; retry later."),
+        ClientResultException c => OpenAiError.ForStatus(
+            StatusCodes.Status502BadGateway, $"The upstream at {ChatOptions.Section}:Endpoint answered HTTP {c.Status}."),
+        HttpRequestException or IOException => OpenAiError.ForStatus(
+            StatusCodes.Status502BadGateway, $"The upstream model at {ChatOptions.Section}:Endpoint could not be reached: {upstream.Redact(ex.Message)}"),
+        JsonException or InvalidDataException => OpenAiError.ForStatus(
+            StatusCodes.Status502BadGateway, "The upstream model answered something other than OpenAI's chat completion format."),
+        _ => null,
+    };
+
+    /// <summary>The <c>error.message</c> of an upstream's OpenAI-style error body, or its status line.</summary>
+    private static string UpstreamMessage(ClientResultException ex)
+    {
+        try
+        {
+            var content = ex.GetRawResponse()?.Content;
+            return content is not null && JsonNode.Parse(content.ToMemory().Span)?["error"]?["message"] is JsonValue m && m.TryGetValue<string>(out var message)
+                ? message
+                : ex.Message.Split('\n')[0];
+        }
+        catch (JsonException)
+        {
+            return ex.Message.Split('\n')[0];
+        }
+    }
+
+    /// <summary>Relays the upstream's chunks as they come; the chunk that finishes choice 0 also carries the citations.</summary>
+    private static async Task<IResult> StreamAsync(
+        HttpContext http, UpstreamChat upstream, JsonObject body, GroundedPrompt prompt, bool includeUsage, Auth.UsageMeter usage,
         JsonSerializerOptions options, CancellationToken cancellationToken)
     {
         var text = new System.Text.StringBuilder();
-        string? id = null, model = null;
-        ChatTokenUsage? usage = null;
-        ChatFinishReason? finish = null;
-        var started = false;
-        await foreach (var update in upstream.StreamAsync(request, cancellationToken))
+        var grounded = false;
+        JsonObject? last = null;
+        await foreach (var chunk in upstream.StreamAsync(body, cancellationToken))
         {
-            if (!started)
+            if (!http.Response.HasStarted)
             {
-                // Headers go out only once the upstream has answered, so an upstream failure is still a Problem Details.
+                // Headers go out only once the upstream has answered, so an upstream failure is still a status code.
                 http.Response.ContentType = "text/event-stream";
                 http.Response.Headers.CacheControl = "no-cache";
-                started = true;
             }
 
-            id ??= update.CompletionId;
-            model ??= update.Model;
-            usage = update.Usage ?? usage;
-            finish = update.FinishReason ?? finish;
-            var delta = string.Concat(update.ContentUpdate.Select(p => p.Text));
-            if (delta.Length == 0)
+            if (chunk["usage"] is JsonObject reported)
             {
-                continue;
+                usage.Tokens(reported["total_tokens"] is JsonValue total && total.TryGetValue<long>(out var t) ? t : 0);
+                if (!includeUsage)
+                {
+                    chunk.Remove("usage");
+                    if (chunk["choices"] is JsonArray { Count: 0 })
+                    {
+                        continue; // the usage-only chunk the caller did not ask for
+                    }
+                }
             }
 
-            text.Append(delta);
-            await WriteAsync(http, Chunk(id, model, created, new JsonObject { ["role"] = "assistant", ["content"] = delta }, null), cancellationToken);
+            var first = (chunk["choices"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => c["index"] is not JsonValue i || i.GetValue<int>() == 0);
+            if (first?["delta"]?["content"] is JsonValue delta && delta.TryGetValue<string>(out var piece))
+            {
+                text.Append(piece);
+            }
+
+            if (!grounded && first?["finish_reason"] is JsonValue { } finish && finish.GetValueKind() == JsonValueKind.String)
+            {
+                AddGrounding(chunk, prompt, text.ToString(), options);
+                grounded = true;
+            }
+
+            last = chunk;
+            await WriteAsync(http, chunk, cancellationToken);
         }
 
-        var final = Chunk(id, model, created, new JsonObject(), FinishReason(finish ?? ChatFinishReason.Stop));
-        AddGrounding(final, prompt, text.ToString(), options);
-        await WriteAsync(http, final, cancellationToken);
-        if (includeUsage && usage is not null)
+        if (!grounded)
         {
-            var chunk = Chunk(id, model, created, null, null);
-            chunk["choices"] = new JsonArray();
-            chunk["usage"] = new JsonObject
+            // An upstream that never sent a finish reason: the citations follow in a chunk of their own.
+            var final = new JsonObject
             {
-                ["prompt_tokens"] = usage.InputTokenCount,
-                ["completion_tokens"] = usage.OutputTokenCount,
-                ["total_tokens"] = usage.TotalTokenCount,
+                ["id"] = last?["id"]?.DeepClone(), ["object"] = "chat.completion.chunk", ["created"] = last?["created"]?.DeepClone(),
+                ["model"] = last?["model"]?.DeepClone(), ["choices"] = new JsonArray(),
             };
-            await WriteAsync(http, chunk, cancellationToken);
+            AddGrounding(final, prompt, text.ToString(), options);
+            await WriteAsync(http, final, cancellationToken);
         }
 
         await http.Response.WriteAsync("data: [DONE]\n\n", cancellationToken);
         await http.Response.Body.FlushAsync(cancellationToken);
-        return usage;
+        return TypedResults.Empty;
     }
-
-    private static JsonObject Chunk(string? id, string? model, long created, JsonObject? delta, string? finishReason) => new()
-    {
-        ["id"] = id,
-        ["object"] = "chat.completion.chunk",
-        ["created"] = created,
-        ["model"] = model,
-        ["choices"] = delta is null ? null : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason }),
-    };
 
     private static async Task WriteAsync(HttpContext http, JsonObject chunk, CancellationToken cancellationToken)
     {
+        if (!http.Response.HasStarted)
+        {
+            http.Response.ContentType = "text/event-stream";
+        }
+
         await http.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", cancellationToken);
         await http.Response.Body.FlushAsync(cancellationToken);
     }
+
+    private static string AnswerText(JsonObject completion) =>
+        (completion["choices"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault()?["message"]?["content"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : string.Empty;
 
     /// <summary>The supplied posts as <c>citations</c>, and what the answer cites that was never supplied.</summary>
     private static void AddGrounding(JsonObject response, GroundedPrompt prompt, string answer, JsonSerializerOptions options)
@@ -232,46 +256,50 @@ public static partial class ChatApi
         };
     }
 
-    /// <summary>Our rules first, the caller's own system messages next, the earlier turns, then the grounded last turn.</summary>
-    private static List<ChatMessage> Messages(GroundedPrompt prompt, List<(string Role, string Text)> turns, int last)
+    /// <summary>
+    /// Our rules first, the caller's own system and developer messages next, then the conversation in order as sent
+    /// (tool calls and tool results included), with the question's turn replaced by the posts and the question.
+    /// </summary>
+    private static JsonArray Messages(GroundedPrompt prompt, ChatRequest request)
     {
-        var messages = new List<ChatMessage> { new SystemChatMessage(prompt.System) };
-        messages.AddRange(turns.Where(t => t.Role is "system" or "developer").Select(t => (ChatMessage)new SystemChatMessage(t.Text)));
-        for (var i = 0; i < last; i++)
+        var messages = new JsonArray(new JsonObject { ["role"] = "system", ["content"] = prompt.System });
+        foreach (var turn in request.Messages.Where(t => t.Role is "system" or "developer"))
         {
-            if (turns[i].Role == "user")
+            messages.Add(new JsonObject { ["role"] = "system", ["content"] = turn.Text });
+        }
+
+        for (var i = 0; i < request.Messages.Count; i++)
+        {
+            var turn = request.Messages[i];
+            if (i == request.QuestionIndex)
             {
-                messages.Add(new UserChatMessage(turns[i].Text));
+                messages.Add(new JsonObject { ["role"] = "user", ["content"] = GroundedPromptBuilder.UserMessage(prompt.Context, turn.Text) });
             }
-            else if (turns[i].Role == "assistant")
+            else if (turn.Role is not ("system" or "developer"))
             {
-                messages.Add(new AssistantChatMessage(turns[i].Text));
+                messages.Add(turn.Json.DeepClone());
             }
         }
 
-        messages.Add(new UserChatMessage(prompt.Messages.Last(m => m.Role == "user").Content));
         return messages;
     }
 
-    /// <summary>A message's text: a string, or the text parts of a content array.</summary>
-    private static string Text(JsonNode? content) => content switch
+    private static JsonObject ModelList(ChatOptions options) => new()
     {
-        JsonValue v when v.TryGetValue<string>(out var s) => s,
-        JsonArray parts => string.Join("\n", parts.Select(p => p?["type"]?.GetValue<string>() == "text" ? p["text"]?.GetValue<string>() : null).Where(t => t is not null)),
-        _ => string.Empty,
+        ["object"] = "list",
+        ["data"] = new JsonArray([.. options.Models().Select(m => (JsonNode)Model(m))]),
     };
 
-    private static string FinishReason(ChatFinishReason reason) => reason switch
-    {
-        ChatFinishReason.Length => "length",
-        ChatFinishReason.ContentFilter => "content_filter",
-        ChatFinishReason.ToolCalls => "tool_calls",
-        ChatFinishReason.FunctionCall => "function_call",
-        _ => "stop",
-    };
+    private static JsonObject Model(string id) => new() { ["id"] = id, ["object"] = "model", ["created"] = 0, ["owned_by"] = "streamingest" };
 
-    private static ValidationProblem Invalid(string name, string message) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [name] = [message] }, title: "Invalid chat request");
+    private static OpenAiError NotOffered(string model, ChatOptions options) => new(
+        StatusCodes.Status404NotFound,
+        options.IsConfigured
+            ? $"The model '{model}' is not offered here. Ask for one of: {string.Join(", ", options.Models())} (GET /v1/models); '{ChatOptions.DefaultAlias}' is always the configured default. More can be allowed with {ChatOptions.Section}:AllowedModels."
+            : $"The model '{model}' is not offered here: no upstream model is configured ({ChatOptions.Section}:Endpoint, {ChatOptions.Section}:Model).",
+        "invalid_request_error",
+        "model",
+        "model_not_found");
 
     [GeneratedRegex(@"\[(\d{1,4})\]")]
     private static partial Regex CitationMarker();

@@ -35,6 +35,12 @@ public sealed class ChatHostFixture : IAsyncLifetime
         {
             var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
             Received.Enqueue((body, http.Request.Headers.Authorization.ToString()));
+            if (body["tools"] is JsonArray && body["messages"]!.AsArray()[^1]!["role"]!.GetValue<string>() == "user")
+            {
+                await ToolCallAsync(http, body["stream"]?.GetValue<bool>() == true);
+                return;
+            }
+
             if (body["stream"]?.GetValue<bool>() != true)
             {
                 await http.Response.WriteAsJsonAsync(new
@@ -75,8 +81,53 @@ public sealed class ChatHostFixture : IAsyncLifetime
         await Host.WaitForStatsAsync(s => s.GetProperty("stored").GetInt64() >= 390 && s.GetProperty("queue").GetInt64() == 0, TimeSpan.FromSeconds(120));
     }
 
+    public const string ToolCallId = "call_weather_1";
+    public const string ToolArguments = "{\"city\":\"Riverton\"}";
+
+    /// <summary>An upstream that wants a tool: one <c>get_weather</c> call, whole or as streamed deltas.</summary>
+    private static async Task ToolCallAsync(HttpContext http, bool stream)
+    {
+        if (!stream)
+        {
+            await http.Response.WriteAsJsonAsync(new
+            {
+                id = "chatcmpl-tool-1", @object = "chat.completion", created = 1_700_000_000, model = "local-test-model",
+                choices = new[]
+                {
+                    new
+                    {
+                        index = 0,
+                        message = new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id = ToolCallId, type = "function", function = new { name = "get_weather", arguments = ToolArguments } } } },
+                        finish_reason = "tool_calls",
+                    },
+                },
+                usage = new { prompt_tokens = 300, completion_tokens = 9, total_tokens = 309 },
+            });
+            return;
+        }
+
+        http.Response.ContentType = "text/event-stream";
+        object[] chunks =
+        [
+            new { index = 0, delta = (object)new { role = "assistant", tool_calls = new[] { new { index = 0, id = ToolCallId, type = "function", function = new { name = "get_weather", arguments = "" } } } }, finish_reason = (string?)null },
+            new { index = 0, delta = (object)new { tool_calls = new[] { new { index = 0, function = new { arguments = ToolArguments[..8] } } } }, finish_reason = (string?)null },
+            new { index = 0, delta = (object)new { tool_calls = new[] { new { index = 0, function = new { arguments = ToolArguments[8..] } } } }, finish_reason = (string?)null },
+            new { index = 0, delta = (object)new { }, finish_reason = (string?)"tool_calls" },
+        ];
+        foreach (var choice in chunks)
+        {
+            await http.Response.WriteAsync("data: " + JsonSerializer.Serialize(new
+            {
+                id = "chatcmpl-tool-2", @object = "chat.completion.chunk", created = 1_700_000_000, model = "local-test-model", choices = new[] { choice },
+            }) + "\n\n");
+            await http.Response.Body.FlushAsync();
+        }
+
+        await http.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
     /// <summary>The official OpenAI .NET client, pointed at our endpoint.</summary>
-    public ChatClient Client() => new("any-model", new ApiKeyCredential("caller-key"), new OpenAIClientOptions
+    public ChatClient Client(string model = "streamingest") => new(model, new ApiKeyCredential("caller-key"), new OpenAIClientOptions
     {
         Endpoint = new Uri(Host.Server.BaseAddress, "/v1"),
         Transport = new HttpClientPipelineTransport(Host.CreateClient()),
@@ -108,7 +159,7 @@ public sealed class ChatCompletionsTests(ChatHostFixture chat) : IClassFixture<C
 
         var (sent, authorization) = LastUpstreamRequest(stream: false);
         var messages = sent["messages"]!.AsArray();
-        Assert.Equal("local-test-model", sent["model"]!.GetValue<string>()); // the caller's model name is the configured default's stand-in
+        Assert.Equal("local-test-model", sent["model"]!.GetValue<string>()); // 'streamingest' names the configured default
         Assert.Equal($"Bearer {ChatHostFixture.Secret}", authorization);
         Assert.Contains("Cite every claim", messages[0]!["content"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("Answer in one sentence.", messages[1]!["content"]!.GetValue<string>());
@@ -161,7 +212,7 @@ public sealed class ChatCompletionsTests(ChatHostFixture chat) : IClassFixture<C
     }
 
     [Fact]
-    public async Task BadRequests_AreProblemDetailsNamingTheField()
+    public async Task BadRequests_AreOpenAiErrorsNamingTheField()
     {
         using var http = chat.Host.CreateClient();
 
@@ -172,8 +223,8 @@ public sealed class ChatCompletionsTests(ChatHostFixture chat) : IClassFixture<C
             streamingest = new { window = "yesterday" },
         });
 
-        await ProblemAssert.NamesAsync(noMessages, "messages");
-        await ProblemAssert.NamesAsync(badWindow, "window");
+        await OpenAiErrorAssert.NamesAsync(noMessages, "messages");
+        await OpenAiErrorAssert.NamesAsync(badWindow, "streamingest.window");
     }
 }
 
@@ -188,8 +239,8 @@ public sealed class ChatWithoutUpstreamTests(EmptyHostFixture empty) : IClassFix
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("Chat:Endpoint", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
-        Assert.Contains("Chat:Model", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Chat:Endpoint", problem.GetProperty("error").GetProperty("message").GetString()!, StringComparison.Ordinal);
+        Assert.Contains("Chat:Model", problem.GetProperty("error").GetProperty("message").GetString()!, StringComparison.Ordinal);
     }
 }
