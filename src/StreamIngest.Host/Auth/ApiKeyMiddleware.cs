@@ -11,13 +11,18 @@ namespace StreamIngest.Host.Auth;
 /// <summary>
 /// Checks the API key of every request to a protected path (<see cref="Scopes.For"/>): from
 /// <c>Authorization: Bearer</c>, <c>X-Api-Key</c>, or <c>?api_key=</c> (for browsers' EventSource), compared by
-/// SHA-256 in constant time. 401 without a valid key, 403 without the scope; both Problem Details. The key's
-/// record goes to <see cref="HttpContext.Items"/> for the rate limiter and usage. Keys are re-read every 5 s, so
-/// a revoked key stops working without a restart.
+/// SHA-256 in constant time. 401 without a valid key, 403 without the scope; Problem Details, or OpenAI's envelope
+/// on its paths. The key's record goes to <see cref="HttpContext.Items"/> for the rate limiter and usage. Keys are
+/// re-read every 5 s, so a revoked key stops working, and on a host that is open until a key exists
+/// (<paramref name="openUntilKeysExist"/>) the first key created takes effect, without a restart.
 /// </summary>
-public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, UsageMeter usage, TimeProvider timeProvider)
+public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, UsageMeter usage, TimeProvider timeProvider, bool openUntilKeysExist)
 {
     public const string ItemKey = "streamingest.api_key";
+
+    /// <summary>Set on MCP protocol traffic (initialize, notifications, listings): charged to its own budget, not the key's.</summary>
+    public const string ProtocolItemKey = "streamingest.mcp_protocol";
+
     private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim _reload = new(1, 1);
     private volatile IReadOnlyDictionary<string, ApiKeyRecord> _keys = new Dictionary<string, ApiKeyRecord>();
@@ -26,7 +31,7 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, U
     public async Task InvokeAsync(HttpContext http)
     {
         var scope = Scopes.For(http.Request.Path);
-        if (scope is null)
+        if (scope is null || (openUntilKeysExist && (await KeysAsync(http.RequestAborted)).Count == 0))
         {
             await next(http);
             return;
@@ -39,23 +44,30 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, U
         if (key is null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
-            await Results.Problem(
-                statusCode: StatusCodes.Status401Unauthorized,
-                title: presented is null ? "An API key is required" : "The API key is not valid",
-                detail: "Send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'. Keys are made with the host command 'keys create'.").ExecuteAsync(http);
+            await Chat.OpenAiError.WriteAsync(
+                http,
+                StatusCodes.Status401Unauthorized,
+                presented is null ? "An API key is required" : "The API key is not valid",
+                "Send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'. Keys are made with the host command 'keys create'.");
             return;
         }
 
-        if (!key.Scopes.Contains(scope) && !key.Scopes.Contains(Scopes.Admin))
+        if (scope != Scopes.AnyScope && !key.Scopes.Contains(scope) && !key.Scopes.Contains(Scopes.Admin))
         {
-            await Results.Problem(
-                statusCode: StatusCodes.Status403Forbidden,
-                title: "The API key lacks a scope",
-                detail: $"This call needs the '{scope}' scope; the key '{key.Name}' has: {string.Join(", ", key.Scopes)}.").ExecuteAsync(http);
+            await Chat.OpenAiError.WriteAsync(
+                http,
+                StatusCodes.Status403Forbidden,
+                "The API key lacks a scope",
+                $"This call needs the '{scope}' scope; the key '{key.Name}' has: {string.Join(", ", key.Scopes)}.");
             return;
         }
 
         http.Items[ItemKey] = key;
+        if (scope == Scopes.AnyScope && await McpJsonRpc.IsProtocolTrafficAsync(http.Request))
+        {
+            http.Items[ProtocolItemKey] = true;
+        }
+
         usage.Request(key.Id);
         await next(http);
     }
@@ -112,6 +124,18 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, U
 
     private async Task<ApiKeyRecord?> FindAsync(string presented, CancellationToken cancellationToken)
     {
+        var keys = await KeysAsync(cancellationToken);
+        var hash = ApiKeys.Hash(presented);
+        // The lookup is by hash, so comparing the found hash again in constant time leaks nothing about stored keys.
+        return keys.TryGetValue(hash, out var key)
+            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(key.Sha256), Encoding.ASCII.GetBytes(hash))
+            ? key
+            : null;
+    }
+
+    /// <summary>The active keys by hash, re-read from the store at most every <see cref="Refresh"/>.</summary>
+    private async Task<IReadOnlyDictionary<string, ApiKeyRecord>> KeysAsync(CancellationToken cancellationToken)
+    {
         var now = timeProvider.GetUtcNow();
         if (now - _loadedAt > Refresh)
         {
@@ -130,12 +154,7 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, U
             }
         }
 
-        var hash = ApiKeys.Hash(presented);
-        // The lookup is by hash, so comparing the found hash again in constant time leaks nothing about stored keys.
-        return _keys.TryGetValue(hash, out var key)
-            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(key.Sha256), Encoding.ASCII.GetBytes(hash))
-            ? key
-            : null;
+        return _keys;
     }
 }
 

@@ -23,6 +23,9 @@ public sealed class AuthOptions
     /// such as containers: <c>Auth:Keys:0:Name</c>, <c>…:Sha256</c>, <c>…:Scopes:0</c>, <c>…:RequestsPerMinute</c>.
     /// </summary>
     public ConfiguredKey[] Keys { get; set; } = [];
+
+    /// <summary>MCP protocol requests (initialize, notifications, tools/list, ping) a key may make a minute, beside its own limit.</summary>
+    public const int ProtocolRequestsPerMinute = 120;
 }
 
 public sealed class ConfiguredKey
@@ -53,10 +56,21 @@ public static class Scopes
 
     public static readonly string[] All = [Search, Ground, Watches, Admin];
 
+    /// <summary>
+    /// Any valid key may reach the path; what it may do there is checked per operation. <c>/mcp</c>: each tool
+    /// needs the scope of its HTTP endpoint (<see cref="RequiresScopeAttribute"/>).
+    /// </summary>
+    public const string AnyScope = "*";
+
     /// <summary>The scope a path needs; null for what stays open (health, metrics, the dashboard page, the API reference).</summary>
     public static string? For(PathString path)
     {
-        if (!path.StartsWithSegments("/v1") && !path.StartsWithSegments("/mcp"))
+        if (path.StartsWithSegments("/mcp"))
+        {
+            return AnyScope;
+        }
+
+        if (!path.StartsWithSegments("/v1"))
         {
             return null;
         }
@@ -77,8 +91,15 @@ public static class Scopes
             return Admin;
         }
 
-        return Search; // search, posts, sentiment, stories, trends, feeds, usage (own), MCP
+        return Search; // search, posts, sentiment, stories, trends, feeds, models, usage (own)
     }
+}
+
+/// <summary>The scope a key needs to call an MCP tool: the scope of the HTTP endpoint the tool runs.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class RequiresScopeAttribute(string scope) : Attribute
+{
+    public string Scope { get; } = scope;
 }
 
 /// <summary>Making and recognising keys: <c>si_</c> + 32 random bytes (base64url); only the SHA-256 is stored.</summary>

@@ -35,29 +35,34 @@ public static class AuthExtensions
         builder.Services.AddRateLimiter(o =>
         {
             // One token bucket per key, refilled each minute; requests without a key (open paths) are not limited here.
+            // MCP protocol traffic (initialize, notifications, listings) has a bucket of its own per key,
+            // ProtocolRequestsPerMinute, so connecting never spends the key's calls.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
-                http.Items[ApiKeyMiddleware.ItemKey] is ApiKeyRecord key
-                    ? RateLimitPartition.GetTokenBucketLimiter(key.Id, _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = key.RequestsPerMinute,
-                        TokensPerPeriod = key.RequestsPerMinute,
-                        ReplenishmentPeriod = TimeSpan.FromMinutes(1),
-                        QueueLimit = 0,
-                        AutoReplenishment = true,
-                    })
-                    : RateLimitPartition.GetNoLimiter("open"));
+                http.Items[ApiKeyMiddleware.ItemKey] is not ApiKeyRecord key ? RateLimitPartition.GetNoLimiter("open")
+                : http.Items.ContainsKey(ApiKeyMiddleware.ProtocolItemKey) ? Bucket(key.Id + "#mcp-protocol", AuthOptions.ProtocolRequestsPerMinute)
+                : Bucket(key.Id, key.RequestsPerMinute));
             o.OnRejected = async (context, cancellationToken) =>
             {
                 var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(60);
                 context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await Results.Problem(
-                    statusCode: StatusCodes.Status429TooManyRequests,
-                    title: "Rate limit reached",
-                    detail: $"This key may make {(context.HttpContext.Items[ApiKeyMiddleware.ItemKey] as ApiKeyRecord)?.RequestsPerMinute} requests per minute; retry after {Math.Ceiling(retry.TotalSeconds)} s.")
-                    .ExecuteAsync(context.HttpContext);
+                await Chat.OpenAiError.WriteAsync(
+                    context.HttpContext,
+                    StatusCodes.Status429TooManyRequests,
+                    "Rate limit reached",
+                    $"This key may make {(context.HttpContext.Items[ApiKeyMiddleware.ItemKey] as ApiKeyRecord)?.RequestsPerMinute} requests per minute; retry after {Math.Ceiling(retry.TotalSeconds)} s.");
             };
         });
     }
+
+    private static RateLimitPartition<string> Bucket(string partition, int perMinute) =>
+        RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perMinute,
+            TokensPerPeriod = perMinute,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
 
     /// <summary>
     /// Turns key checks on or off (see <see cref="AuthOptions.Mode"/>) and says which in one log line; refuses to
@@ -84,21 +89,31 @@ public static class AuthExtensions
         };
         if (required && keys == 0 && !entra && !loopbackOnly)
         {
-            throw new InvalidOperationException(
+            throw new Hosting.HostStartRefusedException(
                 $"The host listens on {string.Join(", ", urls)}, beyond loopback, and has no API key. Create one with " +
                 "'dotnet run --project src/StreamIngest.Host -- keys create --name <app> --scopes search,ground', or configure Entra ID " +
                 $"tokens ({EntraSection}:Instance, {EntraSection}:TenantId, {EntraSection}:ClientId), or set Auth:Mode=Off " +
                 "only behind a gateway that authenticates callers.");
         }
 
-        if (!required)
+        if (options.Mode == AuthMode.Off)
         {
-            logger.LogWarning("API keys are off: the host listens on loopback only ({Urls}) and no key exists (Auth:Mode={Mode}).", string.Join(", ", urls), options.Mode);
+            logger.LogWarning("API keys are off (Auth:Mode=Off): every caller is trusted; run this only behind a gateway that authenticates callers.");
             return;
         }
 
-        logger.LogInformation("API keys required: {Keys} active key(s); Entra ID tokens {Entra}.", keys, entra ? "accepted" : "not configured");
-        app.UseMiddleware<ApiKeyMiddleware>();
+        if (!required)
+        {
+            logger.LogWarning(
+                "API keys are off until one exists: the host listens on loopback only ({Urls}) and has no key (Auth:Mode=Auto). A key created while it runs is required within 5 s.",
+                string.Join(", ", urls));
+        }
+        else
+        {
+            logger.LogInformation("API keys required: {Keys} active key(s); Entra ID tokens {Entra}.", keys, entra ? "accepted" : "not configured");
+        }
+
+        app.UseMiddleware<ApiKeyMiddleware>(!required);
         app.UseRateLimiter();
     }
 

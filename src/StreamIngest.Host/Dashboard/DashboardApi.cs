@@ -1,7 +1,9 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
 using StreamIngest.Azure.EventHubs;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Host.Api;
@@ -47,7 +49,8 @@ public static class DashboardApi
             OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "no-cache",
         });
         app.MapGet("/v1/dashboard", GetAsync).WithName("Dashboard").WithSummary("The operator dashboard's data: rates, freshness, feeds, queue, dead letters");
-        app.MapGet("/v1/stream/posts", StreamPosts).WithName("StreamPosts").WithSummary("Server-sent events: every newly stored post as it lands");
+        app.MapGet("/v1/stream/posts", StreamPosts).WithName("StreamPosts").WithSummary("Server-sent events: every newly stored post as it lands")
+            .Produces<TailPost>(StatusCodes.Status200OK, "text/event-stream");
         return app;
     }
 
@@ -98,8 +101,35 @@ public static class DashboardApi
             partitionsError));
     }
 
-    public static ServerSentEventsResult<TailPost> StreamPosts(StoredPostTail tail, CancellationToken cancellationToken) =>
-        TypedResults.ServerSentEvents(TailAsync(tail, cancellationToken), eventType: "post");
+    /// <summary>
+    /// The live tail as <c>post</c> events. Headers and a comment go out at once, so a client (a browser's
+    /// EventSource) is open before the first post arrives, and a stopping host ends the stream.
+    /// </summary>
+    public static async Task StreamPosts(
+        HttpContext http, StoredPostTail tail, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellationToken)
+    {
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        await http.Response.WriteAsync(": subscribed\n\n", cancellationToken);
+        await http.Response.Body.FlushAsync(cancellationToken);
+        try
+        {
+            var items = TailAsync(tail, cancellationToken).Select(p => new SseItem<TailPost>(p, "post"));
+            await SseFormatter.WriteAsync(
+                items,
+                http.Response.Body,
+                (item, buffer) =>
+                {
+                    using var writer = new Utf8JsonWriter(buffer);
+                    JsonSerializer.Serialize(writer, item.Data, json.Value.SerializerOptions);
+                },
+                cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the client went away, or the host is stopping
+        }
+    }
 
     private static async IAsyncEnumerable<TailPost> TailAsync(StoredPostTail tail, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

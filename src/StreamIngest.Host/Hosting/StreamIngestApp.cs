@@ -17,6 +17,28 @@ public static class StreamIngestApp
     {
         var builder = WebApplication.CreateBuilder(args);
         var options = builder.AddStreamIngestCore();
+        DataFolderLock? held = null;
+        if (options.StoreKind == StoreKind.Sqlite || options.RunsApi)
+        {
+            // Before anything opens the folder (the store, the keys file); released when the host is disposed.
+            var folder = builder.Configuration.GetSection(StreamIngest.Embedded.Sqlite.SqliteOptions.Section).Get<StreamIngest.Embedded.Sqlite.SqliteOptions>()?.DataPath ?? "data";
+            var acquired = held = DataFolderLock.Acquire(folder);
+            builder.Services.AddSingleton(_ => acquired); // made by a factory, so the container disposes it
+        }
+
+        try
+        {
+            return Compose(builder, options);
+        }
+        catch
+        {
+            held?.Dispose(); // a host that refused to start leaves its folder free at once
+            throw;
+        }
+    }
+
+    private static WebApplication Compose(WebApplicationBuilder builder, StreamIngestOptions options)
+    {
         builder.AddLocalEmbedder();
         builder.AddRetrieval();
         builder.AddStore(options);
@@ -38,18 +60,19 @@ public static class StreamIngestApp
             builder.Services.AddHostedService<WebhookDeliveryWorker>();
         }
 
-        builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section);
+        builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ChatOptions>>(new SectionValidator<ChatOptions>(ChatOptions.Section));
         builder.Services.AddSingleton<UpstreamChat>();
         // Agents: the read-side tools over Streamable HTTP. Stateless: each request stands alone, so any replica serves it.
-        builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<StreamIngestTools>();
+        // Each tool needs the scope of its HTTP endpoint.
+        builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<StreamIngestTools>()
+            .WithRequestFilters(f => f.AddCallToolFilter(McpScopeFilter.CallTool));
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions
-        {
-            // A request the framework could not bind (malformed JSON, wrong content type) is the client's error.
-            StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-        });
+        _ = app.Services.GetService<DataFolderLock>();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = UnhandledAsync });
         app.UseStatusCodePages();
+        app.UseMiddleware<StreamShutdownMiddleware>();
         app.UseApiKeys(options.RunsApi);
         app.MapOpsApi();
         app.MapTelemetry();
@@ -70,5 +93,28 @@ public static class StreamIngestApp
         app.MapScalarApiReference();
 
         return app;
+    }
+
+    /// <summary>
+    /// An exception no endpoint handled: a request the framework could not bind (malformed JSON, wrong content
+    /// type) is the client's error, anything else a 500; in OpenAI's envelope on its paths, Problem Details elsewhere.
+    /// </summary>
+    private static async Task UnhandledAsync(HttpContext http)
+    {
+        var exception = http.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+        var status = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+        http.Response.StatusCode = status;
+        if (OpenAiError.Applies(http.Request.Path))
+        {
+            await OpenAiError.ForStatus(status, status < 500 ? $"The request could not be read: {exception?.Message}" : "The request failed inside the service; it has been logged.").ExecuteAsync(http);
+            return;
+        }
+
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            Exception = exception,
+            ProblemDetails = { Status = status, Detail = status < 500 ? exception?.Message : null },
+        });
     }
 }

@@ -6,6 +6,7 @@ using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using StreamIngest.Ground;
 using StreamIngest.Host.Api;
+using StreamIngest.Host.Auth;
 using StreamIngest.Retrieve;
 using StreamIngest.Store;
 
@@ -19,6 +20,7 @@ namespace StreamIngest.Host.Mcp;
 [McpServerToolType]
 public sealed class StreamIngestTools(IServiceProvider services, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider timeProvider)
 {
+    [RequiresScope(Scopes.Search)]
     [McpServerTool(Name = "search_posts", Title = "Search recent social posts", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Searches the live store of social posts (Bluesky, X, Mastodon, RSS) by meaning and keywords, newest relevant first. Use it to find what people are saying right now about a topic, ticker, place or event. Returns posts with author, time, URL, language, entities, sentiment, safety labels and a score breakdown.")]
     public async Task<string> SearchPostsAsync(
@@ -41,6 +43,7 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         return Json(result.Result);
     }
 
+    [RequiresScope(Scopes.Ground)]
     [McpServerTool(Name = "ground_question", Title = "Build a grounded prompt with citations", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Retrieves the posts that answer a question and builds a grounded prompt: system rules, the quoted posts with numbered citations (id, URL, author, time) and the question, within a token budget. Posts labelled as prompt injection are left out and listed with the reason. Use it before answering a question about current events from social media.")]
     public async Task<string> GroundQuestionAsync(
@@ -58,6 +61,7 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         return Json(result.Result);
     }
 
+    [RequiresScope(Scopes.Search)]
     [McpServerTool(Name = "get_post", Title = "Read one stored post", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Reads one stored post by its id (as returned by search_posts or cited by ground_question, e.g. 'bsky:did:plc:abc/3kxyz' or 'x:1790000000000000000'), with all its fields.")]
     public async Task<string> GetPostAsync(
@@ -68,10 +72,12 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         return Json(result.Result);
     }
 
+    [RequiresScope(Scopes.Search)]
     [McpServerTool(Name = "get_feed_status", Title = "Feed health", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("The state of every feed the service reads (Bluesky Jetstream, X, Mastodon, RSS, replay): connected or not, posts received, last post time, reconnects, gaps. Use it to judge how fresh and complete the results are.")]
     public string GetFeedStatus() => Json(services.GetRequiredService<Feeds.Health.FeedHealthRegistry>().Snapshot());
 
+    [RequiresScope(Scopes.Search)]
     [McpServerTool(Name = "get_trends", Title = "What is spiking", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Entities (hashtags, cashtags, mentions, linked domains) mentioned unusually often in the last window against their own 12-hour baseline, with velocity and, for cashtags, mean sentiment; merged with the platforms' own trends.")]
     public async Task<string> GetTrendsAsync(
@@ -83,6 +89,7 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         return Json(result.Result);
     }
 
+    [RequiresScope(Scopes.Search)]
     [McpServerTool(Name = "get_stories", Title = "Stories forming", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("The largest or fastest-growing stories of the window: groups of posts that say the same thing (reposts, template variants, one headline from many accounts), each with a representative post, size, first and last seen, sources, top entities and mean sentiment.")]
     public async Task<string> GetStoriesAsync(
@@ -95,6 +102,7 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         return Json(result.Result);
     }
 
+    [RequiresScope(Scopes.Search)]
     [McpServerTool(Name = "get_sentiment", Title = "Mood on a ticker or topic", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Sentiment over time for one entity: mean score in [-1, 1], counts of negative, neutral and positive posts per time bucket, and for a cashtag the finance-aware score. Use it to ask whether the mood on $NVDA is turning.")]
     public async Task<string> GetSentimentAsync(

@@ -174,7 +174,7 @@ public sealed class ApiKeyTests(KeyedHostFixture keyed) : IClassFixture<KeyedHos
     [Fact]
     public void HostBeyondLoopbackWithoutKeys_RefusesToStartNamingTheCommand()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => StreamIngestApp.Build(
+        var error = Assert.Throws<HostStartRefusedException>(() => StreamIngestApp.Build(
         [
             "--urls=http://0.0.0.0:0", $"--Store:DataPath={TestPaths.NewTempDir()}", "--Feeds:Jetstream:Enabled=false", "--Feeds:Replay:Enabled=false",
         ]));
