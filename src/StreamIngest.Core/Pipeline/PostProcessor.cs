@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 using StreamIngest.Embed;
 using StreamIngest.Enrich;
 using StreamIngest.Enrich.Signals;
@@ -98,11 +100,6 @@ public sealed partial class PostProcessor(
 
             tail?.Publish(posts);
             await CountEntitiesAsync(posts, cancellationToken).ConfigureAwait(false);
-            if (watches is not null)
-            {
-                // Before the cursors move: a match is recorded at least once, and only once per watch and post.
-                await watches.MatchAsync(posts, cancellationToken).ConfigureAwait(false);
-            }
         }
 
         if (deletes.Count > 0)
@@ -116,8 +113,62 @@ public sealed partial class PostProcessor(
             await store.AddEngagementAsync(engagement, cancellationToken).ConfigureAwait(false);
         }
 
+        // Last, once posts, deletes and likes are durable: a watch store that fails cannot cost any of them.
+        await MatchWatchesAsync(posts, cancellationToken).ConfigureAwait(false);
         await AdvanceCursorsAsync(batch, cancellationToken).ConfigureAwait(false);
         metrics.RecordProcessed(batch.Count);
+    }
+
+    /// <summary>
+    /// Retries of watch matching alone ("watch-match"), so a throttled or racing watch store never sends the whole
+    /// batch (and its engagement) round again.
+    /// </summary>
+    public static readonly ResiliencePipeline DefaultWatchRetry = new ResiliencePipelineBuilder { Name = "watch-match" }
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(5),
+            MaxRetryAttempts = 4,
+        })
+        .Build();
+
+    public ResiliencePipeline WatchRetry { get; init; } = DefaultWatchRetry;
+
+    /// <summary>
+    /// Records the stored posts' matches (at least once, once per watch and post: the store keys them). When the
+    /// watch store still fails after <see cref="WatchRetry"/>, the posts stay stored and the batch goes on; one dead
+    /// letter (source <c>watches</c>) names the posts whose matches were not recorded, so an operator can see and
+    /// replay them.
+    /// </summary>
+    private async Task MatchWatchesAsync(List<Post> posts, CancellationToken cancellationToken)
+    {
+        if (watches is null || posts.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await WatchRetry.ExecuteAsync(
+                static async (state, token) => await state.watches.MatchAsync(state.posts, token).ConfigureAwait(false),
+                (watches, posts),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogWatchMatchFailed(ex, posts.Count);
+            await deadLetters.WriteAsync(
+                DeadLetter.Create(
+                    "watches",
+                    $"watch matching failed after retries ({ex.GetType().Name}: {ex.Message}); the posts are stored, their watch events were not recorded",
+                    string.Join("\n", posts.Select(p => p.Id)),
+                    posts[0].Id,
+                    timeProvider.GetUtcNow()),
+                CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Batches from this many posts are enriched on every core (each post is enriched on its own).</summary>
@@ -316,6 +367,9 @@ public sealed partial class PostProcessor(
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Entity counts for bursts could not be written")]
     private partial void LogCountsFailed(Exception ex);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Error, Message = "Watch matching failed after retries for {Count} stored posts; dead-lettered their ids, the batch goes on")]
+    private partial void LogWatchMatchFailed(Exception ex, int count);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Post {PostId} rejected: {Reason}")]
     private partial void LogRejected(string postId, string reason);

@@ -7,6 +7,7 @@ using StreamIngest.Model;
 using StreamIngest.Pipeline;
 using StreamIngest.Tests;
 using StreamIngest.Transport;
+using StreamIngest.Watches;
 
 namespace StreamIngest.Core.Tests.Pipeline;
 
@@ -181,5 +182,44 @@ public class PostProcessorTests
         var dead = Assert.Single(_dead.Items);
         Assert.Equal("processing failed after retries: InvalidOperationException: schema mismatch", dead.Reason);
         Assert.Equal("first", dead.Raw);
+    }
+
+    [Fact]
+    public async Task ProcessWorker_WatchStoreFails_PostsDeletesAndLikesAreKept_LikesCountedOnce_AndOnlyTheMatchesDeadLettered()
+    {
+        var stored = NewPost("old", "river rising");
+        stored.Metrics = new Engagement(Likes: 2);
+        await Processor().HandleAsync([FeedEvent.Upsert(stored), FeedEvent.Upsert(NewPost("gone", "typo"))], CancellationToken.None);
+        var watchStore = new Core.Tests.Watches.MemoryWatchStore(new Watch { Id = "all", Query = "anything", Vector = [1, 1, 1, 1, 1, 1, 1, 1], MinScore = -1 })
+        {
+            FailAppend = new TimeoutException("429 Too Many Requests"),
+        };
+        var processor = new PostProcessor(
+            [new StandardEnricher(maxTextChars: 200)], _embedder, _store, _store, new MeteredDeadLetterStore(_dead, _metrics), _metrics, _time,
+            NullLogger<PostProcessor>.Instance, watches: new WatchMatcher(watchStore, _time))
+        {
+            WatchRetry = new ResiliencePipelineBuilder().AddRetry(new() { Delay = TimeSpan.Zero, MaxRetryAttempts = 2 }).Build(),
+        };
+        var transport = new ChannelFeedTransport(10, 10);
+        var worker = new ProcessWorker(transport, processor, _dead, _metrics, _time, NullLogger<ProcessWorker>.Instance)
+        {
+            Retry = new ResiliencePipelineBuilder().AddRetry(new() { Delay = TimeSpan.Zero, MaxRetryAttempts = 3 }).Build(),
+        };
+        await transport.PublishAsync(FeedEvent.Upsert(NewPost("new", "bridge closed"), "c9"), CancellationToken.None);
+        await transport.PublishAsync(FeedEvent.Delete("test:gone"), CancellationToken.None);
+        await transport.PublishAsync(FeedEvent.Engage("test:old", new Engagement(Likes: 1)), CancellationToken.None);
+        transport.Complete();
+
+        await worker.StartAsync(CancellationToken.None);
+        await worker.ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["test:new", "test:old"], _store.Posts.Keys.Order());
+        Assert.Equal(3, _store.Posts["test:old"].Metrics!.Likes); // once: the batch was not sent round again
+        Assert.Equal(3, watchStore.Appends); // the first try and the watch pipeline's two retries
+        Assert.Equal("c9", _store.Cursors["test"]);
+        var dead = Assert.Single(_dead.Items);
+        Assert.Equal("watches", dead.Source);
+        Assert.Contains("the posts are stored", dead.Reason, StringComparison.Ordinal);
+        Assert.Equal("test:new", dead.Raw);
     }
 }
