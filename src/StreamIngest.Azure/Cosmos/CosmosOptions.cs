@@ -46,7 +46,7 @@ public sealed class CosmosOptions
 
     public int MaxRetryWaitOnThrottleSeconds { get; set; } = 30;
 
-    /// <summary>Create the database and container (with the README's policies) when missing.</summary>
+    /// <summary>Create the database and container (with the policies docs/distributed.md states) when missing.</summary>
     public bool CreateIfMissing { get; set; }
 
     /// <summary>Vector index type when the container is created: <c>auto</c> (by <see cref="ExpectedPostsPerSearch"/>), <c>quantizedFlat</c> or <c>diskANN</c>.</summary>

@@ -4,7 +4,7 @@ using StreamIngest.Model;
 namespace StreamIngest.Feeds.Parsing;
 
 /// <summary>
-/// StreamIngest's own post JSONL (see README "Normalised post JSONL"): one post per line with at least
+/// StreamIngest's own post JSONL (see docs/feeds.md, "Normalised post JSONL"): one post per line with at least
 /// <c>source</c>, <c>id</c>, <c>text</c>, <c>created_at</c>; optional <c>author</c> (a handle or
 /// <c>{handle, name, followers}</c>), <c>url</c>, <c>lang</c>, <c>metrics</c>, <c>reply_to</c>,
 /// <c>quote_of</c>, <c>repost_of</c>, and <c>"deleted": true</c> to delete.
