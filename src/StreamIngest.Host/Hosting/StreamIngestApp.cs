@@ -64,9 +64,13 @@ public static class StreamIngestApp
         builder.Services.AddSingleton<IValidateOptions<ChatOptions>>(new SectionValidator<ChatOptions>(ChatOptions.Section));
         builder.Services.AddSingleton<UpstreamChat>();
         // Agents: the read-side tools over Streamable HTTP. Stateless: each request stands alone, so any replica serves it.
-        // Each tool needs the scope of its HTTP endpoint.
+        // Each tool needs the scope of its HTTP endpoint; arguments are checked against the tool's schema first.
         builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<StreamIngestTools>()
-            .WithRequestFilters(f => f.AddCallToolFilter(McpScopeFilter.CallTool));
+            .WithRequestFilters(f =>
+            {
+                f.AddCallToolFilter(McpScopeFilter.CallTool);
+                f.AddCallToolFilter(McpArgumentFilter.CallTool);
+            });
 
         var app = builder.Build();
         _ = app.Services.GetService<DataFolderLock>();

@@ -117,15 +117,21 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
 
     private static string? Text(int? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>The endpoint's value as its JSON, or its Problem Details as a tool error naming each bad argument.</summary>
+    /// <summary>The endpoint's value as its JSON, or its Problem Details as a tool error naming each bad argument by its MCP name.</summary>
     private string Json(IResult result) => result switch
     {
         IValueHttpResult { Value: { } value } and IStatusCodeHttpResult { StatusCode: null or < 300 } => Json(value),
         ValidationProblem problem => throw new McpException(
-            $"{problem.ProblemDetails.Title}: {string.Join(" ", problem.ProblemDetails.Errors.SelectMany(e => e.Value))}"),
-        ProblemHttpResult problem => throw new McpException($"{problem.ProblemDetails.Title}: {problem.ProblemDetails.Detail}"),
+            $"{problem.ProblemDetails.Title}: {string.Join(" ", problem.ProblemDetails.Errors.SelectMany(e => e.Value).Select(McpNames))}"),
+        ProblemHttpResult problem => throw new McpException($"{problem.ProblemDetails.Title}: {McpNames(problem.ProblemDetails.Detail ?? string.Empty)}"),
         _ => throw new McpException("The request could not be answered."),
     };
+
+    /// <summary>The HTTP API's parameter names in a message, as the tools name them (<c>'q'</c> is <c>'query'</c>), without URL advice.</summary>
+    private static string McpNames(string message) => message
+        .Replace("'q'", "'query'", StringComparison.Ordinal)
+        .Replace("'max_tokens'", "'maxTokens'", StringComparison.Ordinal)
+        .Replace(" (URL-encode $ and # as %24 and %23)", string.Empty, StringComparison.Ordinal);
 
     private string Json(object value) => JsonSerializer.Serialize(value, value.GetType(), json.Value.SerializerOptions);
 }

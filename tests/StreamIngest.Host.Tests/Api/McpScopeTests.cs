@@ -104,4 +104,22 @@ public sealed class McpScopeTests(KeyedMcpHostFixture keyed) : IClassFixture<Key
         var sixth = await Record.ExceptionAsync(() => mcp.CallToolAsync("get_feed_status", new Dictionary<string, object?>()).AsTask());
         Assert.NotNull(sixth); // the sixth call in the minute is over the key's own limit (HTTP 429)
     }
+
+    [Theory]
+    [InlineData("""{"k":3}""", "'query' is required")]
+    [InlineData("""{"query":"flood","k":"ten"}""", "'k' must be integer, not the string \"ten\"")]
+    [InlineData("""{"q":"flood"}""", "takes no argument 'q'")]
+    [InlineData("""{"query":"flood","k":500}""", "'k' must be an integer from 1 to 100")]
+    [InlineData("""{"query":"flood","window":"yesterday"}""", "'window' must be a positive ISO-8601 duration")]
+    public async Task ArgumentErrors_NameTheArgumentByItsMcpName(string arguments, string expected)
+    {
+        await using var mcp = await keyed.ConnectAsync(keyed.SearchOnly);
+
+        var result = await mcp.CallToolAsync(
+            "search_posts", System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, object?>>(arguments));
+
+        Assert.True(result.IsError);
+        Assert.Contains(expected, Text(result), StringComparison.Ordinal);
+        Assert.DoesNotContain("'q'", Text(result).Replace("argument 'q'", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+    }
 }
