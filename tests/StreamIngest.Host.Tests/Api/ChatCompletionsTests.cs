@@ -31,10 +31,25 @@ public sealed class ChatHostFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Upstream = await LocalServer.StartAsync(app => app.MapPost("/v1/chat/completions", async (HttpContext http) =>
+        Upstream = await LocalServer.StartAsync(app => app.MapPost("/v1/chat/completions", (HttpContext http) => AnswerAsync(http, Received)));
+        Host = new StreamIngestHost(TestPaths.NewTempDir(), Path.Combine(AppContext.BaseDirectory, "samples", "demo.jsonl"), new Dictionary<string, string?>
+        {
+            ["Chat:Endpoint"] = Upstream.Url + "/v1",
+            ["Chat:Model"] = "local-test-model",
+            ["Chat:ApiKey"] = Secret,
+        });
+        await Host.WaitForStatsAsync(s => s.GetProperty("stored").GetInt64() >= 390 && s.GetProperty("queue").GetInt64() == 0, TimeSpan.FromSeconds(120));
+    }
+
+    /// <summary>
+    /// The local upstream: records the request, asks for <c>get_weather</c> when tools are offered and the last turn is
+    /// the user's, and otherwise answers <see cref="Answer"/>, whole or streamed word by word.
+    /// </summary>
+    internal static async Task AnswerAsync(HttpContext http, ConcurrentQueue<(JsonObject Body, string? Authorization)> received)
+    {
         {
             var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
-            Received.Enqueue((body, http.Request.Headers.Authorization.ToString()));
+            received.Enqueue((body, http.Request.Headers.Authorization.ToString()));
             if (body["tools"] is JsonArray && body["messages"]!.AsArray()[^1]!["role"]!.GetValue<string>() == "user")
             {
                 await ToolCallAsync(http, body["stream"]?.GetValue<bool>() == true);
@@ -71,14 +86,7 @@ public sealed class ChatHostFixture : IAsyncLifetime
                 choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } },
                 usage = new { prompt_tokens = 321, completion_tokens = 12, total_tokens = 333 },
             }) + "\n\ndata: [DONE]\n\n");
-        }));
-        Host = new StreamIngestHost(TestPaths.NewTempDir(), Path.Combine(AppContext.BaseDirectory, "samples", "demo.jsonl"), new Dictionary<string, string?>
-        {
-            ["Chat:Endpoint"] = Upstream.Url + "/v1",
-            ["Chat:Model"] = "local-test-model",
-            ["Chat:ApiKey"] = Secret,
-        });
-        await Host.WaitForStatsAsync(s => s.GetProperty("stored").GetInt64() >= 390 && s.GetProperty("queue").GetInt64() == 0, TimeSpan.FromSeconds(120));
+        }
     }
 
     public const string ToolCallId = "call_weather_1";
