@@ -42,6 +42,13 @@ public sealed class CosmosPostDocument
     [JsonPropertyName("engagement")]
     public long Engagement { get; init; }
 
+    /// <summary>
+    /// Per transport stream (<c>eventhubs/3</c>), the sequence number of the last engagement event applied to this
+    /// post: a redelivered like at or below it is already counted.
+    /// </summary>
+    [JsonPropertyName("engagementSeen")]
+    public Dictionary<string, long>? EngagementSeen { get; init; }
+
     /// <summary>Entities for filters: "h:flood", "c:TSLA", "m:alice".</summary>
     [JsonPropertyName("tags")]
     public IReadOnlyList<string> Tags { get; init; } = [];

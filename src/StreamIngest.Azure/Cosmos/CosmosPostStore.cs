@@ -132,32 +132,45 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     }
 
     /// <summary>
-    /// Adds engagement to stored posts: read the item, then patch its metrics, total and remaining TTL under
-    /// its ETag (a concurrent update makes the patch fail with 412 and it is read and applied again). Not
-    /// idempotent, so an ambiguous failure is not retried (it is counted in
-    /// <c>streamingest.cosmos.engagement_uncertain</c> and logged), and no failure is thrown: the batch around it
-    /// has already stored its posts, and a retried batch would apply the other updates twice.
+    /// Adds engagement to stored posts: read the item, then patch its metrics, total, remaining TTL and the
+    /// positions applied under its ETag (a concurrent update makes the patch fail with 412 and it is read and
+    /// applied again). Events that carry a transport position are applied once: the item keeps, per stream, the last
+    /// sequence number applied, and an event at or below it is skipped, so a redelivered or retried batch (in any
+    /// batching) never counts a like twice, and an ambiguous failure (408, 503) can be retried: the next read shows
+    /// whether the patch landed. Events without a position (the in-process channel) are not retried after an
+    /// ambiguous failure (counted in <c>streamingest.cosmos.engagement_uncertain</c> and logged). 429 is retried by
+    /// the SDK alone. No failure is thrown: the batch around it has already stored its posts.
     /// </summary>
-    public async Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken)
+    public Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken) =>
+        AddEngagementAsync(deltas.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<EngagementEvent>)[new EngagementEvent(kv.Value)], StringComparer.Ordinal), cancellationToken);
+
+    /// <inheritdoc cref="AddEngagementAsync(IReadOnlyDictionary{string, Engagement}, CancellationToken)"/>
+    public async Task<int> AddEngagementAsync(IReadOnlyDictionary<string, IReadOnlyList<EngagementEvent>> events, CancellationToken cancellationToken)
     {
-        var updated = await Task.WhenAll(deltas.Select(kv => AddEngagementAsync(kv.Key, kv.Value, cancellationToken))).ConfigureAwait(false);
+        var updated = await Task.WhenAll(events.Select(kv => AddEngagementAsync(kv.Key, kv.Value, cancellationToken))).ConfigureAwait(false);
         return updated.Sum();
     }
 
-    private async Task<int> AddEngagementAsync(string postId, Engagement delta, CancellationToken ct)
+    private async Task<int> AddEngagementAsync(string postId, IReadOnlyList<EngagementEvent> events, CancellationToken ct)
     {
         var id = CosmosPostDocument.DocumentId(postId);
         var pk = new PartitionKey(CosmosPostDocument.PartitionKeyFor(postId, _options.PartitionBuckets));
+        var retriable = events.All(e => e.Position is not null);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 var current = await _container.ReadItemAsync<CosmosPostDocument>(id, pk, cancellationToken: ct).ConfigureAwait(false);
                 _ru.Record(current.RequestCharge);
+                if (EngagementPatch(current.Resource, events, _retention, _timeProvider.GetUtcNow()) is not { } patch)
+                {
+                    return 0; // every event already applied
+                }
+
                 var response = await _container.PatchItemAsync<CosmosPostDocument>(
                     id,
                     pk,
-                    EngagementPatch(current.Resource, delta, _retention, _timeProvider.GetUtcNow()),
+                    patch,
                     new PatchItemRequestOptions { IfMatchEtag = current.ETag, EnableContentResponseOnWrite = false },
                     ct).ConfigureAwait(false);
                 RecordWrite(response.RequestCharge);
@@ -171,6 +184,10 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
             {
                 // Changed since the read; the patch was not applied. Read again.
             }
+            catch (CosmosException e) when (retriable && IsAmbiguous(e) && attempt < MaxEngagementAttempts)
+            {
+                // Unknown whether it landed; the positions it would have written tell on the next read.
+            }
             catch (CosmosException e)
             {
                 if (IsAmbiguous(e))
@@ -182,6 +199,35 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
                 return 0;
             }
         }
+    }
+
+    /// <summary>
+    /// The patch that applies the events not yet applied to <paramref name="current"/> (null: none left): metrics (a
+    /// whole object, so items stored without one work too), the total, the TTL left from created_at, and the last
+    /// position applied per stream.
+    /// </summary>
+    public static IReadOnlyList<PatchOperation>? EngagementPatch(CosmosPostDocument current, IReadOnlyList<EngagementEvent> events, TimeSpan retention, DateTimeOffset now)
+    {
+        var seen = current.EngagementSeen ?? [];
+        var fresh = events.Where(e => e.Position is null || !seen.TryGetValue(e.Position.Stream, out var applied) || e.Position.Sequence > applied).ToList();
+        if (fresh.Count == 0)
+        {
+            return null;
+        }
+
+        var operations = EngagementPatch(current, EngagementEvent.Sum(fresh), retention, now).ToList();
+        if (fresh.Any(e => e.Position is not null))
+        {
+            var next = new Dictionary<string, long>(seen, StringComparer.Ordinal);
+            foreach (var position in fresh.Select(e => e.Position).OfType<TransportPosition>())
+            {
+                next[position.Stream] = Math.Max(next.GetValueOrDefault(position.Stream, long.MinValue), position.Sequence);
+            }
+
+            operations.Add(PatchOperation.Set("/engagementSeen", next));
+        }
+
+        return operations;
     }
 
     /// <summary>The patch for one engagement update: metrics (a whole object, so items stored without one work too), the total, and the TTL left from created_at.</summary>

@@ -144,7 +144,7 @@ public sealed partial class EventHubsFeedConsumer : PluggableCheckpointStoreEven
                 last = data;
                 try
                 {
-                    batch.Add(EventHubsFeedPublisher.FromEventData(data));
+                    batch.Add(EventHubsFeedPublisher.FromEventData(data) with { Position = new TransportPosition($"eventhubs/{partitionId}", data.SequenceNumber) });
                 }
                 catch (JsonException ex)
                 {

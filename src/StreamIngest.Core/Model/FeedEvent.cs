@@ -42,6 +42,13 @@ public sealed record FeedEvent(FeedEventKind Kind, string PostId, Post? Post, st
         init => _partitionKey = value;
     }
 
+    /// <summary>
+    /// Where the transport delivered this event from (an Event Hubs partition and sequence number); null on the
+    /// in-process channel. Engagement uses it to count a redelivered like once.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TransportPosition? Position { get; init; }
+
     public static FeedEvent Engage(string postId, Engagement delta, string? cursor = null) => new(FeedEventKind.Engage, postId, null, cursor, delta);
 
     public static FeedEvent Upsert(Post post, string? cursor = null) => new(FeedEventKind.Upsert, post.Id, post, cursor);

@@ -39,16 +39,19 @@ public sealed partial class PostProcessor(
         // The last event for an id wins within a batch (a create then a delete is a delete);
         // engagement events add up instead, and are applied after the posts they may refer to.
         var last = new Dictionary<string, FeedEvent>(batch.Count, StringComparer.Ordinal);
-        var engagement = new Dictionary<string, Engagement>(StringComparer.Ordinal);
+        var engagement = new Dictionary<string, IReadOnlyList<EngagementEvent>>(StringComparer.Ordinal);
         foreach (var e in batch)
         {
             if (e.Kind == FeedEventKind.Engage)
             {
                 if (e.Engagement is { } d)
                 {
-                    engagement[e.PostId] = engagement.TryGetValue(e.PostId, out var sum)
-                        ? new Engagement(sum.Likes + d.Likes, sum.Reposts + d.Reposts, sum.Replies + d.Replies, sum.Quotes + d.Quotes)
-                        : d;
+                    if (!engagement.TryGetValue(e.PostId, out var forPost))
+                    {
+                        engagement[e.PostId] = forPost = new List<EngagementEvent>();
+                    }
+
+                    ((List<EngagementEvent>)forPost).Add(new EngagementEvent(d, e.Position));
                 }
 
                 continue;

@@ -15,6 +15,14 @@ public interface IPostStore
     /// <summary>Adds engagement deltas to stored posts (posts not stored are skipped); returns how many were updated.</summary>
     Task<int> AddEngagementAsync(IReadOnlyDictionary<string, Engagement> deltas, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Adds engagement events, each with its position on the transport when it has one. A store that keeps, per post,
+    /// the last position applied from each stream (Cosmos DB) applies every positioned event once, however often and
+    /// in whatever batches it is delivered; the default adds them all, as <see cref="AddEngagementAsync(IReadOnlyDictionary{string, Engagement}, CancellationToken)"/>.
+    /// </summary>
+    Task<int> AddEngagementAsync(IReadOnlyDictionary<string, IReadOnlyList<EngagementEvent>> events, CancellationToken cancellationToken) =>
+        AddEngagementAsync(events.ToDictionary(kv => kv.Key, kv => EngagementEvent.Sum(kv.Value), StringComparer.Ordinal), cancellationToken);
+
     Task<Post?> GetAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>Embeddings already stored for these content hashes (exact duplicates need no second embedding).</summary>

@@ -150,4 +150,74 @@ public class CosmosPostStoreRetryTests
 
         Assert.Equal("SELECT VALUE COUNT(1) FROM c WHERE IS_DEFINED(c.postId)", sent!.QueryText);
     }
+
+    private static ItemResponse<CosmosPostDocument> StoredWith(Post post, string etag, long likes, Dictionary<string, long>? seen)
+    {
+        post.Metrics = new Engagement(Likes: likes);
+        var document = CosmosPostDocument.From(post, 32, TimeSpan.FromHours(48), Now);
+        var response = Substitute.For<ItemResponse<CosmosPostDocument>>();
+        response.Resource.Returns(new CosmosPostDocument
+        {
+            Id = document.Id, PartitionKey = document.PartitionKey, PostId = document.PostId, Source = document.Source, Text = document.Text,
+            CreatedAtMs = document.CreatedAtMs, Post = document.Post, Engagement = likes, EngagementSeen = seen,
+        });
+        response.ETag.Returns(etag);
+        return response;
+    }
+
+    private static EngagementEvent Like(long sequence) => new(new Engagement(Likes: 1), new TransportPosition("eventhubs/0", sequence));
+
+    [Fact]
+    public void EngagementPatch_RedeliveredInOtherBatches_AppliesOnlyWhatIsNewer()
+    {
+        var post = NewPost("bsky:did:plc:a/5");
+        var stored = StoredWith(post, "\"e1\"", likes: 2, new Dictionary<string, long> { ["eventhubs/0"] = 60 }).Resource;
+
+        // The batch that carried 10 and 60 was applied; the partition is read again from an older checkpoint, in a larger batch.
+        var again = CosmosPostStore.EngagementPatch(stored, [Like(10), Like(60), Like(70)], TimeSpan.FromHours(48), Now)!;
+        var nothingNew = CosmosPostStore.EngagementPatch(stored, [Like(10), Like(60)], TimeSpan.FromHours(48), Now);
+
+        Assert.Null(nothingNew);
+        Assert.Contains(again, o => o.Path == "/engagement" && o is PatchOperation<long> { Value: 3 });
+        Assert.Contains(again, o => o.Path == "/engagementSeen" && o is PatchOperation<Dictionary<string, long>> { Value: var seen } && seen["eventhubs/0"] == 70);
+    }
+
+    [Fact]
+    public async Task AddEngagement_PositionedPatchTimesOutButLanded_IsReadAgainAndNotAppliedTwice()
+    {
+        var container = Substitute.For<Container>();
+        var post = NewPost("bsky:did:plc:a/6");
+        var before = StoredWith(post, "\"e1\"", likes: 2, null);
+        var landed = StoredWith(NewPost("bsky:did:plc:a/6"), "\"e2\"", likes: 3, new Dictionary<string, long> { ["eventhubs/0"] = 41 });
+        container.ReadItemAsync<CosmosPostDocument>(default!, default, default, default).ReturnsForAnyArgs(before, landed);
+        container.PatchItemAsync<CosmosPostDocument>(default!, default, default!, default, default).ThrowsAsyncForAnyArgs(Failure(HttpStatusCode.RequestTimeout));
+        var time = new FakeTimeProvider(Now);
+
+        var updated = await Store(container, time).AddEngagementAsync(
+            new Dictionary<string, IReadOnlyList<EngagementEvent>> { [post.Id] = [Like(41)] }, CancellationToken.None);
+
+        Assert.Equal(0, updated); // the second read shows position 41 applied: nothing is sent again
+        await container.ReceivedWithAnyArgs(1).PatchItemAsync<CosmosPostDocument>(default!, default, default!, default, default);
+        await container.ReceivedWithAnyArgs(2).ReadItemAsync<CosmosPostDocument>(default!, default, default, default);
+    }
+
+    [Fact]
+    public async Task AddEngagement_PositionedPatchTimesOutAndDidNotLand_IsSentAgain()
+    {
+        var container = Substitute.For<Container>();
+        var post = NewPost("bsky:did:plc:a/7");
+        var stored = StoredWith(post, "\"e1\"", likes: 2, null);
+        container.ReadItemAsync<CosmosPostDocument>(default!, default, default, default).ReturnsForAnyArgs(stored);
+        var calls = 0;
+        var patched = Substitute.For<ItemResponse<CosmosPostDocument>>();
+        container.PatchItemAsync<CosmosPostDocument>(default!, default, default!, default, default).ReturnsForAnyArgs(_ =>
+            ++calls == 1 ? throw Failure(HttpStatusCode.ServiceUnavailable) : patched);
+        var time = new FakeTimeProvider(Now);
+
+        var updated = await Store(container, time).AddEngagementAsync(
+            new Dictionary<string, IReadOnlyList<EngagementEvent>> { [post.Id] = [Like(7)] }, CancellationToken.None);
+
+        Assert.Equal(1, updated);
+        Assert.Equal(2, calls);
+    }
 }

@@ -60,6 +60,7 @@ public class EventHubsFeedConsumerTests
 
         Assert.Equal(["handler", "checkpoint"], order);
         Assert.Equal(["x:1", "x:2"], handed!.Select(e => e.PostId));
+        Assert.Equal([new TransportPosition("eventhubs/0", 10), new TransportPosition("eventhubs/0", 12)], handed!.Select(e => e.Position)); // likes are counted once by it
         Assert.Equal(12, position!.Value.SequenceNumber);
         Assert.StartsWith("undecodable event", Assert.Single(dead.Items).Reason, StringComparison.Ordinal);
     }
