@@ -43,7 +43,7 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IApiKeyStore store, U
             : await EntraCallerAsync(http) ?? await FindAsync(presented, http.RequestAborted);
         if (key is null)
         {
-            http.Response.Headers.WWWAuthenticate = "Bearer";
+            http.Response.Headers.WWWAuthenticate = ProtectedResourceMetadata.Challenge(http);
             await Chat.OpenAiError.WriteAsync(
                 http,
                 StatusCodes.Status401Unauthorized,

@@ -110,4 +110,19 @@ public sealed class EntraTokenTests : IAsyncLifetime
         await _factory.DisposeAsync();
         await _host.DisposeAsync();
     }
+
+    [Fact]
+    public async Task ProtectedResourceMetadata_IsServed_AndEvery401PointsAtIt()
+    {
+        using var client = _factory.CreateClient();
+
+        using var challenge = await client.PostAsync(new Uri("/mcp", UriKind.Relative), new StringContent("{}"));
+        var metadata = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/.well-known/oauth-protected-resource/mcp");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, challenge.StatusCode);
+        Assert.Equal("Bearer resource_metadata=\"http://localhost/.well-known/oauth-protected-resource/mcp\"", challenge.Headers.WwwAuthenticate.ToString());
+        Assert.Equal("http://localhost/mcp", metadata.GetProperty("resource").GetString());
+        Assert.Equal(Issuer, metadata.GetProperty("authorization_servers")[0].GetString());
+        Assert.Contains($"{Audience}/search", metadata.GetProperty("scopes_supported").EnumerateArray().Select(e => e.GetString()));
+    }
 }
