@@ -90,11 +90,22 @@ public static class StreamIngestApp
             app.MapSignalsApi();
             app.MapDashboard();
             app.MapMcp("/mcp");
+            app.MapProtectedResourceMetadata();
         }
 
         // The OpenAPI document (/openapi/v1.json) and an interactive reference page (/scalar/v1).
         app.MapOpenApi();
-        app.MapScalarApiReference();
+        app.MapScalarApiReference(o =>
+        {
+            // Everything from this host: no fonts from Scalar's CDN, no telemetry, no cloud AI agent or MCP buttons.
+            o.DefaultFonts = false;
+            o.Telemetry = false;
+            o.Agent = new ScalarAgentOptions { Disabled = true };
+            o.Mcp = new ScalarMcpOptions { Disabled = true };
+            o.ShowDeveloperTools = DeveloperToolsVisibility.Never;
+            o.HideClientButton = true; // "Open in Scalar's client", a cloud service
+            o.Title = "StreamIngest API";
+        });
 
         return app;
     }

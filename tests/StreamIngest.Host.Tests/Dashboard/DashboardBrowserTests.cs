@@ -199,6 +199,45 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task ApiReference_LoadsEverythingFromTheHost()
+    {
+        Skip.If(Chromium is null, NoBrowser);
+        await using var host = await HostProcess.StartAsync(new Dictionary<string, string?> { ["Feeds:Jetstream:Enabled"] = "false" });
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        try
+        {
+            var page = await browser.NewPageAsync();
+            var elsewhere = new List<string>();
+            page.Request += (_, request) =>
+            {
+                if (Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !uri.IsLoopback)
+                {
+                    lock (elsewhere)
+                    {
+                        elsewhere.Add(request.Url);
+                    }
+                }
+            };
+
+            await page.GotoAsync(host.Url + "/scalar/v1");
+            await Assertions.Expect(page.GetByText("Client Libraries").First).ToBeVisibleAsync(new() { Timeout = 30_000 }); // the reference rendered
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsDir, "scalar.png"), FullPage = true });
+            var content = await page.ContentAsync();
+
+            Assert.Contains("/v1/stats", content, StringComparison.Ordinal);
+            Assert.Empty(elsewhere);
+            Assert.DoesNotContain("client.scalar.com", content, StringComparison.Ordinal); // no button into Scalar's cloud client
+        }
+        finally
+        {
+            await browser.DisposeAsync();
+            playwright.Dispose();
+        }
+    }
+
+    [SkippableFact]
     public async Task Dashboard_FeedDrop_ShowsDisconnectedThenRecovered()
     {
         Skip.If(Chromium is null, NoBrowser);
