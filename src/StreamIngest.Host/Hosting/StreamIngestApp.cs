@@ -47,7 +47,7 @@ public static class StreamIngestApp
         builder.AddTelemetry();
         builder.AddDashboard();
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(OpenApiConventions.Apply);
         builder.AddApiKeys();
         // Standing queries: watches live in the store (AddStore registers it), matched in the process stage;
         // webhooks are delivered by whichever replica holds a watch's lease.
