@@ -29,8 +29,11 @@ public static class AuthExtensions
 
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<UsageMeter>();
+        // Keys live where the posts live: in Cosmos DB every api replica sees the same keys and every revocation.
         builder.Services.AddSingleton<IApiKeyStore>(sp => new ConfiguredApiKeyStore(
-            new SqliteApiKeyStore(sp.GetService<SqliteDatabase>() ?? new SqliteDatabase(KeysFile(builder.Configuration))),
+            KeysInCosmos(builder.Configuration)
+                ? new StreamIngest.Azure.Cosmos.CosmosApiKeyStore(sp.GetRequiredService<Microsoft.Azure.Cosmos.Container>())
+                : new SqliteApiKeyStore(sp.GetService<SqliteDatabase>() ?? new SqliteDatabase(KeysFile(builder.Configuration))),
             sp.GetRequiredService<IOptions<AuthOptions>>().Value));
         builder.Services.AddRateLimiter(o =>
         {
@@ -141,14 +144,12 @@ public static class AuthExtensions
 
     public static bool EntraConfigured(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration[$"{EntraSection}:ClientId"]);
 
-    /// <summary>Where keys live: the embedded store's file, or a keys file in the same folder when the posts are in Cosmos DB.</summary>
-    public static string KeysFile(IConfiguration configuration)
-    {
-        var store = configuration.GetSection(SqliteOptions.Section).Get<SqliteOptions>() ?? new SqliteOptions();
-        return string.Equals(configuration["StoreKind"], "Cosmos", StringComparison.OrdinalIgnoreCase)
-            ? Path.Combine(store.DataPath, "keys.db")
-            : store.DatabasePath;
-    }
+    /// <summary>Whether keys live in Cosmos DB (the posts do): otherwise in the embedded store's file.</summary>
+    public static bool KeysInCosmos(IConfiguration configuration) => string.Equals(configuration["StoreKind"], "Cosmos", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The embedded store's file, where keys live when the posts do.</summary>
+    public static string KeysFile(IConfiguration configuration) =>
+        (configuration.GetSection(SqliteOptions.Section).Get<SqliteOptions>() ?? new SqliteOptions()).DatabasePath;
 
     private static bool IsLoopback(string url)
     {

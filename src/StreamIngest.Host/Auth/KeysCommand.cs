@@ -1,12 +1,15 @@
 using System.Text.Json;
+using StreamIngest.Azure.Cosmos;
 using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Store;
 
 namespace StreamIngest.Host.Auth;
 
 /// <summary>
 /// <c>keys create --name N --scopes search,ground [--requests-per-minute 600]</c> (prints the key once: only its
 /// hash is kept), <c>keys list</c>, <c>keys revoke ID</c>. Works on the store the host's configuration names
-/// (<c>Store:DataPath</c>, any <c>--Key=value</c> setting after the command), also while the host runs.
+/// (<c>Store:DataPath</c>, or Cosmos DB with <c>StoreKind=Cosmos</c> and its <c>Cosmos:*</c> settings; any
+/// <c>--Key=value</c> setting after the command), also while the host runs.
 /// </summary>
 public static class KeysCommand
 {
@@ -15,8 +18,11 @@ public static class KeysCommand
         var settings = args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal)).ToArray();
         var configuration = WebApplication.CreateBuilder(settings).Configuration;
         var rest = args.Except(settings).ToArray();
-        using var db = new SqliteDatabase(AuthExtensions.KeysFile(configuration));
-        var store = new SqliteApiKeyStore(db);
+        using var db = AuthExtensions.KeysInCosmos(configuration) ? null : new SqliteDatabase(AuthExtensions.KeysFile(configuration));
+        using var cosmos = db is null ? CosmosClient(configuration) : null;
+        IApiKeyStore store = db is not null
+            ? new SqliteApiKeyStore(db)
+            : new CosmosApiKeyStore(cosmos!.GetContainer(Cosmos(configuration).Database, Cosmos(configuration).Container));
         switch (rest)
         {
             case ["create", ..]:
@@ -58,6 +64,12 @@ public static class KeysCommand
                 return 2;
         }
     }
+
+    private static CosmosOptions Cosmos(IConfiguration configuration) => configuration.GetSection(CosmosOptions.Section).Get<CosmosOptions>() ?? new CosmosOptions();
+
+    /// <summary>The account the host's configuration names (a connection string, or the endpoint with DefaultAzureCredential).</summary>
+    private static Microsoft.Azure.Cosmos.CosmosClient CosmosClient(IConfiguration configuration) =>
+        CosmosClientFactory.Create(Cosmos(configuration), new global::Azure.Identity.DefaultAzureCredential(), bulk: false);
 
     private static string? Option(string[] args, string name)
     {

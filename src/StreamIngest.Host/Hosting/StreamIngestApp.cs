@@ -18,7 +18,7 @@ public static class StreamIngestApp
         var builder = WebApplication.CreateBuilder(args);
         var options = builder.AddStreamIngestCore();
         DataFolderLock? held = null;
-        if (options.StoreKind == StoreKind.Sqlite || options.RunsApi)
+        if (options.StoreKind == StoreKind.Sqlite)
         {
             // Before anything opens the folder (the store, the keys file); released when the host is disposed.
             var folder = builder.Configuration.GetSection(StreamIngest.Embedded.Sqlite.SqliteOptions.Section).Get<StreamIngest.Embedded.Sqlite.SqliteOptions>()?.DataPath ?? "data";
