@@ -48,6 +48,22 @@ param maxThroughput int = 4000
 @description('SHA-256 (lowercase hex) of the API key callers of the api app present (scopes search and ground).')
 param apiKeySha256 string
 
+@description('Event Hubs throughput units to start with (Standard tier: 1-40).')
+@minValue(1)
+@maxValue(40)
+param eventHubsThroughputUnits int = 1
+
+@description('Auto-inflate ceiling in throughput units; 0 turns auto-inflate off.')
+@minValue(0)
+@maxValue(40)
+param eventHubsMaxThroughputUnits int = 4
+
+@description('An Azure Container Registry in this resource group to pull the image from with the apps\' identity (AcrPull); empty for a public image.')
+param registryName string = ''
+
+@description('Events in a partition not yet checkpointed that add one process replica (KEDA azure-eventhub scaler).')
+param unprocessedEventThreshold int = 256
+
 var names = {
   identity: '${prefix}-id'
   eventHubs: '${prefix}-eh'
@@ -69,11 +85,13 @@ resource eventHubs 'Microsoft.EventHub/namespaces@2024-01-01' = {
   sku: {
     name: 'Standard'
     tier: 'Standard'
-    capacity: 1
+    capacity: eventHubsThroughputUnits
   }
   properties: {
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
+    isAutoInflateEnabled: eventHubsMaxThroughputUnits > 0
+    maximumThroughputUnits: eventHubsMaxThroughputUnits > 0 ? max(eventHubsMaxThroughputUnits, eventHubsThroughputUnits) : 0
   }
 }
 
@@ -82,7 +100,8 @@ resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
   name: 'posts'
   properties: {
     partitionCount: partitionCount
-    messageRetentionInDays: 1
+    // At least as long as posts are kept (Standard tier: 7 days at most), so a process role that was down can catch up.
+    messageRetentionInDays: min(7, max(1, (retentionHours + 23) / 24))
   }
 }
 
@@ -236,6 +255,21 @@ var roles = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+}
+
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = if (!empty(registryName)) {
+  name: empty(registryName) ? 'none' : registryName
+}
+
+resource pullRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(registryName)) {
+  scope: registry
+  name: guid(resourceGroup().id, registryName, identity.id, roles.acrPull)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
+  }
 }
 
 resource sendRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -288,6 +322,41 @@ resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: 30
+  }
+}
+
+// ---------------------------------------------------------------- Diagnostics to Log Analytics
+// Cosmos DB in resource-specific tables, with RU per partition key (hot partitions) and query statistics.
+resource cosmosDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: cosmos
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: logs.id
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      { category: 'DataPlaneRequests', enabled: true }
+      { category: 'QueryRuntimeStatistics', enabled: true }
+      { category: 'PartitionKeyRUConsumption', enabled: true }
+      { category: 'PartitionKeyStatistics', enabled: true }
+      { category: 'ControlPlaneRequests', enabled: true }
+    ]
+    metrics: [
+      { category: 'Requests', enabled: true }
+    ]
+  }
+}
+
+resource eventHubsDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: eventHubs
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: logs.id
+    logs: [
+      { categoryGroup: 'allLogs', enabled: true }
+    ]
+    metrics: [
+      { category: 'AllMetrics', enabled: true }
+    ]
   }
 }
 
@@ -393,9 +462,12 @@ var apps = [
   }
 ]
 
-resource roleApps 'Microsoft.App/containerApps@2024-03-01' = [for app in apps: {
+resource roleApps 'Microsoft.App/containerApps@2025-01-01' = [for app in apps: {
   name: '${prefix}-${app.role}'
   location: location
+  dependsOn: [
+    pullRole
+  ]
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
@@ -409,6 +481,12 @@ resource roleApps 'Microsoft.App/containerApps@2024-03-01' = [for app in apps: {
         {
           name: 'api-key-sha256'
           value: apiKeySha256
+        }
+      ]
+      registries: empty(registryName) ? [] : [
+        {
+          server: registry!.properties.loginServer
+          identity: identity.id
         }
       ]
       ingress: app.ingress ? {
@@ -452,6 +530,26 @@ resource roleApps 'Microsoft.App/containerApps@2024-03-01' = [for app in apps: {
       scale: {
         minReplicas: app.minReplicas
         maxReplicas: app.maxReplicas
+        // The process role follows Event Hubs lag (events not yet checkpointed, read from our checkpoint blobs'
+        // metadata, the layout the Event Hubs SDKs write), up to one replica per partition.
+        rules: app.role == 'process' ? [
+          {
+            name: 'eventhub-lag'
+            custom: {
+              type: 'azure-eventhub'
+              identity: identity.id
+              metadata: {
+                eventHubNamespace: eventHubs.name
+                eventHubName: hub.name
+                consumerGroup: processGroup.name
+                unprocessedEventThreshold: string(unprocessedEventThreshold)
+                checkpointStrategy: 'blobMetadata'
+                storageAccountName: storage.name
+                blobContainer: checkpoints.name
+              }
+            }
+          }
+        ] : []
       }
     }
   }
