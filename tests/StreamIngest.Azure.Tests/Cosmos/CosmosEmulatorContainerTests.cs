@@ -16,7 +16,7 @@ namespace StreamIngest.Azure.Tests.Cosmos;
 /// </summary>
 public sealed class CosmosEmulatorContainerTests : IAsyncLifetime
 {
-    private const string Image = "mcr.microsoft.com/cosmosdb/linux/azure-cosmos-emulator:vnext-preview";
+    private const string Image = "mcr.microsoft.com/cosmosdb/linux/azure-cosmos-emulator:vnext-latest";
     private const string EmulatorKey = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
     private IContainer? _container;
 
