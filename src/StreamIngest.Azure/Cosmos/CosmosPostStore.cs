@@ -81,6 +81,9 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     /// Whether a failed write may or may not have been applied: a timeout or an unavailable service after the
     /// request was sent. Only idempotent writes may be sent again after one of these.
     /// </summary>
+    /// <summary>Throttling the SDK has already retried as configured (<c>Cosmos:MaxRetryAttemptsOnThrottle</c>): not to be retried again above it.</summary>
+    public static bool IsThrottled(Exception e) => e is CosmosException { StatusCode: HttpStatusCode.TooManyRequests };
+
     public static bool IsAmbiguous(CosmosException e) => e.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.ServiceUnavailable;
 
     /// <summary>

@@ -25,13 +25,20 @@ public sealed partial class ProcessWorker(
     TimeProvider timeProvider,
     ILogger<ProcessWorker> logger) : BackgroundService
 {
-    public static readonly ResiliencePipeline DefaultRetry = new ResiliencePipelineBuilder
+    public static readonly ResiliencePipeline DefaultRetry = BatchRetry();
+
+    /// <summary>
+    /// The "process-batch" pipeline: transient failures retried with jittered exponential backoff, except those the
+    /// layer below has already retried (<paramref name="retriedBelow"/>: Cosmos DB's 429 after the SDK's own retries;
+    /// retrying those again would multiply the attempts, 6 × 9).
+    /// </summary>
+    public static ResiliencePipeline BatchRetry(Func<Exception, bool>? retriedBelow = null) => new ResiliencePipelineBuilder
     {
         Name = "process-batch",
     }
         .AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException && retriedBelow?.Invoke(ex) != true),
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
             Delay = TimeSpan.FromMilliseconds(200),
@@ -41,6 +48,13 @@ public sealed partial class ProcessWorker(
         .Build();
 
     public ResiliencePipeline Retry { get; init; } = DefaultRetry;
+
+    /// <summary>
+    /// Failures the layer below has already retried (throttling after the Cosmos DB SDK's own retries): neither retried
+    /// here nor dead-lettered. They propagate, so the transport hands the batch over again later (Event Hubs: with its
+    /// own backoff) and the checkpoint never passes a batch that was not stored.
+    /// </summary>
+    public Func<Exception, bool>? RetriedBelow { get; init; }
 
     /// <summary>Where transport failures are reported (shown in /v1/feeds and /health/ready); optional.</summary>
     public FeedHealth? Health { get; init; }
@@ -92,6 +106,11 @@ public sealed partial class ProcessWorker(
                 (processor, batch),
                 ct).ConfigureAwait(false);
         }
+        catch (Exception ex) when (RetriedBelow?.Invoke(ex) == true)
+        {
+            LogBatchThrottled(ex, batch.Count);
+            throw;
+        }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             LogBatchFailed(ex, batch.Count);
@@ -110,6 +129,9 @@ public sealed partial class ProcessWorker(
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "The transport could not run; starting it again in {DelaySeconds} s")]
     private partial void LogTransportFailed(Exception ex, double delaySeconds);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Batch of {Count} events still throttled after the store's own retries; handed back to the transport to be delivered again")]
+    private partial void LogBatchThrottled(Exception ex, int count);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Batch of {Count} events failed after retries; dead-lettered")]
     private partial void LogBatchFailed(Exception ex, int count);

@@ -222,4 +222,49 @@ public class PostProcessorTests
         Assert.Contains("the posts are stored", dead.Reason, StringComparison.Ordinal);
         Assert.Equal("test:new", dead.Raw);
     }
+
+    private sealed class ThrottledException() : Exception("429 after the SDK's retries");
+
+    [Fact]
+    public async Task ProcessWorker_FailureRetriedBelow_IsNotRetriedAgainNorDeadLettered_TheTransportGetsItBack()
+    {
+        _store.FailWrite = _ => new ThrottledException();
+        var handed = new TaskCompletionSource<Exception?>();
+        var consumer = new OneBatchConsumer([FeedEvent.Upsert(NewPost("1", "x"), "c1")], handed);
+        var worker = new ProcessWorker(consumer, Processor(), _dead, _metrics, _time, NullLogger<ProcessWorker>.Instance)
+        {
+            Retry = ProcessWorker.BatchRetry(ex => ex is ThrottledException),
+            RetriedBelow = ex => ex is ThrottledException,
+        };
+
+        await worker.StartAsync(CancellationToken.None);
+        var thrown = await handed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await worker.StopAsync(CancellationToken.None);
+
+        Assert.IsType<ThrottledException>(thrown); // back to the transport, which delivers the batch again
+        Assert.Equal(1, _store.Writes); // once: not retried on top of the store's own retries
+        Assert.Empty(_dead.Items);
+        Assert.Empty(_store.Cursors);
+    }
+
+    /// <summary>A transport that hands over one batch and reports what the handler threw.</summary>
+    private sealed class OneBatchConsumer(IReadOnlyList<FeedEvent> batch, TaskCompletionSource<Exception?> handed) : IFeedConsumer
+    {
+        public long? Backlog => null;
+
+        public async Task ConsumeAsync(FeedBatchHandler handler, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await handler(batch, cancellationToken);
+                handed.TrySetResult(null);
+            }
+            catch (Exception ex)
+            {
+                handed.TrySetResult(ex);
+            }
+
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
 }
