@@ -133,13 +133,16 @@ await check("mcp: an argument error names the argument", async () => {
   return text;
 });
 
-await check("mcp: search then read the post", async () => {
+await check("mcp: search, then read the post by tool and by resource, structured content as the text", async () => {
   const client = await mcp(key);
   const found = await client.callTool({ name: "search_posts", arguments: { query: "river flooding downtown", k: 3, window: "P30D" } });
   const first = JSON.parse(found.content[0].text).results[0];
   const post = await client.callTool({ name: "get_post", arguments: { id: first.id } });
+  const resource = await client.readResource({ uri: `streamingest://posts/${encodeURIComponent(first.id)}` });
   await client.close();
+  assert(found.structuredContent?.results?.[0]?.id === first.id, "structuredContent differs from the text");
   assert(JSON.parse(post.content[0].text).id === first.id, "get_post returned another post");
+  assert(JSON.parse(resource.contents[0].text).id === first.id, "the post resource returned another post");
   return first.id;
 });
 

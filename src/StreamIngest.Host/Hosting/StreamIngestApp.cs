@@ -65,11 +65,15 @@ public static class StreamIngestApp
         builder.Services.AddSingleton<UpstreamChat>();
         // Agents: the read-side tools over Streamable HTTP. Stateless: each request stands alone, so any replica serves it.
         // Each tool needs the scope of its HTTP endpoint; arguments are checked against the tool's schema first.
-        builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<StreamIngestTools>()
+        builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<StreamIngestTools>(StreamIngest.Model.PostJson.Options)
+            .WithResources<StreamIngestResources>()
+            .WithPrompts<StreamIngestPrompts>()
             .WithRequestFilters(f =>
             {
                 f.AddCallToolFilter(McpScopeFilter.CallTool);
                 f.AddCallToolFilter(McpArgumentFilter.CallTool);
+                f.AddReadResourceFilter(McpScopeFilter.ReadResource);
+                f.AddGetPromptFilter(McpScopeFilter.GetPrompt);
             });
 
         var app = builder.Build();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using StreamIngest.Ground;
 using StreamIngest.Host.Api;
@@ -21,9 +22,9 @@ namespace StreamIngest.Host.Mcp;
 public sealed class StreamIngestTools(IServiceProvider services, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider timeProvider)
 {
     [RequiresScope(Scopes.Search)]
-    [McpServerTool(Name = "search_posts", Title = "Search recent social posts", ReadOnly = true, Idempotent = true, OpenWorld = false)]
+    [McpServerTool(Name = "search_posts", UseStructuredContent = true, OutputSchemaType = typeof(SearchResponse), Title = "Search recent social posts", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Searches the live store of social posts (Bluesky, X, Mastodon, RSS) by meaning and keywords, newest relevant first. Use it to find what people are saying right now about a topic, ticker, place or event. Returns posts with author, time, URL, language, entities, sentiment, safety labels and a score breakdown.")]
-    public async Task<string> SearchPostsAsync(
+    public async Task<CallToolResult> SearchPostsAsync(
         [Description("What to look for, as a question or keywords, e.g. 'power outages after the storm' or 'NVDA earnings reaction'.")] string query,
         [Description("How many posts to return, 1-100. Default 10.")] int? k = null,
         [Description("'hybrid' (default: meaning and keywords), 'vector' (meaning only) or 'keyword' (exact words, BM25).")] string? mode = null,
@@ -40,13 +41,13 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         var result = await SearchApi.SearchAsync(
             query, Text(k), mode, window, null, null, source, lang, entity, null, sentiment, null, null, safety, null, author, null, domain,
             services.GetRequiredService<IRetriever>(), timeProvider, cancellationToken, services.GetService<Auth.UsageMeter>());
-        return Json(result.Result);
+        return Result(result.Result);
     }
 
     [RequiresScope(Scopes.Ground)]
-    [McpServerTool(Name = "ground_question", Title = "Build a grounded prompt with citations", ReadOnly = true, Idempotent = true, OpenWorld = false)]
+    [McpServerTool(Name = "ground_question", UseStructuredContent = true, OutputSchemaType = typeof(GroundedPrompt), Title = "Build a grounded prompt with citations", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Retrieves the posts that answer a question and builds a grounded prompt: system rules, the quoted posts with numbered citations (id, URL, author, time) and the question, within a token budget. Posts labelled as prompt injection are left out and listed with the reason. Use it before answering a question about current events from social media.")]
-    public async Task<string> GroundQuestionAsync(
+    public async Task<CallToolResult> GroundQuestionAsync(
         [Description("The user's question, e.g. 'Which roads are closed by the flooding?'.")] string question,
         [Description("Only posts from this far back, as an ISO-8601 duration such as 'PT1H' or 'P1D'. Omit for any time.")] string? window = null,
         [Description("Only posts mentioning this entity: '$TSLA', '#flood' or '@user'.")] string? entity = null,
@@ -58,74 +59,83 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         var result = await GroundApi.GroundAsync(
             new GroundBody { Question = question, Window = window, Entity = entity, Source = source, K = k, MaxTokens = maxTokens },
             services.GetRequiredService<GroundedPromptBuilder>(), timeProvider, cancellationToken, services.GetService<Auth.UsageMeter>());
-        return Json(result.Result);
+        return Result(result.Result);
     }
 
     [RequiresScope(Scopes.Search)]
-    [McpServerTool(Name = "get_post", Title = "Read one stored post", ReadOnly = true, Idempotent = true, OpenWorld = false)]
+    [McpServerTool(Name = "get_post", UseStructuredContent = true, OutputSchemaType = typeof(Model.Post), Title = "Read one stored post", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Reads one stored post by its id (as returned by search_posts or cited by ground_question, e.g. 'bsky:did:plc:abc/3kxyz' or 'x:1790000000000000000'), with all its fields.")]
-    public async Task<string> GetPostAsync(
+    public async Task<CallToolResult> GetPostAsync(
         [Description("The post id: source, a colon, and the platform's id.")] string id,
         CancellationToken cancellationToken = default)
     {
         var result = await SearchApi.GetPostAsync(id, services.GetRequiredService<IPostStore>(), cancellationToken);
-        return Json(result.Result);
+        return Result(result.Result);
     }
 
     [RequiresScope(Scopes.Search)]
-    [McpServerTool(Name = "get_feed_status", Title = "Feed health", ReadOnly = true, Idempotent = true, OpenWorld = false)]
+    [McpServerTool(Name = "get_feed_status", UseStructuredContent = true, OutputSchemaType = typeof(FeedStatusList), Title = "Feed health", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("The state of every feed the service reads (Bluesky Jetstream, X, Mastodon, RSS, replay): connected or not, posts received, last post time, reconnects, gaps. Use it to judge how fresh and complete the results are.")]
-    public string GetFeedStatus() => Json(services.GetRequiredService<Feeds.Health.FeedHealthRegistry>().Snapshot());
+    public CallToolResult GetFeedStatus() => Result(new FeedStatusList(services.GetRequiredService<Feeds.Health.FeedHealthRegistry>().Snapshot()));
 
     [RequiresScope(Scopes.Search)]
-    [McpServerTool(Name = "get_trends", Title = "What is spiking", ReadOnly = true, Idempotent = true, OpenWorld = false)]
+    [McpServerTool(Name = "get_trends", UseStructuredContent = true, OutputSchemaType = typeof(TrendsResponse), Title = "What is spiking", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Entities (hashtags, cashtags, mentions, linked domains) mentioned unusually often in the last window against their own 12-hour baseline, with velocity and, for cashtags, mean sentiment; merged with the platforms' own trends.")]
-    public async Task<string> GetTrendsAsync(
+    public async Task<CallToolResult> GetTrendsAsync(
         [Description("The window to score, an ISO-8601 duration from PT5M to PT12H. Default PT1H.")] string? window = null,
         [Description("Only this kind: 'hashtag', 'cashtag', 'mention' or 'domain'. Omit for all.")] string? kind = null,
         CancellationToken cancellationToken = default)
     {
         var result = await OpsApi.TrendsAsync(window, kind, services.GetRequiredService<Feeds.Health.TrendRegistry>(), services, timeProvider, cancellationToken);
-        return Json(result.Result);
+        return Result(result.Result);
     }
 
     [RequiresScope(Scopes.Search)]
-    [McpServerTool(Name = "get_stories", Title = "Stories forming", ReadOnly = true, Idempotent = true, OpenWorld = false)]
+    [McpServerTool(Name = "get_stories", UseStructuredContent = true, OutputSchemaType = typeof(StoriesResponse), Title = "Stories forming", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("The largest or fastest-growing stories of the window: groups of posts that say the same thing (reposts, template variants, one headline from many accounts), each with a representative post, size, first and last seen, sources, top entities and mean sentiment.")]
-    public async Task<string> GetStoriesAsync(
+    public async Task<CallToolResult> GetStoriesAsync(
         [Description("The window, an ISO-8601 duration from PT1M to P31D. Default PT1H.")] string? window = null,
         [Description("'size' (default: largest first) or 'growth' (fastest-growing first).")] string? sort = null,
         [Description("How many stories, 1-100. Default 20.")] int? limit = null,
         CancellationToken cancellationToken = default)
     {
         var result = await SignalsApi.StoriesAsync(window, sort, Text(limit), services.GetRequiredService<IPostReader>(), timeProvider, cancellationToken);
-        return Json(result.Result);
+        return Result(result.Result);
     }
 
     [RequiresScope(Scopes.Search)]
-    [McpServerTool(Name = "get_sentiment", Title = "Mood on a ticker or topic", ReadOnly = true, Idempotent = true, OpenWorld = false)]
+    [McpServerTool(Name = "get_sentiment", UseStructuredContent = true, OutputSchemaType = typeof(Enrich.Signals.SentimentSummary), Title = "Mood on a ticker or topic", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Sentiment over time for one entity: mean score in [-1, 1], counts of negative, neutral and positive posts per time bucket, and for a cashtag the finance-aware score. Use it to ask whether the mood on $NVDA is turning.")]
-    public async Task<string> GetSentimentAsync(
+    public async Task<CallToolResult> GetSentimentAsync(
         [Description("The entity: '$NVDA' (cashtag), '#flood' (hashtag) or '@user' (mention).")] string entity,
         [Description("How far back, an ISO-8601 duration from PT1M to P31D. Default PT6H.")] string? window = null,
         [Description("Bucket length, an ISO-8601 duration. Default PT1H.")] string? bucket = null,
         CancellationToken cancellationToken = default)
     {
         var result = await SignalsApi.SentimentAsync(entity, window, bucket, services.GetRequiredService<IPostReader>(), timeProvider, cancellationToken);
-        return Json(result.Result);
+        return Result(result.Result);
     }
 
     private static string? Text(int? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>The endpoint's value as its JSON, or its Problem Details as a tool error naming each bad argument by its MCP name.</summary>
-    private string Json(IResult result) => result switch
+    /// <summary>
+    /// The endpoint's value as the tool's result, as structured content (its schema is the tool's outputSchema) and
+    /// as the same JSON in text, or its Problem Details as a tool error naming each bad argument by its MCP name.
+    /// </summary>
+    private CallToolResult Result(IResult result) => result switch
     {
-        IValueHttpResult { Value: { } value } and IStatusCodeHttpResult { StatusCode: null or < 300 } => Json(value),
+        IValueHttpResult { Value: { } value } and IStatusCodeHttpResult { StatusCode: null or < 300 } => Result(value),
         ValidationProblem problem => throw new McpException(
             $"{problem.ProblemDetails.Title}: {string.Join(" ", problem.ProblemDetails.Errors.SelectMany(e => e.Value).Select(McpNames))}"),
         ProblemHttpResult problem => throw new McpException($"{problem.ProblemDetails.Title}: {McpNames(problem.ProblemDetails.Detail ?? string.Empty)}"),
         _ => throw new McpException("The request could not be answered."),
     };
+
+    private CallToolResult Result(object value)
+    {
+        var element = JsonSerializer.SerializeToElement(value, value.GetType(), json.Value.SerializerOptions);
+        return new CallToolResult { Content = [new TextContentBlock { Text = element.GetRawText() }], StructuredContent = element };
+    }
 
     /// <summary>The HTTP API's parameter names in a message, as the tools name them (<c>'q'</c> is <c>'query'</c>), without URL advice.</summary>
     private static string McpNames(string message) => message
@@ -133,5 +143,7 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         .Replace("'max_tokens'", "'maxTokens'", StringComparison.Ordinal)
         .Replace(" (URL-encode $ and # as %24 and %23)", string.Empty, StringComparison.Ordinal);
 
-    private string Json(object value) => JsonSerializer.Serialize(value, value.GetType(), json.Value.SerializerOptions);
 }
+
+/// <summary><c>get_feed_status</c>'s result: every feed's health (an object, as MCP's structured content must be).</summary>
+public sealed record FeedStatusList(IReadOnlyList<Feeds.Health.FeedStatus> Feeds);

@@ -122,4 +122,17 @@ public sealed class McpScopeTests(KeyedMcpHostFixture keyed) : IClassFixture<Key
         Assert.Contains(expected, Text(result), StringComparison.Ordinal);
         Assert.DoesNotContain("'q'", Text(result).Replace("argument 'q'", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task SearchOnlyKey_CannotGetTheGroundedPrompt_ButReadsPosts()
+    {
+        await using var mcp = await keyed.ConnectAsync(keyed.SearchOnly);
+
+        var refused = await Assert.ThrowsAnyAsync<ModelContextProtocol.McpException>(() =>
+            mcp.GetPromptAsync("grounded_question", new Dictionary<string, object?> { ["question"] = "flood?" }).AsTask());
+        var stories = await mcp.ReadResourceAsync("streamingest://stories/current");
+
+        Assert.Contains("needs the 'ground' scope", refused.Message, StringComparison.Ordinal);
+        Assert.Single(stories.Contents);
+    }
 }

@@ -114,7 +114,7 @@ public sealed class McpToolsTests(KestrelDemoHostFixture host) : IClassFixture<K
         var trends = Json(await mcp.CallToolAsync("get_trends", new Dictionary<string, object?> { ["window"] = "PT12H" }));
         var mood = Json(await mcp.CallToolAsync("get_sentiment", new Dictionary<string, object?> { ["entity"] = "$NVDA", ["window"] = "P30D", ["bucket"] = "P1D" }));
 
-        Assert.Equal(JsonValueKind.Array, feeds.ValueKind); // the demo runs no live feed: replay is not a connection
+        Assert.Equal(JsonValueKind.Array, feeds.GetProperty("feeds").ValueKind); // the demo runs no live feed: replay is not a connection
         Assert.InRange(stories.GetProperty("stories").GetArrayLength(), 1, 3);
         Assert.True(trends.TryGetProperty("bursts", out _));
         Assert.Equal("$NVDA", mood.GetProperty("entity").GetString());
@@ -130,5 +130,53 @@ public sealed class McpToolsTests(KestrelDemoHostFixture host) : IClassFixture<K
 
         Assert.True(result.IsError);
         Assert.Contains("'window'", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EveryTool_HasAnOutputSchema_AndAnswersWithStructuredContent()
+    {
+        await using var mcp = await ConnectAsync();
+
+        var tools = await mcp.ListToolsAsync();
+        var found = await mcp.CallToolAsync("search_posts", new Dictionary<string, object?> { ["query"] = "river flooding downtown", ["k"] = 3, ["window"] = "P30D" });
+
+        Assert.All(tools, t => Assert.Equal("object", t.ProtocolTool.OutputSchema?.GetProperty("type").GetString()));
+        Assert.True(tools.Single(t => t.Name == "search_posts").ProtocolTool.OutputSchema!.Value.GetProperty("properties").TryGetProperty("results", out _));
+        var structured = Assert.IsType<JsonElement>(found.StructuredContent);
+        Assert.Equal(3, structured.GetProperty("results").GetArrayLength());
+        Assert.Equal(Json(found).GetProperty("results")[0].GetProperty("id").GetString(), structured.GetProperty("results")[0].GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Resources_ReadAPostByItsUri_AndTheCurrentStoriesAndTrends()
+    {
+        await using var mcp = await ConnectAsync();
+        var id = Json(await mcp.CallToolAsync("search_posts", new Dictionary<string, object?> { ["query"] = "flood", ["k"] = 1, ["window"] = "P30D" }))
+            .GetProperty("results")[0].GetProperty("id").GetString()!;
+
+        var templates = await mcp.ListResourceTemplatesAsync();
+        var resources = await mcp.ListResourcesAsync();
+        var post = await mcp.ReadResourceAsync("streamingest://posts/" + Uri.EscapeDataString(id));
+        var stories = await mcp.ReadResourceAsync("streamingest://stories/current");
+
+        Assert.Contains(templates, t => t.UriTemplate == "streamingest://posts/{id}");
+        Assert.Equal(["streamingest://stories/current", "streamingest://trends/current"], resources.Select(r => r.Uri).Order(StringComparer.Ordinal));
+        Assert.Equal(id, JsonDocument.Parse(Assert.IsType<TextResourceContents>(Assert.Single(post.Contents)).Text).RootElement.GetProperty("id").GetString());
+        Assert.True(JsonDocument.Parse(Assert.IsType<TextResourceContents>(Assert.Single(stories.Contents)).Text).RootElement.TryGetProperty("stories", out _));
+    }
+
+    [Fact]
+    public async Task Prompt_GroundedQuestion_QuotesThePostsUnderTheRules()
+    {
+        await using var mcp = await ConnectAsync();
+
+        var prompts = await mcp.ListPromptsAsync();
+        var prompt = await mcp.GetPromptAsync("grounded_question", new Dictionary<string, object?> { ["question"] = "Which streets are flooded in Riverton?", ["window"] = "P30D" });
+
+        Assert.Contains(prompts, p => p.Name == "grounded_question");
+        var text = Assert.IsType<TextContentBlock>(Assert.Single(prompt.Messages).Content).Text;
+        Assert.Contains("Cite every claim", text, StringComparison.Ordinal);
+        Assert.Contains("<<<POST [1]>>>", text, StringComparison.Ordinal);
+        Assert.Contains("Which streets are flooded in Riverton?", text, StringComparison.Ordinal);
     }
 }
