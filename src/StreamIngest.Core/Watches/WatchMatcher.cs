@@ -53,6 +53,11 @@ public sealed class WatchMatcher(IWatchStore store, TimeProvider timeProvider)
                     continue; // made with another model: re-created watches match again
                 }
 
+                if (post.ReceivedAt < watch.CreatedAt)
+                {
+                    continue; // received before the watch existed: a redelivered or replayed post is not news to it
+                }
+
                 var score = TensorPrimitives.Dot(watch.Vector, vector);
                 if (score >= watch.MinScore && watch.Accepts(post))
                 {

@@ -133,7 +133,14 @@ public static class StreamIngestApp
         {
             HttpContext = http,
             Exception = exception,
-            ProblemDetails = { Status = status, Detail = status < 500 ? exception?.Message : null },
+            // A body that could not be read (not JSON, wrong types): 400 with 'errors' naming it, like every other bad field.
+            ProblemDetails = status == StatusCodes.Status400BadRequest
+                ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { ["body"] = [$"The body could not be read as this endpoint's JSON: {exception?.InnerException?.Message ?? exception?.Message}"] })
+                {
+                    Status = status,
+                    Title = "The request body is not valid",
+                }
+                : new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Detail = status < 500 ? exception?.Message : null },
         });
     }
 }

@@ -73,4 +73,21 @@ public class WatchMatcherTests
 
         Assert.Equal((0, 1), (before, after));
     }
+
+    [Fact]
+    public async Task Match_APostReceivedBeforeTheWatchWasMade_IsNotNewsToIt()
+    {
+        var made = new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
+        var store = new MemoryWatchStore(W("floods", [1, 0, 0]) with { CreatedAt = made });
+        var matcher = new WatchMatcher(store, new FakeTimeProvider(made.AddMinutes(5)));
+        var redelivered = P("old", "River over the banks", [1, 0, 0]);
+        redelivered.ReceivedAt = made.AddSeconds(-30); // first received before the watch; handed over again now
+        var fresh = P("new", "River over the banks again", [1, 0, 0]);
+        fresh.ReceivedAt = made.AddSeconds(30);
+
+        var added = await matcher.MatchAsync([redelivered, fresh], CancellationToken.None);
+
+        Assert.Equal(1, added);
+        Assert.Equal(["test:new"], store.Events.Select(e => e.PostId));
+    }
 }

@@ -62,4 +62,17 @@ public sealed class BadRequestTests(EmptyHostFixture empty) : IClassFixture<Empt
 
         await ProblemAssert.NamesAsync(response, field);
     }
+
+    [Theory]
+    [InlineData("/v1/watches", "not json at all")]
+    [InlineData("/v1/watches", """{"query": 5}""")]
+    [InlineData("/v1/ground", "{\"question\": ")]
+    public async Task BodyThatIsNotTheEndpointsJson_Is400ProblemDetailsNamingTheBody(string path, string body)
+    {
+        using var client = empty.Host.CreateClient();
+
+        var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        await ProblemAssert.NamesAsync(response, "body");
+    }
 }
