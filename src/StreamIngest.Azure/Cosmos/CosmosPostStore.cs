@@ -371,7 +371,8 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
         }
 
         var termParams = string.Join(", ", terms.Select((_, i) => $"@t{i}"));
-        var where = new List<string> { "c.createdAtMs >= @since", "c.createdAtMs <= @until" };
+        // Posts only: watches, events, cursors and keys share the container, and some carry createdAtMs too.
+        var where = new List<string> { "IS_DEFINED(c.postId)", "c.createdAtMs >= @since", "c.createdAtMs <= @until" };
         if (query.Mode == SearchMode.Keyword)
         {
             where.Add($"FullTextContainsAny(c.text, {termParams})");

@@ -14,7 +14,7 @@ public class CosmosQueryTests
         var q = CosmosPostStore.BuildSearchQuery(new SearchQuery { Text = "flooding downtown", Since = DateTimeOffset.UnixEpoch.AddDays(1) }, 40, Vector)!;
 
         Assert.Equal(
-            "SELECT TOP 40 c.post, VectorDistance(c.embedding, @v) AS similarity FROM c WHERE c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY RANK RRF(VectorDistance(c.embedding, @v), FullTextScore(c.text, @t0, @t1))",
+            "SELECT TOP 40 c.post, VectorDistance(c.embedding, @v) AS similarity FROM c WHERE IS_DEFINED(c.postId) AND c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY RANK RRF(VectorDistance(c.embedding, @v), FullTextScore(c.text, @t0, @t1))",
             q.QueryText);
         var p = q.GetQueryParameters().ToDictionary(x => x.Name, x => x.Value);
         Assert.False(p.ContainsKey("@n")); // ranked queries need a literal row limit
@@ -41,6 +41,17 @@ public class CosmosQueryTests
         Assert.Equal("c:TSLA", p["@tag"]);
     }
 
+    [Theory]
+    [InlineData(SearchMode.Hybrid)]
+    [InlineData(SearchMode.Keyword)]
+    [InlineData(SearchMode.Vector)]
+    public void BuildSearchQuery_EveryMode_ReadsPostsOnly(SearchMode mode)
+    {
+        var q = CosmosPostStore.BuildSearchQuery(new SearchQuery { Text = "bridge flooding", Mode = mode }, 10, Vector)!;
+
+        Assert.Contains("WHERE IS_DEFINED(c.postId) AND ", q.QueryText, StringComparison.Ordinal); // watches, events, keys share the container
+    }
+
     [Fact]
     public void BuildSearchQuery_VectorMode_OrdersByDistanceOnly()
     {
@@ -56,7 +67,7 @@ public class CosmosQueryTests
         var q = CosmosPostStore.BuildSearchQuery(new SearchQuery { Text = "bridge flooding", Mode = SearchMode.Keyword }, 25, null)!;
 
         Assert.Equal(
-            "SELECT TOP 25 c.post FROM c WHERE c.createdAtMs >= @since AND c.createdAtMs <= @until AND FullTextContainsAny(c.text, @t0, @t1) ORDER BY RANK FullTextScore(c.text, @t0, @t1)",
+            "SELECT TOP 25 c.post FROM c WHERE IS_DEFINED(c.postId) AND c.createdAtMs >= @since AND c.createdAtMs <= @until AND FullTextContainsAny(c.text, @t0, @t1) ORDER BY RANK FullTextScore(c.text, @t0, @t1)",
             q.QueryText);
     }
 
