@@ -1,20 +1,9 @@
 using Microsoft.Extensions.Options;
-using StreamIngest.Host.Bench;
 using StreamIngest.Host.Hosting;
-
-if (args is ["bench", ..])
-{
-    return await BenchCommand.RunAsync(args[1..]);
-}
 
 if (args is ["keys", ..])
 {
     return await StreamIngest.Host.Auth.KeysCommand.RunAsync(args[1..]);
-}
-
-if (args is ["train", ..])
-{
-    return await StreamIngest.Host.Training.TrainCommand.RunAsync(args[1..]);
 }
 
 try

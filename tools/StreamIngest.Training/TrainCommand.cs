@@ -7,7 +7,7 @@ using StreamIngest.Enrich;
 using StreamIngest.Enrich.Signals;
 using StreamIngest.Model;
 
-namespace StreamIngest.Host.Training;
+namespace StreamIngest.Training;
 
 /// <summary>
 /// <c>train signals</c>: data in, weights out, scores printed. Embeds the labelled corpora in
@@ -440,7 +440,7 @@ public static class TrainCommand
     private static double Round(double v) => Math.Round(v, 4);
 
     /// <summary>The repository root (where StreamIngest.sln is), from the working directory up; <c>dotnet run</c> starts in the project folder.</summary>
-    internal static string RepoRoot()
+    public static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
         {

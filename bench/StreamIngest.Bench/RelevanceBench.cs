@@ -7,7 +7,7 @@ using StreamIngest.Embedded.Vectors;
 using StreamIngest.Feeds.Replay;
 using StreamIngest.Retrieve;
 
-namespace StreamIngest.Host.Bench;
+namespace StreamIngest.Bench;
 
 /// <summary>
 /// <c>bench relevance</c>: replays the CrisisNLP 2013–2015 tweets (12 real crises, each tweet crowd-labelled with
@@ -39,7 +39,7 @@ internal static class RelevanceBench
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {
-        var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(Training.TrainCommand.RepoRoot(), "..", "shared", "fixtures");
+        var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(StreamIngest.Training.TrainCommand.RepoRoot(), "..", "shared", "fixtures");
         var path = Path.Combine(fixtures, "crisisnlp-2013-2015", "tweets.jsonl");
         if (!File.Exists(path))
         {

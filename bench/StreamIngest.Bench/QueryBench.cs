@@ -9,7 +9,7 @@ using StreamIngest.Embedded.Vectors;
 using StreamIngest.Model;
 using StreamIngest.Retrieve;
 
-namespace StreamIngest.Host.Bench;
+namespace StreamIngest.Bench;
 
 /// <summary>
 /// Query: N posts with synthetic clustered 384-d vectors (deterministic per post, so exact ground truth is

@@ -7,7 +7,7 @@ using StreamIngest.Embedded.Onnx;
 using StreamIngest.Feeds.Replay;
 using StreamIngest.Host.Hosting;
 
-namespace StreamIngest.Host.Bench;
+namespace StreamIngest.Bench;
 
 /// <summary>
 /// <c>bench api</c>: the real host (the same <see cref="StreamIngestApp"/> <c>dotnet run</c> starts, feeds off) on

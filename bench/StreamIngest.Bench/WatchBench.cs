@@ -2,7 +2,7 @@ using StreamIngest.Embedded.Onnx;
 using StreamIngest.Feeds.Replay;
 using StreamIngest.Watches;
 
-namespace StreamIngest.Host.Bench;
+namespace StreamIngest.Bench;
 
 /// <summary>
 /// <c>bench watches</c>: the same posts through the whole pipeline with 0, 100 and 1,000 standing queries (each a

@@ -15,7 +15,7 @@ using StreamIngest.Pipeline;
 using StreamIngest.Retrieve;
 using StreamIngest.Transport;
 
-namespace StreamIngest.Host.Bench;
+namespace StreamIngest.Bench;
 
 /// <summary>
 /// <c>bench ingest</c> and <c>bench query</c>: programs that print numbers (never timed tests). Each run

@@ -1,6 +1,6 @@
 using StreamIngest.Enrich.Signals;
 
-namespace StreamIngest.Host.Training;
+namespace StreamIngest.Training;
 
 /// <summary>
 /// Fits linear heads on fixed embeddings: softmax regression with class-balanced weights and L2 (Adam,

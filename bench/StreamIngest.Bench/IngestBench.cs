@@ -4,7 +4,7 @@ using System.Text.Json;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Feeds.Replay;
 
-namespace StreamIngest.Host.Bench;
+namespace StreamIngest.Bench;
 
 /// <summary>
 /// Ingest: the embedder alone on N posts, then the same N posts replayed end to end (replay → channel →
