@@ -482,16 +482,42 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     /// the vector indexes of a container cannot be changed in place (https://learn.microsoft.com/azure/cosmos-db/index-vector-data),
     /// so a different choice needs a new container (and a re-ingest).
     /// </summary>
-    public static async Task<Container> EnsureContainerAsync(CosmosClient client, CosmosOptions options, TimeSpan retention, CancellationToken ct)
+    public static async Task<Container> EnsureContainerAsync(CosmosClient client, CosmosOptions options, TimeSpan retention, CancellationToken ct, ILogger? logger = null)
     {
         var database = (await client.CreateDatabaseIfNotExistsAsync(options.Database, cancellationToken: ct).ConfigureAwait(false)).Database;
-        var response = await database.CreateContainerIfNotExistsAsync(ContainerPropertiesFor(options, retention), cancellationToken: ct).ConfigureAwait(false);
+        ContainerResponse response;
+        try
+        {
+            response = await database.CreateContainerIfNotExistsAsync(ContainerPropertiesFor(options, retention), cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.BadRequest)
+        {
+            // An emulator that lacks vector or full-text policies refuses the definition. Stated fallback: the
+            // container without them, so the roles start; ingest, point reads and windowed reads work, and vector,
+            // keyword and hybrid searches fail with the service's own error until a real account serves them.
+            if (logger is not null)
+            {
+                LogDegradedContainer(logger, options.Container, $"{(int)e.StatusCode}: {e.Message.Split('\n')[0]}");
+            }
+
+            response = await database.CreateContainerIfNotExistsAsync(PlainContainerPropertiesFor(options, retention), cancellationToken: ct).ConfigureAwait(false);
+        }
+
         if (response.StatusCode != HttpStatusCode.Created && VectorIndexMismatch(response.Resource, options) is { } mismatch)
         {
             throw new InvalidOperationException(mismatch);
         }
 
         return response.Container;
+    }
+
+    /// <summary>The container without vector or full-text policies: /pk, TTL, the same excluded paths.</summary>
+    public static ContainerProperties PlainContainerPropertiesFor(CosmosOptions options, TimeSpan retention)
+    {
+        var properties = new ContainerProperties(options.Container, "/pk") { DefaultTimeToLive = retention > TimeSpan.Zero ? (int)retention.TotalSeconds : -1 };
+        properties.IndexingPolicy.ExcludedPaths.Add(new ExcludedPath { Path = "/embedding/*" });
+        properties.IndexingPolicy.ExcludedPaths.Add(new ExcludedPath { Path = "/post/*" });
+        return properties;
     }
 
     /// <summary>The container definition: /pk, TTL on (each item carries its own), vector and full-text policies and indexes.</summary>
@@ -540,6 +566,9 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
         [property: System.Text.Json.Serialization.JsonPropertyName("createdAtMs")] long CreatedAtMs);
 
     private sealed record SearchRow(Post Post, double? Similarity);
+
+    [LoggerMessage(EventId = 5203, Level = LogLevel.Warning, Message = "Cosmos container {Container} was refused with its vector and full-text policies ({Reason}); created without them: searches need an account that serves them")]
+    private static partial void LogDegradedContainer(ILogger logger, string container, string reason);
 
     [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Engagement update for {PostId} failed with {Status}; not retried (it may or may not have been applied)")]
     private partial void LogEngagementFailed(Exception ex, string postId, int status);

@@ -115,7 +115,7 @@ public static class AzureHostingExtensions
             var client = sp.GetRequiredService<CosmosClient>();
             var retention = TimeSpan.FromHours(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.RetentionHours);
             return o.CreateIfMissing
-                ? CosmosPostStore.EnsureContainerAsync(client, o, retention, CancellationToken.None).GetAwaiter().GetResult()
+                ? CosmosPostStore.EnsureContainerAsync(client, o, retention, CancellationToken.None, sp.GetRequiredService<ILoggerFactory>().CreateLogger<CosmosPostStore>()).GetAwaiter().GetResult()
                 : client.GetContainer(o.Database, o.Container);
         });
         builder.Services.AddSingleton(sp =>

@@ -169,6 +169,27 @@ public sealed class CosmosDbServerTests
         return new ApiKeyRecord("key_" + hash[..12], name, hash, scopes, perMinute, DateTimeOffset.UtcNow);
     }
 
+    [SkippableFact]
+    public async Task EnsureContainer_PoliciesRefusedByAnEmulator_CreatesItWithoutThemAndStarts()
+    {
+        Skip.If(Server is null, Skipped);
+        var faults = new FaultHandler { InnerHandler = new HttpClientHandler() };
+        using var client = Client(faults);
+        var options = new CosmosOptions { Database = "streamingest-tests", Container = "c" + Guid.NewGuid().ToString("N")[..12] };
+        var refused = 0;
+        faults.Fault = r => r.Method == HttpMethod.Post && r.RequestUri!.AbsolutePath.EndsWith("/colls", StringComparison.Ordinal)
+            && r.Content!.ReadAsStringAsync().GetAwaiter().GetResult().Contains("vectorEmbeddingPolicy", StringComparison.Ordinal) && ++refused > 0
+            ? (HttpStatusCode.BadRequest, false)
+            : null;
+
+        var container = await CosmosPostStore.EnsureContainerAsync(client, options, TimeSpan.FromHours(48), CancellationToken.None);
+        var keys = new CosmosApiKeyStore(container);
+        await keys.AddAsync(Key("app", ["search"], 60), CancellationToken.None);
+
+        Assert.Equal(1, refused); // the full definition was asked for first
+        Assert.Single(await keys.ListAsync(CancellationToken.None)); // and the plain container serves the roles
+    }
+
     private sealed class NoEmbedder : IEmbedder
     {
         public string Model => "none";
