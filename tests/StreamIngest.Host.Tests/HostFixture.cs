@@ -114,3 +114,15 @@ public static class OpenAiErrorAssert
         return error;
     }
 }
+
+/// <summary>Keys made the way the <c>keys create</c> command makes them, in a data folder's store, before a host opens it.</summary>
+public static class TestKeys
+{
+    public static async Task<string> CreateAsync(string dataDir, string name, string[] scopes, int requestsPerMinute = 1000)
+    {
+        using var db = new StreamIngest.Embedded.Sqlite.SqliteDatabase(Path.Combine(dataDir, new StreamIngest.Embedded.Sqlite.SqliteOptions().FileName));
+        var (key, record) = StreamIngest.Host.Auth.ApiKeys.Create(name, scopes, requestsPerMinute, DateTimeOffset.UtcNow);
+        await new StreamIngest.Embedded.Sqlite.SqliteApiKeyStore(db).AddAsync(record, CancellationToken.None);
+        return key;
+    }
+}

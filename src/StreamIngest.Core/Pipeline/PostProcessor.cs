@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 using StreamIngest.Embed;
 using StreamIngest.Enrich;
 using StreamIngest.Enrich.Signals;
@@ -126,17 +125,7 @@ public sealed partial class PostProcessor(
     /// Retries of watch matching alone ("watch-match"), so a throttled or racing watch store never sends the whole
     /// batch (and its engagement) round again.
     /// </summary>
-    public static readonly ResiliencePipeline DefaultWatchRetry = new ResiliencePipelineBuilder { Name = "watch-match" }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(200),
-            MaxDelay = TimeSpan.FromSeconds(5),
-            MaxRetryAttempts = 4,
-        })
-        .Build();
+    public static readonly ResiliencePipeline DefaultWatchRetry = BatchRetries.Jittered("watch-match", 4);
 
     public ResiliencePipeline WatchRetry { get; init; } = DefaultWatchRetry;
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 using StreamIngest.Feeds.Health;
 using StreamIngest.Model;
 using StreamIngest.Store;
@@ -32,20 +31,7 @@ public sealed partial class ProcessWorker(
     /// layer below has already retried (<paramref name="retriedBelow"/>: Cosmos DB's 429 after the SDK's own retries;
     /// retrying those again would multiply the attempts, 6 × 9).
     /// </summary>
-    public static ResiliencePipeline BatchRetry(Func<Exception, bool>? retriedBelow = null) => new ResiliencePipelineBuilder
-    {
-        Name = "process-batch",
-    }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException && retriedBelow?.Invoke(ex) != true),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(200),
-            MaxDelay = TimeSpan.FromSeconds(5),
-            MaxRetryAttempts = 5,
-        })
-        .Build();
+    public static ResiliencePipeline BatchRetry(Func<Exception, bool>? retriedBelow = null) => BatchRetries.Jittered("process-batch", 5, retriedBelow);
 
     public ResiliencePipeline Retry { get; init; } = DefaultRetry;
 

@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
-using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Host.Auth;
 using StreamIngest.Tests;
 
@@ -20,20 +19,9 @@ public sealed class KeyedMcpHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var data = TestPaths.NewTempDir();
-        using (var db = new SqliteDatabase(Path.Combine(data, new SqliteOptions().FileName)))
-        {
-            var store = new SqliteApiKeyStore(db);
-            async Task<string> Make(string name, string[] scopes, int perMinute)
-            {
-                var (key, record) = ApiKeys.Create(name, scopes, perMinute, DateTimeOffset.UtcNow);
-                await store.AddAsync(record, CancellationToken.None);
-                return key;
-            }
-
-            SearchOnly = await Make("searcher", [Scopes.Search], 1000);
-            Grounding = await Make("grounder", [Scopes.Ground], 1000);
-            FivePerMinute = await Make("small-agent", [Scopes.Search], 5);
-        }
+        SearchOnly = await TestKeys.CreateAsync(data, "searcher", [Scopes.Search]);
+        Grounding = await TestKeys.CreateAsync(data, "grounder", [Scopes.Ground]);
+        FivePerMinute = await TestKeys.CreateAsync(data, "small-agent", [Scopes.Search], 5);
 
         Host = new StreamIngestHost(data, Path.Combine(AppContext.BaseDirectory, "samples", "demo.jsonl"), new Dictionary<string, string?> { ["Auth:Mode"] = "Keys" });
         using var admin = Host.CreateClient();

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Host.Auth;
 using StreamIngest.Host.Hosting;
 using StreamIngest.Tests;
@@ -31,21 +30,9 @@ public sealed class OfficialTypeScriptClientsTests
         var received = new ConcurrentQueue<(JsonObject Body, string? Authorization)>();
         await using var upstream = await LocalServer.StartAsync(app => app.MapPost("/v1/chat/completions", (HttpContext http) => ChatHostFixture.AnswerAsync(http, received)));
         var data = TestPaths.NewTempDir();
-        string key, searchKey, admin;
-        using (var db = new SqliteDatabase(Path.Combine(data, new SqliteOptions().FileName)))
-        {
-            var store = new SqliteApiKeyStore(db);
-            async Task<string> Make(string name, string[] scopes)
-            {
-                var (made, record) = ApiKeys.Create(name, scopes, 1000, DateTimeOffset.UtcNow);
-                await store.AddAsync(record, CancellationToken.None);
-                return made;
-            }
-
-            key = await Make("agent", [Scopes.Search, Scopes.Ground]);
-            searchKey = await Make("searcher", [Scopes.Search]);
-            admin = await Make("ops", [Scopes.Admin]);
-        }
+        var key = await TestKeys.CreateAsync(data, "agent", [Scopes.Search, Scopes.Ground]);
+        var searchKey = await TestKeys.CreateAsync(data, "searcher", [Scopes.Search]);
+        var admin = await TestKeys.CreateAsync(data, "ops", [Scopes.Admin]);
 
         var app = StreamIngestApp.Build(
         [

@@ -90,12 +90,7 @@ public sealed class HostProcessTests
         using var anonymous = host.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(new Uri("/v1/feeds", UriKind.Relative))).StatusCode); // open: loopback, no key
 
-        string key;
-        using (var db = new SqliteDatabase(Path.Combine(folder, new SqliteOptions().FileName)))
-        {
-            (key, var record) = ApiKeys.Create("late", [Scopes.Search], 100, DateTimeOffset.UtcNow);
-            await new SqliteApiKeyStore(db).AddAsync(record, CancellationToken.None); // as 'keys create' does beside a running host
-        }
+        var key = await TestKeys.CreateAsync(folder, "late", [Scopes.Search], 100); // as 'keys create' does beside a running host
 
         await Eventually.UntilAsync(
             async () => (await anonymous.GetAsync(new Uri("/v1/feeds", UriKind.Relative))).StatusCode == HttpStatusCode.Unauthorized,
