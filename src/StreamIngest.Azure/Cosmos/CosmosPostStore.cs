@@ -23,7 +23,7 @@ namespace StreamIngest.Azure.Cosmos;
 /// parameter except the row limit; the same recency decay as the embedded store is applied to the candidates.
 /// Retention is a per-item TTL counted from <c>created_at</c>, so <see cref="PurgeAsync"/> has nothing to do.
 /// </summary>
-public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReader
+public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReader, IStoreFigures
 {
     public const string MeterName = "StreamIngest.Cosmos";
 
@@ -76,6 +76,13 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     /// <summary>RU per stored post and per query so far (the cost summary).</summary>
     public (double RuPerPost, double RuPerQuery) Cost =>
         (Interlocked.Read(ref _writes_) == 0 ? 0 : _writeRu / _writes_, Interlocked.Read(ref _queries) == 0 ? 0 : _queryRu / _queries);
+
+    /// <summary>Null: the service searches, there is no index here to count.</summary>
+    int? IStoreFigures.Searchable => null;
+
+    double? IStoreFigures.RuPerPost => Cost.RuPerPost;
+
+    double? IStoreFigures.RuPerQuery => Cost.RuPerQuery;
 
     /// <summary>
     /// Whether a failed write may or may not have been applied: a timeout or an unavailable service after the

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.HttpResults;
-using StreamIngest.Embedded.Vectors;
 using StreamIngest.Model;
 using StreamIngest.Pipeline;
 using StreamIngest.Store;
@@ -42,7 +41,7 @@ public static class OpsApi
     }
 
     public static async Task<Ok<StatsResponse>> StatsAsync(
-        PipelineMetrics metrics, IPostStore store, IFeedConsumer consumer, IServiceProvider services, CancellationToken cancellationToken) =>
+        PipelineMetrics metrics, IPostStore store, IFeedConsumer consumer, IStoreFigures figures, CancellationToken cancellationToken) =>
         TypedResults.Ok(new StatsResponse(
             metrics.Received,
             metrics.Stored,
@@ -51,13 +50,13 @@ public static class OpsApi
             metrics.Processed,
             metrics.Duplicates,
             await store.CountAsync(cancellationToken),
-            services.GetService<Int8VectorIndex>()?.Count ?? -1,
+            figures.Searchable ?? -1,
             consumer.Backlog,
             metrics.FreshnessPercentile(50),
             metrics.FreshnessPercentile(99),
             metrics.NewestStored,
-            services.GetService<StreamIngest.Azure.Cosmos.CosmosPostStore>()?.Cost.RuPerPost,
-            services.GetService<StreamIngest.Azure.Cosmos.CosmosPostStore>()?.Cost.RuPerQuery));
+            figures.RuPerPost,
+            figures.RuPerQuery));
 
     /// <summary>
     /// What is spiking: bursts computed from the stored posts (entities mentioned unusually often in the window

@@ -61,12 +61,13 @@ public static class DashboardApi
         PipelineMetrics metrics,
         Store.IPostStore store,
         Transport.IFeedConsumer consumer,
+        Store.IStoreFigures figures,
         IServiceProvider services,
         Microsoft.Extensions.Options.IOptions<Hosting.StreamIngestOptions> options,
         TimeProvider timeProvider,
         CancellationToken cancellationToken)
     {
-        var stats = (await OpsApi.StatsAsync(metrics, store, consumer, services, cancellationToken)).Value!;
+        var stats = (await OpsApi.StatsAsync(metrics, store, consumer, figures, cancellationToken)).Value!;
         IReadOnlyList<PartitionStatus>? partitions = null;
         string? partitionsError = null;
         if (services.GetService<PartitionStatusReader>() is { } reader)

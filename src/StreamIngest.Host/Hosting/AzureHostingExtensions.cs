@@ -133,6 +133,7 @@ public static class AzureHostingExtensions
                 sp.GetRequiredService<ILogger<CosmosPostStore>>());
         });
         builder.Services.AddSingleton<IPostStore>(sp => sp.GetRequiredService<CosmosPostStore>());
+        builder.Services.AddSingleton<IStoreFigures>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IRetriever>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IPostReader>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IEntityCountStore>(sp => new CosmosEntityCountStore(sp.GetRequiredService<Container>()));

@@ -83,6 +83,7 @@ public static class HostingExtensions
         // Keyword search in memory (BM25 with early termination), rebuilt from the posts' text at start.
         builder.Services.AddSingleton(sp => SqlitePostStore.LoadKeywordIndex(sp.GetRequiredService<SqliteDatabase>()));
         builder.Services.AddSingleton<IPostStore, SqlitePostStore>();
+        builder.Services.AddSingleton<IStoreFigures>(sp => new VectorIndexFigures(sp.GetRequiredService<Int8VectorIndex>()));
         builder.Services.AddSingleton<SqliteDeadLetterStore>();
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(sp.GetRequiredService<SqliteDeadLetterStore>(), sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddSingleton<ICursorStore, SqliteCursorStore>();

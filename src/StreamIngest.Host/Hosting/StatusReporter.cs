@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using StreamIngest.Embedded.Vectors;
 using StreamIngest.Pipeline;
 using StreamIngest.Transport;
 
@@ -28,7 +27,7 @@ public sealed partial class StatusReporter(
                 (received - lastIn) / interval.TotalSeconds,
                 (stored - lastStored) / interval.TotalSeconds,
                 stored,
-                services.GetService<Int8VectorIndex>()?.Count ?? -1,
+                services.GetService<StreamIngest.Store.IStoreFigures>()?.Searchable ?? -1,
                 metrics.Rejected,
                 consumer.Backlog ?? -1,
                 metrics.FreshnessPercentile(50) ?? 0,
