@@ -13,7 +13,8 @@ namespace StreamIngest.Azure.Cosmos;
 /// <item>The watches themselves: partition <c>_watches</c>, never expiring (a handful of documents, read whole).</item>
 /// <item>Per watch, partition <c>_watch-{id}</c>: a sequence counter, the webhook's delivered position and lease, one
 /// event per matching post (id from the post id, so a redelivered batch finds its events already there) and the
-/// delivery log. Events and log entries expire with the container's default TTL, as posts do.</item>
+/// delivery log. Events and log entries carry their own TTL (<c>Watches:EventRetentionHours</c>, 7 days), independent of
+/// the posts' retention, so a webhook down for days still gets its events.</item>
 /// </list>
 /// Events are appended in a transactional batch with the counter, replaced under its ETag: the sequence numbers are
 /// gap-free and ordered, and two writers racing for a watch never hand out the same number (the loser's batch fails
@@ -23,8 +24,11 @@ namespace StreamIngest.Azure.Cosmos;
 /// The delivered position and the lease use conditional patches (<c>FilterPredicate</c>, 412 when it does not hold:
 /// https://learn.microsoft.com/azure/cosmos-db/partial-document-update#supported-modes).
 /// </summary>
-public sealed class CosmosWatchStore(Container container) : IWatchStore
+public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetention = null) : IWatchStore
 {
+    /// <summary>Seconds a watch's events and delivery log live (their own TTL, not the posts' retention).</summary>
+    private readonly int _eventTtl = (int)(eventRetention ?? TimeSpan.FromDays(7)).TotalSeconds;
+
     public const string WatchesPartition = "_watches";
     public const string WatchType = "watch";
     public const string EventType = "watch-event";
@@ -114,7 +118,7 @@ public sealed class CosmosWatchStore(Container container) : IWatchStore
             var seq = counter.Seq;
             foreach (var (_, postId, score) in fresh)
             {
-                batch = batch.CreateItem(new EventDocument(EventId(postId), PartitionOf(watchId), EventType, watchId, ++seq, postId, score, at.ToUnixTimeMilliseconds()));
+                batch = batch.CreateItem(new EventDocument(EventId(postId), PartitionOf(watchId), EventType, watchId, ++seq, postId, score, at.ToUnixTimeMilliseconds(), _eventTtl));
             }
 
             using var response = await batch.ExecuteAsync(ct).ConfigureAwait(false);
@@ -167,7 +171,7 @@ public sealed class CosmosWatchStore(Container container) : IWatchStore
 
     public Task LogDeliveryAsync(WatchDelivery delivery, CancellationToken cancellationToken) =>
         container.CreateItemAsync(
-            new DeliveryDocument(Guid.NewGuid().ToString("N"), PartitionOf(delivery.WatchId), DeliveryType, delivery.Seq, delivery.Attempt, delivery.Status, delivery.Outcome, delivery.At.ToUnixTimeMilliseconds()),
+            new DeliveryDocument(Guid.NewGuid().ToString("N"), PartitionOf(delivery.WatchId), DeliveryType, delivery.Seq, delivery.Attempt, delivery.Status, delivery.Outcome, delivery.At.ToUnixTimeMilliseconds(), _eventTtl),
             new PartitionKey(PartitionOf(delivery.WatchId)), NoContent, cancellationToken);
 
     public async Task<IReadOnlyList<WatchDelivery>> ListDeliveriesAsync(string watchId, int limit, CancellationToken cancellationToken)
@@ -270,7 +274,8 @@ public sealed class CosmosWatchStore(Container container) : IWatchStore
         [property: JsonPropertyName("seq")] long Seq,
         [property: JsonPropertyName("postRef")] string PostRef,
         [property: JsonPropertyName("score")] double Score,
-        [property: JsonPropertyName("atMs")] long AtMs);
+        [property: JsonPropertyName("atMs")] long AtMs,
+        [property: JsonPropertyName("ttl")] int Ttl);
 
     public sealed record DeliveryStateDocument(
         [property: JsonPropertyName("id")] string Id,
@@ -288,7 +293,8 @@ public sealed class CosmosWatchStore(Container container) : IWatchStore
         [property: JsonPropertyName("attempt")] int Attempt,
         [property: JsonPropertyName("status")] int? Status,
         [property: JsonPropertyName("outcome")] string Outcome,
-        [property: JsonPropertyName("atMs")] long AtMs);
+        [property: JsonPropertyName("atMs")] long AtMs,
+        [property: JsonPropertyName("ttl")] int Ttl);
 
     private sealed record WatchRow([property: JsonPropertyName("doc")] string Doc);
 

@@ -137,7 +137,8 @@ public static class AzureHostingExtensions
         builder.Services.AddSingleton<IRetriever>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IPostReader>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IEntityCountStore>(sp => new CosmosEntityCountStore(sp.GetRequiredService<Container>()));
-        builder.Services.AddSingleton<IWatchStore>(sp => new CosmosWatchStore(sp.GetRequiredService<Container>()));
+        builder.Services.AddSingleton<IWatchStore>(sp => new CosmosWatchStore(
+            sp.GetRequiredService<Container>(), TimeSpan.FromHours(sp.GetRequiredService<IOptions<Watches.WatchOptions>>().Value.EventRetentionHours)));
         builder.Services.AddSingleton<ICursorStore>(sp => new CosmosCursorStore(sp.GetRequiredService<Container>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(new CosmosDeadLetterStore(sp.GetRequiredService<Container>()), sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddHealthChecks().AddCheck<CosmosHealthCheck>("cosmos", tags: ["ready"]);

@@ -34,8 +34,19 @@ public sealed class WatchOptions
     /// </summary>
     public double LeaseSeconds { get; set; } = 120;
 
+    /// <summary>
+    /// How long a watch's events and delivery log are kept in Cosmos DB, whatever the posts' retention: a webhook that
+    /// is down for days still gets its events when it returns, within this time (default 7 days).
+    /// </summary>
+    public double EventRetentionHours { get; set; } = 168;
+
     public IEnumerable<string> Validate()
     {
+        if (EventRetentionHours is < 1 or > 24 * 366)
+        {
+            yield return $"{Section}:EventRetentionHours must be from 1 to 8784 (got {EventRetentionHours}).";
+        }
+
         if (MaxAttempts is < 1 or > 100)
         {
             yield return $"{Section}:MaxAttempts must be from 1 to 100 (got {MaxAttempts}).";

@@ -80,6 +80,7 @@ public class CosmosWatchStoreTests
         Assert.Equal(new CounterDocument("counter", "_watch-w1", 2, -1), ops[0]);
         Assert.Equal([(EventId("x:1"), 1L, "x:1"), (EventId("x:2"), 2L, "x:2")], ops.Skip(1).Cast<EventDocument>().Select(e => (e.Id, e.Seq, e.PostRef)));
         Assert.All(ops.Skip(1).Cast<EventDocument>(), e => Assert.Equal(("_watch-w1", EventType, Now.ToUnixTimeMilliseconds()), (e.Pk, e.Type, e.AtMs)));
+        Assert.All(ops.Skip(1).Cast<EventDocument>(), e => Assert.Equal(7 * 24 * 3600, e.Ttl)); // their own TTL, not the posts' 48 h
         f.Container.Received(1).CreateTransactionalBatch(new PartitionKey("_watch-w1"));
     }
 
@@ -205,7 +206,7 @@ public class CosmosWatchStoreTests
     [Fact]
     public void EventDocuments_NeverLookLikePosts()
     {
-        var json = System.Text.Json.JsonSerializer.Serialize(new EventDocument(EventId("x:1"), "_watch-w1", EventType, "w1", 1, "x:1", 0.9, 0));
+        var json = System.Text.Json.JsonSerializer.Serialize(new EventDocument(EventId("x:1"), "_watch-w1", EventType, "w1", 1, "x:1", 0.9, 0, 604800));
 
         // Post queries pick documents by IS_DEFINED(c.postId) or search /text and /embedding.
         Assert.DoesNotContain("\"postId\"", json, StringComparison.Ordinal);
