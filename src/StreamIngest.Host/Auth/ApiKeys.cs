@@ -16,6 +16,7 @@ public sealed class AuthOptions
     public AuthMode Mode { get; set; } = AuthMode.Auto;
 
     /// <summary>Requests per minute for a key created without its own limit.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 1_000_000)]
     public int DefaultRequestsPerMinute { get; set; } = 600;
 
     /// <summary>
@@ -23,6 +24,29 @@ public sealed class AuthOptions
     /// such as containers: <c>Auth:Keys:0:Name</c>, <c>…:Sha256</c>, <c>…:Scopes:0</c>, <c>…:RequestsPerMinute</c>.
     /// </summary>
     public ConfiguredKey[] Keys { get; set; } = [];
+
+    /// <summary>Rules across fields: each configured key is a SHA-256 in hex with known scopes and a positive limit.</summary>
+    public IEnumerable<string> Validate()
+    {
+        for (var i = 0; i < Keys.Length; i++)
+        {
+            var key = Keys[i];
+            if (key.Sha256 is not { Length: 64 } hash || !hash.All(Uri.IsHexDigit))
+            {
+                yield return $"{Section}:Keys:{i}:Sha256 must be the key's SHA-256 as 64 hex digits.";
+            }
+
+            if (key.Scopes.Length == 0 || key.Scopes.Except(Auth.Scopes.All).FirstOrDefault() is { } unknown)
+            {
+                yield return $"{Section}:Keys:{i}:Scopes must name at least one of {string.Join(", ", Auth.Scopes.All)}" + (key.Scopes.Length == 0 ? "." : $" (got '{key.Scopes.Except(Auth.Scopes.All).First()}').");
+            }
+
+            if (key.RequestsPerMinute is < 1)
+            {
+                yield return $"{Section}:Keys:{i}:RequestsPerMinute must be at least 1.";
+            }
+        }
+    }
 
     /// <summary>MCP protocol requests (initialize, notifications, tools/list, ping) a key may make a minute, beside its own limit.</summary>
     public const int ProtocolRequestsPerMinute = 120;

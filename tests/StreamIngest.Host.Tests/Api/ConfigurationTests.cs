@@ -59,6 +59,10 @@ public sealed class ConfigurationTests
     [InlineData("StoreKind", "Cosmos", "Cosmos:Endpoint or Cosmos:ConnectionString must be set")]
     [InlineData("Feeds:Jetstream:Endpoints:0", "http://not-a-websocket", "Feeds:Jetstream:Endpoints: 'http://not-a-websocket' must be a ws:// or wss:// URI")]
     [InlineData("Feeds:Mastodon:Instances:0:Streams:0", "everything", "Feeds:Mastodon:Instances:0:BaseUrl must be an absolute http(s) URL")]
+    [InlineData("Auth:DefaultRequestsPerMinute", "0", "Auth:DefaultRequestsPerMinute")]
+    [InlineData("Auth:Keys:0:Sha256", "not-a-hash", "Auth:Keys:0:Sha256 must be the key's SHA-256")]
+    [InlineData("Chat:TimeoutSeconds", "0", "Chat:TimeoutSeconds")]
+    [InlineData("Chat:MaxMessageChars", "0", "Chat:MaxMessageChars")]
     public async Task Start_InvalidSetting_ExitsWithAnErrorNamingTheKey(string key, string value, string expected)
     {
         var settings = new Dictionary<string, string?> { [key] = value };
