@@ -24,16 +24,16 @@ public sealed partial class ProcessWorker(
     TimeProvider timeProvider,
     ILogger<ProcessWorker> logger) : BackgroundService
 {
-    public static readonly ResiliencePipeline DefaultRetry = BatchRetry();
-
     /// <summary>
     /// The "process-batch" pipeline: transient failures retried with jittered exponential backoff, except those the
-    /// layer below has already retried (<paramref name="retriedBelow"/>: Cosmos DB's 429 after the SDK's own retries;
+    /// layer below has already retried (<see cref="RetriedBelow"/>: Cosmos DB's 429 after the SDK's own retries;
     /// retrying those again would multiply the attempts, 6 × 9).
     /// </summary>
-    public static ResiliencePipeline BatchRetry(Func<Exception, bool>? retriedBelow = null) => BatchRetries.Jittered("process-batch", 5, retriedBelow);
-
-    public ResiliencePipeline Retry { get; init; } = DefaultRetry;
+    public ResiliencePipeline Retry
+    {
+        get => field ??= BatchRetries.Jittered("process-batch", 5, RetriedBelow);
+        init;
+    }
 
     /// <summary>
     /// Failures the layer below has already retried (throttling after the Cosmos DB SDK's own retries): neither retried

@@ -174,7 +174,6 @@ public static class HostingExtensions
                 sp.GetRequiredService<PipelineMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProcessWorker>>())
             {
                 Health = options.Transport == TransportKind.EventHubs ? sp.GetRequiredService<FeedHealthRegistry>().For(AzureHostingExtensions.ProcessHealthName) : null,
-                Retry = options.StoreKind == StoreKind.Cosmos ? ProcessWorker.BatchRetry(StreamIngest.Azure.Cosmos.CosmosPostStore.IsThrottled) : ProcessWorker.DefaultRetry,
                 RetriedBelow = options.StoreKind == StoreKind.Cosmos ? StreamIngest.Azure.Cosmos.CosmosPostStore.IsThrottled : null,
             });
             builder.Services.AddHostedService(sp =>

@@ -233,8 +233,7 @@ public class PostProcessorTests
         var consumer = new OneBatchConsumer([FeedEvent.Upsert(NewPost("1", "x"), "c1")], handed);
         var worker = new ProcessWorker(consumer, Processor(), _dead, _metrics, _time, NullLogger<ProcessWorker>.Instance)
         {
-            Retry = ProcessWorker.BatchRetry(ex => ex is ThrottledException),
-            RetriedBelow = ex => ex is ThrottledException,
+            RetriedBelow = ex => ex is ThrottledException, // the default process-batch pipeline leaves these alone
         };
 
         await worker.StartAsync(CancellationToken.None);
