@@ -103,7 +103,7 @@ public static partial class ChatApi
             }
 
             var completion = await upstream.CompleteAsync(upstreamBody, cancellationToken);
-            usage.Tokens(completion["usage"]?["total_tokens"] is JsonValue total && total.TryGetValue<long>(out var t) ? t : 0);
+            usage.Tokens(TotalTokens(completion["usage"]));
             AddGrounding(completion, prompt, AnswerText(completion), json.Value.SerializerOptions);
             return TypedResults.Text(completion.ToJsonString(), "application/json");
         }
@@ -166,16 +166,9 @@ public static partial class ChatApi
         JsonObject? last = null;
         await foreach (var chunk in upstream.StreamAsync(body, cancellationToken))
         {
-            if (!http.Response.HasStarted)
-            {
-                // Headers go out only once the upstream has answered, so an upstream failure is still a status code.
-                http.Response.ContentType = "text/event-stream";
-                http.Response.Headers.CacheControl = "no-cache";
-            }
-
             if (chunk["usage"] is JsonObject reported)
             {
-                usage.Tokens(reported["total_tokens"] is JsonValue total && total.TryGetValue<long>(out var t) ? t : 0);
+                usage.Tokens(TotalTokens(reported));
                 if (!includeUsage)
                 {
                     chunk.Remove("usage");
@@ -219,16 +212,25 @@ public static partial class ChatApi
         return TypedResults.Empty;
     }
 
+    /// <summary>
+    /// Writes one event. The stream's headers go out with the first one, that is once the upstream has answered, so
+    /// an upstream failure before it is still a status code.
+    /// </summary>
     private static async Task WriteAsync(HttpContext http, JsonObject chunk, CancellationToken cancellationToken)
     {
         if (!http.Response.HasStarted)
         {
             http.Response.ContentType = "text/event-stream";
+            http.Response.Headers.CacheControl = "no-cache";
         }
 
         await http.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n", cancellationToken);
         await http.Response.Body.FlushAsync(cancellationToken);
     }
+
+    /// <summary>The upstream's reported <c>usage.total_tokens</c>, 0 when it reported none.</summary>
+    private static long TotalTokens(JsonNode? usage) =>
+        usage?["total_tokens"] is JsonValue total && total.TryGetValue<long>(out var tokens) ? tokens : 0;
 
     private static string AnswerText(JsonObject completion) =>
         (completion["choices"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault()?["message"]?["content"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : string.Empty;

@@ -37,7 +37,7 @@ public sealed class StreamIngestResources(IServiceProvider services, IOptions<Mi
     public async Task<TextResourceContents> StoriesAsync(CancellationToken cancellationToken)
     {
         var result = await SignalsApi.StoriesAsync("PT1H", "size", "20", services.GetRequiredService<IPostReader>(), timeProvider, cancellationToken);
-        return Contents("streamingest://stories/current", ((Ok<StoriesResponse>)result.Result).Value!);
+        return Contents("streamingest://stories/current", McpEndpointResult.Value(result.Result));
     }
 
     [RequiresScope(Scopes.Search)]
@@ -46,7 +46,7 @@ public sealed class StreamIngestResources(IServiceProvider services, IOptions<Mi
     public async Task<TextResourceContents> TrendsAsync(CancellationToken cancellationToken)
     {
         var result = await OpsApi.TrendsAsync("PT1H", null, services.GetRequiredService<Feeds.Health.TrendRegistry>(), services, timeProvider, cancellationToken);
-        return Contents("streamingest://trends/current", ((Ok<TrendsResponse>)result.Result).Value!);
+        return Contents("streamingest://trends/current", McpEndpointResult.Value(result.Result));
     }
 
     private TextResourceContents Contents(string uri, object value) => new()
@@ -70,11 +70,7 @@ public sealed class StreamIngestPrompts(GroundedPromptBuilder builder, TimeProvi
         CancellationToken cancellationToken = default)
     {
         var result = await GroundApi.GroundAsync(new GroundBody { Question = question, Window = window }, builder, timeProvider, cancellationToken);
-        if (result.Result is not Ok<GroundedPrompt> { Value: { } prompt })
-        {
-            var problem = (ValidationProblem)result.Result;
-            throw new McpException($"{problem.ProblemDetails.Title}: {string.Join(" ", problem.ProblemDetails.Errors.SelectMany(e => e.Value))}");
-        }
+        var prompt = (GroundedPrompt)McpEndpointResult.Value(result.Result);
 
         // MCP prompts carry user and assistant turns: the rules open the user turn, before the quoted posts.
         var user = prompt.Messages.Last(m => m.Role == "user").Content;

@@ -1,8 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using StreamIngest.Ground;
@@ -122,27 +120,13 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
     /// The endpoint's value as the tool's result, as structured content (its schema is the tool's outputSchema) and
     /// as the same JSON in text, or its Problem Details as a tool error naming each bad argument by its MCP name.
     /// </summary>
-    private CallToolResult Result(IResult result) => result switch
-    {
-        IValueHttpResult { Value: { } value } and IStatusCodeHttpResult { StatusCode: null or < 300 } => Result(value),
-        ValidationProblem problem => throw new McpException(
-            $"{problem.ProblemDetails.Title}: {string.Join(" ", problem.ProblemDetails.Errors.SelectMany(e => e.Value).Select(McpNames))}"),
-        ProblemHttpResult problem => throw new McpException($"{problem.ProblemDetails.Title}: {McpNames(problem.ProblemDetails.Detail ?? string.Empty)}"),
-        _ => throw new McpException("The request could not be answered."),
-    };
+    private CallToolResult Result(IResult result) => Result(McpEndpointResult.Value(result));
 
     private CallToolResult Result(object value)
     {
         var element = JsonSerializer.SerializeToElement(value, value.GetType(), json.Value.SerializerOptions);
         return new CallToolResult { Content = [new TextContentBlock { Text = element.GetRawText() }], StructuredContent = element };
     }
-
-    /// <summary>The HTTP API's parameter names in a message, as the tools name them (<c>'q'</c> is <c>'query'</c>), without URL advice.</summary>
-    private static string McpNames(string message) => message
-        .Replace("'q'", "'query'", StringComparison.Ordinal)
-        .Replace("'max_tokens'", "'maxTokens'", StringComparison.Ordinal)
-        .Replace(" (URL-encode $ and # as %24 and %23)", string.Empty, StringComparison.Ordinal);
-
 }
 
 /// <summary><c>get_feed_status</c>'s result: every feed's health (an object, as MCP's structured content must be).</summary>
