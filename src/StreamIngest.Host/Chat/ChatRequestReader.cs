@@ -266,9 +266,12 @@ public sealed class ChatRequestReader(ChatOptions options)
                 return OpenAiError.Invalid($"{at}.function", $"'{at}.function' must be an object with 'name' and 'arguments'.");
             }
 
-            if ((String(function["name"], $"{at}.function.name") ?? String(function["arguments"], $"{at}.function.arguments")) is { } error)
+            foreach (var field in (string[])["name", "arguments"])
             {
-                return OpenAiError.Invalid(error.Contains(".name'", StringComparison.Ordinal) ? $"{at}.function.name" : $"{at}.function.arguments", error);
+                if (String(function[field], $"{at}.function.{field}") is { } error)
+                {
+                    return OpenAiError.Invalid($"{at}.function.{field}", error);
+                }
             }
         }
 

@@ -42,6 +42,8 @@ public sealed class OpenAiConformanceTests(ChatHostFixture chat) : IClassFixture
     [InlineData("""{"messages":[{"role":1,"content":"x"}]}""", "messages[0].role")]
     [InlineData("""{"messages":[{"role":"user","content":7}]}""", "messages[0].content")]
     [InlineData("""{"messages":[{"role":"user","content":"x"},{"role":"tool","content":"sunny"}]}""", "messages[1].tool_call_id")]
+    [InlineData("""{"messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":5,"arguments":"{}"}}]}]}""", "messages[1].tool_calls[0].function.name")]
+    [InlineData("""{"messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":{}}}]}]}""", "messages[1].tool_calls[0].function.arguments")]
     public async Task WrongTypeOrRange_Is400NamingTheField(string fields, string param)
     {
         var body = JsonNode.Parse(fields)!.AsObject();
