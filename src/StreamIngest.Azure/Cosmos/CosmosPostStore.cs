@@ -518,7 +518,10 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
         return response.Container;
     }
 
-    /// <summary>The container without vector or full-text policies: /pk, TTL, the same excluded paths.</summary>
+    /// <summary>
+    /// The container without vector or full-text policies (what an emulator lacking them gets): /pk, TTL on (each item
+    /// carries its own), the embedding and the post body out of the range index.
+    /// </summary>
     public static ContainerProperties PlainContainerPropertiesFor(CosmosOptions options, TimeSpan retention)
     {
         var properties = new ContainerProperties(options.Container, "/pk") { DefaultTimeToLive = retention > TimeSpan.Zero ? (int)retention.TotalSeconds : -1 };
@@ -530,17 +533,12 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     /// <summary>The container definition: /pk, TTL on (each item carries its own), vector and full-text policies and indexes.</summary>
     public static ContainerProperties ContainerPropertiesFor(CosmosOptions options, TimeSpan retention)
     {
-        var properties = new ContainerProperties(options.Container, "/pk")
+        var properties = PlainContainerPropertiesFor(options, retention);
+        properties.VectorEmbeddingPolicy = new VectorEmbeddingPolicy(new Collection<Embedding>
         {
-            DefaultTimeToLive = retention > TimeSpan.Zero ? (int)retention.TotalSeconds : -1,
-            VectorEmbeddingPolicy = new VectorEmbeddingPolicy(new Collection<Embedding>
-            {
-                new() { Path = "/embedding", DataType = VectorDataType.Float32, DistanceFunction = DistanceFunction.Cosine, Dimensions = EmbeddingDimensions },
-            }),
-            FullTextPolicy = new FullTextPolicy { DefaultLanguage = "en-US", FullTextPaths = [new FullTextPath { Path = "/text", Language = "en-US" }] },
-        };
-        properties.IndexingPolicy.ExcludedPaths.Add(new ExcludedPath { Path = "/embedding/*" });
-        properties.IndexingPolicy.ExcludedPaths.Add(new ExcludedPath { Path = "/post/*" });
+            new() { Path = "/embedding", DataType = VectorDataType.Float32, DistanceFunction = DistanceFunction.Cosine, Dimensions = EmbeddingDimensions },
+        });
+        properties.FullTextPolicy = new FullTextPolicy { DefaultLanguage = "en-US", FullTextPaths = [new FullTextPath { Path = "/text", Language = "en-US" }] };
         properties.IndexingPolicy.VectorIndexes.Add(new VectorIndexPath { Path = "/embedding", Type = VectorIndexTypeOf(options.ResolveVectorIndexType()) });
         properties.IndexingPolicy.FullTextIndexes.Add(new FullTextIndexPath { Path = "/text" });
         return properties;

@@ -19,10 +19,11 @@ public static class KeysCommand
         var configuration = WebApplication.CreateBuilder(settings).Configuration;
         var rest = args.Except(settings).ToArray();
         using var db = AuthExtensions.KeysInCosmos(configuration) ? null : new SqliteDatabase(AuthExtensions.KeysFile(configuration));
-        using var cosmos = db is null ? CosmosClient(configuration) : null;
+        var cosmosOptions = configuration.GetSection(CosmosOptions.Section).Get<CosmosOptions>() ?? new CosmosOptions();
+        using var cosmos = db is null ? CosmosClientFactory.Create(cosmosOptions, new global::Azure.Identity.DefaultAzureCredential(), bulk: false) : null;
         IApiKeyStore store = db is not null
             ? new SqliteApiKeyStore(db)
-            : new CosmosApiKeyStore(cosmos!.GetContainer(Cosmos(configuration).Database, Cosmos(configuration).Container));
+            : new CosmosApiKeyStore(cosmos!.GetContainer(cosmosOptions.Database, cosmosOptions.Container));
         switch (rest)
         {
             case ["create", ..]:
@@ -64,12 +65,6 @@ public static class KeysCommand
                 return 2;
         }
     }
-
-    private static CosmosOptions Cosmos(IConfiguration configuration) => configuration.GetSection(CosmosOptions.Section).Get<CosmosOptions>() ?? new CosmosOptions();
-
-    /// <summary>The account the host's configuration names (a connection string, or the endpoint with DefaultAzureCredential).</summary>
-    private static Microsoft.Azure.Cosmos.CosmosClient CosmosClient(IConfiguration configuration) =>
-        CosmosClientFactory.Create(Cosmos(configuration), new global::Azure.Identity.DefaultAzureCredential(), bulk: false);
 
     private static string? Option(string[] args, string name)
     {
