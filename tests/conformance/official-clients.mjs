@@ -31,40 +31,32 @@ const weather = {
   function: { name: "get_weather", description: "The current weather in a city.", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
 };
 
-await check("openai: a bad field is an error whose message and param the SDK shows", async () => {
+/** Runs a chat request that must fail, and asserts the error class the SDK raised and the text it shows. */
+async function expectChatError(client, extra, ErrorClass, text) {
   try {
-    await openai.chat.completions.create({ model: "streamingest", messages: [{ role: "user", content: question }], temperature: "hot" });
+    await client.chat.completions.create({ model: "streamingest", messages: [{ role: "user", content: question }], ...extra });
   } catch (error) {
-    assert(error instanceof OpenAI.BadRequestError, `expected BadRequestError, got ${error?.constructor?.name}: ${error}`);
-    assert(error.param === "temperature", `param was ${error.param}`);
-    assert(error.message.includes("'temperature' must be a number"), `message was: ${error.message}`);
-    return error.message;
+    assert(error instanceof ErrorClass, `expected ${ErrorClass.name}, got ${error?.constructor?.name}: ${error}`);
+    assert(error.message.includes(text), `message was: ${error.message}`);
+    return error;
   }
   throw new Error("no error");
+}
+
+await check("openai: a bad field is an error whose message and param the SDK shows", async () => {
+  const error = await expectChatError(openai, { temperature: "hot" }, OpenAI.BadRequestError, "'temperature' must be a number");
+  assert(error.param === "temperature", `param was ${error.param}`);
+  return error.message;
 });
 
 await check("openai: an unknown key is a 401 the SDK names", async () => {
   const stranger = new OpenAI({ baseURL: `${base}/v1`, apiKey: "si_not-a-key", maxRetries: 0 });
-  try {
-    await stranger.chat.completions.create({ model: "streamingest", messages: [{ role: "user", content: question }] });
-  } catch (error) {
-    assert(error instanceof OpenAI.AuthenticationError, `expected AuthenticationError, got ${error?.constructor?.name}: ${error}`);
-    assert(error.message.includes("The API key is not valid"), `message was: ${error.message}`);
-    return error.message;
-  }
-  throw new Error("no error");
+  return (await expectChatError(stranger, {}, OpenAI.AuthenticationError, "The API key is not valid")).message;
 });
 
 await check("openai: a search-only key asking for chat is a 403 naming the scope", async () => {
   const searcher = new OpenAI({ baseURL: `${base}/v1`, apiKey: searchKey, maxRetries: 0 });
-  try {
-    await searcher.chat.completions.create({ model: "streamingest", messages: [{ role: "user", content: question }] });
-  } catch (error) {
-    assert(error instanceof OpenAI.PermissionDeniedError, `expected PermissionDeniedError, got ${error?.constructor?.name}: ${error}`);
-    assert(error.message.includes("'ground' scope"), `message was: ${error.message}`);
-    return error.message;
-  }
-  throw new Error("no error");
+  return (await expectChatError(searcher, {}, OpenAI.PermissionDeniedError, "'ground' scope")).message;
 });
 
 await check("openai: models lists what may be asked for", async () => {
