@@ -356,19 +356,34 @@ public sealed partial class EventHubsTestBroker : IDisposable
 
         public bool IsOpen => !_closed;
 
+        /// <summary>
+        /// Detaches this receiver with <c>amqp:link:stolen</c>. Called on the new owner's connection thread, so the
+        /// detach is sent from the thread pool, holding none of this endpoint's or the broker's locks.
+        /// </summary>
         public void Steal()
         {
-            _closed = true;
+            ListenerLink? link;
+            lock (_lock)
+            {
+                _closed = true;
+                link = _link;
+            }
+
             _partition.Published -= Pump;
-            _link?.Close(TimeSpan.Zero, new Error(new Symbol("amqp:link:stolen")) { Description = "a receiver with an equal or higher owner level took over" });
+            if (link is not null)
+            {
+                ThreadPool.QueueUserWorkItem(static l => CloseQuietly(l, new Error(new Symbol("amqp:link:stolen")) { Description = "a receiver with an equal or higher owner level took over" }), link, preferLocal: false);
+            }
         }
 
         public override void OnFlow(FlowContext flowContext)
         {
             lock (_lock)
             {
+                // Messages is the change in the link's credit, as ListenerLink counts it: a flow that does not raise the
+                // peer's limit leaves no credit.
                 _link = flowContext.Link;
-                _credit = flowContext.Messages;
+                _credit = flowContext.Messages <= 0 ? 0 : _credit + flowContext.Messages;
             }
 
             Pump();
@@ -378,8 +393,24 @@ public sealed partial class EventHubsTestBroker : IDisposable
 
         public override void OnLinkClosed(ListenerLink link, Error error)
         {
-            _closed = true;
+            lock (_lock)
+            {
+                _closed = true;
+            }
+
             _partition.Published -= Pump;
+        }
+
+        private static void CloseQuietly(ListenerLink link, Error error)
+        {
+            try
+            {
+                link.Close(TimeSpan.Zero, error);
+            }
+            catch (AmqpException)
+            {
+                // already detaching: the client closed it first
+            }
         }
 
         private void Pump()
@@ -418,7 +449,16 @@ public sealed partial class EventHubsTestBroker : IDisposable
                         };
                     }
 
-                    _link.SendMessage(message);
+                    try
+                    {
+                        _link.SendMessage(message);
+                    }
+                    catch (AmqpException)
+                    {
+                        // The link began detaching (the client left, or a higher owner took over): stop here.
+                        _closed = true;
+                        return;
+                    }
                 }
             }
         }
