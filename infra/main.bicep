@@ -41,6 +41,10 @@ param vectorIndexType string = 'diskANN'
 @description('Autoscale ceiling of the posts container, in RU/s.')
 param maxThroughput int = 4000
 
+@description('Autoscale ceiling (RU/s) of the state container: cursors, dead letters, watches, count rollups, keys (docs/distributed.md, RU budget).')
+@minValue(1000)
+param stateMaxThroughput int = 1000
+
 // The API is reachable from the internet, so it requires API keys and refuses to start without one. Make a key
 // locally (`dotnet run --project src/StreamIngest.Host -- keys create --name deploy --scopes search,ground`, or any
 // 32 random bytes prefixed si_) and pass the SHA-256 (lowercase hex) of it here; the key itself never leaves you.
@@ -250,6 +254,57 @@ resource posts 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@20
   }
 }
 
+// Everything that is not a post (docs/distributed.md "State container"): its own throughput, and an index on
+// only the paths its queries filter or sort on. TTL on without a default: each document carries its own.
+resource state 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2025-10-15' = {
+  parent: database
+  name: 'state'
+  properties: {
+    options: {
+      autoscaleSettings: {
+        maxThroughput: stateMaxThroughput
+      }
+    }
+    resource: {
+      id: 'state'
+      partitionKey: {
+        paths: [
+          '/pk'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      defaultTtl: -1
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/pk/?'
+          }
+          {
+            path: '/type/?'
+          }
+          {
+            path: '/seq/?'
+          }
+          {
+            path: '/atMs/?'
+          }
+          {
+            path: '/bucketMs/?'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- Role assignments (identity, no keys)
 var roles = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
@@ -412,6 +467,10 @@ var commonEnv = [
     value: posts.name
   }
   {
+    name: 'Cosmos__StateContainer'
+    value: state.name
+  }
+  {
     name: 'Cosmos__VectorIndexType'
     value: vectorIndexType
   }
@@ -510,6 +569,16 @@ resource roleApps 'Microsoft.App/containerApps@2025-01-01' = [for app in apps: {
             memory: '2Gi'
           }
           probes: app.ingress ? [
+            {
+              // Start-up may wait for the Cosmos DB role assignment to apply (Cosmos:AccessWaitSeconds, 300 s).
+              type: 'Startup'
+              httpGet: {
+                path: '/health/live'
+                port: 8080
+              }
+              periodSeconds: 30
+              failureThreshold: 10
+            }
             {
               type: 'Liveness'
               httpGet: {

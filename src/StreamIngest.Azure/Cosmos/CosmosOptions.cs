@@ -18,6 +18,33 @@ public sealed class CosmosOptions
     public string Container { get; set; } = "posts";
 
     /// <summary>
+    /// The container for cursors, dead letters, watches, counts and keys (<see cref="CosmosStateContainer"/>): its own
+    /// throughput and a narrow index, so side traffic neither pays for nor competes with the posts' index.
+    /// </summary>
+    public string StateContainer { get; set; } = "state";
+
+    /// <summary>Autoscale ceiling (RU/s) when this service creates the state container (<see cref="CreateIfMissing"/>); 0 = the database's.</summary>
+    public int StateThroughput { get; set; } = 1000;
+
+    /// <summary>
+    /// How often the process role writes its entity counts (one rollup document per touched 5-minute bucket); counts
+    /// reach trends and the dashboard within this time.
+    /// </summary>
+    public int CountFlushSeconds { get; set; } = 30;
+
+    /// <summary>How long the total post count (a cross-partition <c>COUNT</c>) is reused before it is asked again.</summary>
+    public int CountCacheSeconds { get; set; } = 60;
+
+    /// <summary>How long dead letters are kept in the state container.</summary>
+    public int DeadLetterRetentionHours { get; set; } = 14 * 24;
+
+    /// <summary>
+    /// At start, how long to keep retrying when Cosmos DB refuses this identity (401/403): a role assignment made by
+    /// the same deployment can take minutes to propagate. The role waits, logging, instead of crashing.
+    /// </summary>
+    public int AccessWaitSeconds { get; set; } = 300;
+
+    /// <summary>
     /// <c>Direct</c> (the SDK default, TCP to the replicas; best latency in Azure) or <c>Gateway</c> (HTTPS through the
     /// gateway). The Linux (vNext) emulator serves the NoSQL API in Gateway mode only
     /// (https://learn.microsoft.com/azure/cosmos-db/emulator-linux).
@@ -100,6 +127,36 @@ public sealed class CosmosOptions
         if (MaxRetryWaitOnThrottleSeconds is < 1 or > 600)
         {
             yield return $"{Section}:MaxRetryWaitOnThrottleSeconds must be from 1 to 600 (got {MaxRetryWaitOnThrottleSeconds}).";
+        }
+
+        if (string.IsNullOrWhiteSpace(StateContainer) || string.Equals(StateContainer, Container, StringComparison.Ordinal))
+        {
+            yield return $"{Section}:StateContainer must be set and differ from {Section}:Container (got '{StateContainer}').";
+        }
+
+        if (StateThroughput != 0 && StateThroughput is < 1000 or > 1_000_000)
+        {
+            yield return $"{Section}:StateThroughput must be 0 (the database's) or an autoscale maximum from 1000 to 1000000 RU/s (got {StateThroughput}).";
+        }
+
+        if (DeadLetterRetentionHours is < 1 or > 24 * 365)
+        {
+            yield return $"{Section}:DeadLetterRetentionHours must be from 1 to 8760 (got {DeadLetterRetentionHours}).";
+        }
+
+        if (CountFlushSeconds is < 1 or > 300)
+        {
+            yield return $"{Section}:CountFlushSeconds must be from 1 to 300 (got {CountFlushSeconds}).";
+        }
+
+        if (CountCacheSeconds is < 0 or > 3600)
+        {
+            yield return $"{Section}:CountCacheSeconds must be from 0 to 3600 (got {CountCacheSeconds}).";
+        }
+
+        if (AccessWaitSeconds is < 0 or > 3600)
+        {
+            yield return $"{Section}:AccessWaitSeconds must be from 0 to 3600 (got {AccessWaitSeconds}).";
         }
 
         if (PartitionBuckets is < 1 or > 1000)

@@ -318,8 +318,31 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     /// <summary>Posts only: cursor, dead-letter and other side documents in the container have no <c>postId</c>.</summary>
     public const string CountQuery = "SELECT VALUE COUNT(1) FROM c WHERE IS_DEFINED(c.postId)";
 
-    public async Task<long> CountAsync(CancellationToken cancellationToken) =>
-        (await QueryAsync<long>(new QueryDefinition(CountQuery), cancellationToken).ConfigureAwait(false)).Sum();
+    /// <summary>
+    /// The number of posts, from a cross-partition <c>COUNT</c> that fans out to every physical partition: asked at most
+    /// once per <see cref="CosmosOptions.CountCacheSeconds"/> per replica, however often the dashboard polls.
+    /// </summary>
+    public async Task<long> CountAsync(CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        if (_count is { } cached && now - cached.At < TimeSpan.FromSeconds(_options.CountCacheSeconds))
+        {
+            return cached.Count;
+        }
+
+        var count = (await QueryAsync<long>(new QueryDefinition(CountQuery), cancellationToken).ConfigureAwait(false)).Sum();
+        _count = new CachedCount(count, now);
+        Interlocked.Increment(ref _countQueries);
+        return count;
+    }
+
+    /// <summary>Cross-partition counts asked so far.</summary>
+    public long CountQueries => Interlocked.Read(ref _countQueries);
+
+    private long _countQueries;
+    private volatile CachedCount? _count;
+
+    private sealed record CachedCount(long Count, DateTimeOffset At);
 
     /// <summary>Expiry is each item's TTL (what is left of retention from created_at); nothing to purge by hand.</summary>
     public Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => Task.FromResult(0);

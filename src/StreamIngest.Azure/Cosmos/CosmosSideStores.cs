@@ -5,7 +5,7 @@ using StreamIngest.Store;
 
 namespace StreamIngest.Azure.Cosmos;
 
-/// <summary>Per-source resume positions as small documents in the posts container (partition "_cursors", never expiring).</summary>
+/// <summary>Per-source resume positions as small documents in the state container (partition "_cursors", never expiring).</summary>
 public sealed class CosmosCursorStore(Container container, TimeProvider timeProvider) : ICursorStore
 {
     private const string Partition = "_cursors";
@@ -27,19 +27,22 @@ public sealed class CosmosCursorStore(Container container, TimeProvider timeProv
         [property: JsonPropertyName("ttl")] int Ttl);
 }
 
-/// <summary>Dead letters as documents (partition "_deadletters"), expiring with the container's TTL.</summary>
-public sealed class CosmosDeadLetterStore(Container container) : IDeadLetterStore
+/// <summary>Dead letters as documents in the state container (partition "_deadletters"), each expiring after <paramref name="retention"/>.</summary>
+public sealed class CosmosDeadLetterStore(Container container, TimeSpan retention) : IDeadLetterStore
 {
     private const string Partition = "_deadletters";
+    private readonly int _ttl = (int)Math.Max(1, retention.TotalSeconds);
+
+    public const string ListQuery = "SELECT TOP @n * FROM c WHERE c.pk = @pk ORDER BY c.atMs DESC";
 
     public Task WriteAsync(DeadLetter deadLetter, CancellationToken cancellationToken) =>
         container.CreateItemAsync(
-            new DeadLetterDocument(Guid.NewGuid().ToString("N"), Partition, deadLetter.At.ToUnixTimeMilliseconds(), deadLetter),
+            new DeadLetterDocument(Guid.NewGuid().ToString("N"), Partition, deadLetter.At.ToUnixTimeMilliseconds(), deadLetter, _ttl),
             new PartitionKey(Partition), new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
 
     public async Task<IReadOnlyList<DeadLetter>> ListAsync(int limit, CancellationToken cancellationToken)
     {
-        var query = new QueryDefinition("SELECT TOP @n * FROM c WHERE c.pk = @pk ORDER BY c.atMs DESC").WithParameter("@n", limit).WithParameter("@pk", Partition);
+        var query = new QueryDefinition(ListQuery).WithParameter("@n", limit).WithParameter("@pk", Partition);
         var list = new List<DeadLetter>();
         using var iterator = container.GetItemQueryIterator<DeadLetterDocument>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(Partition) });
         while (iterator.HasMoreResults)
@@ -54,5 +57,6 @@ public sealed class CosmosDeadLetterStore(Container container) : IDeadLetterStor
         [property: JsonPropertyName("id")] string Id,
         [property: JsonPropertyName("pk")] string Pk,
         [property: JsonPropertyName("atMs")] long AtMs,
-        [property: JsonPropertyName("letter")] DeadLetter Letter);
+        [property: JsonPropertyName("letter")] DeadLetter Letter,
+        [property: JsonPropertyName("ttl")] int Ttl);
 }

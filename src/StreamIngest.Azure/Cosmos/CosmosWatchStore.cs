@@ -8,9 +8,11 @@ using StreamIngest.Watches;
 namespace StreamIngest.Azure.Cosmos;
 
 /// <summary>
-/// Watches and their delivery state as small documents in the posts container.
+/// Watches and their delivery state as small documents in the state container.
 /// <list type="bullet">
-/// <item>The watches themselves: partition <c>_watches</c>, never expiring (a handful of documents, read whole).</item>
+/// <item>The watches themselves: partition <c>_watches</c>, never expiring (a handful of documents, read whole). These
+/// carry neither the query vector nor the webhook secret, so listing them stays small and never returns a secret:
+/// both sit in the watch's own <c>detail</c> document, read once per watch and replica (a watch never changes).</item>
 /// <item>Per watch, partition <c>_watch-{id}</c>: a sequence counter, the webhook's delivered position and lease, one
 /// event per matching post (id from the post id, so a redelivered batch finds its events already there) and the
 /// delivery log. Events and log entries carry their own TTL (<c>Watches:EventRetentionHours</c>, 7 days), independent of
@@ -28,6 +30,11 @@ public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetenti
 {
     /// <summary>Seconds a watch's events and delivery log live (their own TTL, not the posts' retention).</summary>
     private readonly int _eventTtl = (int)(eventRetention ?? TimeSpan.FromDays(7)).TotalSeconds;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DetailDocument> _details = new(StringComparer.Ordinal);
+    private long _detailReads;
+
+    /// <summary>Detail documents read so far (once per watch, then cached).</summary>
+    public long DetailReads => Interlocked.Read(ref _detailReads);
 
     public const string WatchesPartition = "_watches";
     public const string WatchType = "watch";
@@ -40,34 +47,75 @@ public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetenti
     private const int MaxAttempts = 10;
     private const string CounterId = "counter";
     private const string DeliveryStateId = "delivery";
+    private const string DetailId = "detail";
 
     public static string PartitionOf(string watchId) => "_watch-" + watchId;
 
     /// <summary>An event's document id: the post's, so a (watch, post) pair has one document.</summary>
     public static string EventId(string postId) => "ev-" + CosmosPostDocument.DocumentId(postId);
 
-    public Task AddAsync(Watch watch, CancellationToken cancellationToken) =>
-        container.CreateItemAsync(
-            new WatchDocument("watch-" + watch.Id, WatchesPartition, WatchType, watch.Id, watch.CreatedAt.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(watch), -1),
-            new PartitionKey(WatchesPartition), NoContent, cancellationToken);
+    public async Task AddAsync(Watch watch, CancellationToken cancellationToken)
+    {
+        // The detail first: a listed watch always has one.
+        var detail = new DetailDocument(DetailId, PartitionOf(watch.Id), watch.Vector, watch.WebhookSecret, -1);
+        await container.UpsertItemAsync(detail, new PartitionKey(detail.Pk), NoContent, cancellationToken).ConfigureAwait(false);
+        var listed = watch with { Vector = [], WebhookSecret = null };
+        await container.CreateItemAsync(
+            new WatchDocument("watch-" + watch.Id, WatchesPartition, WatchType, watch.Id, watch.CreatedAt.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(listed), -1),
+            new PartitionKey(WatchesPartition), NoContent, cancellationToken).ConfigureAwait(false);
+        _details[watch.Id] = detail;
+    }
 
     public async Task<IReadOnlyList<Watch>> ListAsync(CancellationToken cancellationToken)
     {
-        var query = new QueryDefinition("SELECT c.doc FROM c WHERE c.type = @type").WithParameter("@type", WatchType);
-        var list = new List<Watch>();
+        var query = new QueryDefinition(ListQuery).WithParameter("@pk", WatchesPartition).WithParameter("@type", WatchType);
+        var listed = new List<Watch>();
         using var iterator = container.GetItemQueryIterator<WatchRow>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(WatchesPartition) });
         while (iterator.HasMoreResults)
         {
-            list.AddRange((await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false)).Select(r => JsonSerializer.Deserialize<Watch>(r.Doc)!));
+            listed.AddRange((await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false)).Select(r => JsonSerializer.Deserialize<Watch>(r.Doc)!));
         }
 
-        return [.. list.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id, StringComparer.Ordinal)];
+        var watches = await Task.WhenAll(listed.Select(w => WithDetailAsync(w, cancellationToken))).ConfigureAwait(false);
+        foreach (var gone in _details.Keys.Except(listed.Select(w => w.Id), StringComparer.Ordinal))
+        {
+            _details.TryRemove(gone, out _);
+        }
+
+        return [.. watches.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id, StringComparer.Ordinal)];
     }
 
     public async Task<Watch?> GetAsync(string id, CancellationToken cancellationToken) =>
         await container.ReadOrNullAsync<WatchDocument>("watch-" + id, new PartitionKey(WatchesPartition), cancellationToken).ConfigureAwait(false) is { } found
-            ? JsonSerializer.Deserialize<Watch>(found.Resource.Doc)
+            ? await WithDetailAsync(JsonSerializer.Deserialize<Watch>(found.Resource.Doc)!, cancellationToken).ConfigureAwait(false)
             : null;
+
+    /// <summary>The watch with its vector and secret (a watch written before details existed carries them itself).</summary>
+    private async Task<Watch> WithDetailAsync(Watch listed, CancellationToken ct)
+    {
+        if (listed.Vector.Length > 0)
+        {
+            return listed;
+        }
+
+        if (!_details.TryGetValue(listed.Id, out var detail))
+        {
+            Interlocked.Increment(ref _detailReads);
+            detail = (await container.ReadOrNullAsync<DetailDocument>(DetailId, new PartitionKey(PartitionOf(listed.Id)), ct).ConfigureAwait(false))?.Resource;
+            if (detail is null)
+            {
+                return listed; // deleted meanwhile: matches nothing (no vector)
+            }
+
+            _details[listed.Id] = detail;
+        }
+
+        return listed with { Vector = detail.Vector, WebhookSecret = detail.Secret };
+    }
+
+    /// <summary>The counter's value: one point read.</summary>
+    public async Task<long> GetLastEventSeqAsync(string watchId, CancellationToken cancellationToken) =>
+        (await ReadCounterAsync(watchId, new PartitionKey(PartitionOf(watchId)), cancellationToken).ConfigureAwait(false)).Counter.Seq;
 
     /// <summary>
     /// Removes the watch, its counter and delivery state; its events and log expire by TTL (deleting a whole logical
@@ -78,6 +126,8 @@ public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetenti
         var existed = await DeleteIfPresentAsync("watch-" + id, WatchesPartition, cancellationToken).ConfigureAwait(false);
         await DeleteIfPresentAsync(CounterId, PartitionOf(id), cancellationToken).ConfigureAwait(false);
         await DeleteIfPresentAsync(DeliveryStateId, PartitionOf(id), cancellationToken).ConfigureAwait(false);
+        await DeleteIfPresentAsync(DetailId, PartitionOf(id), cancellationToken).ConfigureAwait(false);
+        _details.TryRemove(id, out _);
         return existed;
     }
 
@@ -140,8 +190,15 @@ public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetenti
             ? (found.Resource, found.ETag)
             : (new CounterDocument(CounterId, PartitionOf(watchId), 0, -1), null);
 
+    /// <summary>Names its partition in the text as well as in the request (peers such as cosmosdb-server require it).</summary>
+    public const string ListQuery = "SELECT c.doc FROM c WHERE c.pk = @pk AND c.type = @type";
+
+    public const string EventsQueryText = "SELECT TOP @n c.seq, c.postRef, c.score, c.atMs FROM c WHERE c.type = @type AND c.seq > @after ORDER BY c.seq";
+
+    public const string DeliveriesQuery = "SELECT TOP @n c.seq, c.attempt, c.status, c.outcome, c.atMs FROM c WHERE c.type = @type ORDER BY c.atMs DESC";
+
     public static QueryDefinition EventsQuery(long after, int limit) =>
-        new QueryDefinition("SELECT TOP @n c.seq, c.postRef, c.score, c.atMs FROM c WHERE c.type = @type AND c.seq > @after ORDER BY c.seq")
+        new QueryDefinition(EventsQueryText)
             .WithParameter("@n", limit)
             .WithParameter("@type", EventType)
             .WithParameter("@after", after);
@@ -176,7 +233,7 @@ public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetenti
 
     public async Task<IReadOnlyList<WatchDelivery>> ListDeliveriesAsync(string watchId, int limit, CancellationToken cancellationToken)
     {
-        var query = new QueryDefinition("SELECT TOP @n c.seq, c.attempt, c.status, c.outcome, c.atMs FROM c WHERE c.type = @type ORDER BY c.atMs DESC")
+        var query = new QueryDefinition(DeliveriesQuery)
             .WithParameter("@n", limit).WithParameter("@type", DeliveryType);
         var list = new List<WatchDelivery>();
         using var iterator = container.GetItemQueryIterator<DeliveryDocument>(query, requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(PartitionOf(watchId)) });
@@ -257,6 +314,14 @@ public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetenti
         [property: JsonPropertyName("watchId")] string WatchId,
         [property: JsonPropertyName("createdAtMs")] long CreatedAtMs,
         [property: JsonPropertyName("doc")] string Doc,
+        [property: JsonPropertyName("ttl")] int Ttl);
+
+    /// <summary>What a listed watch leaves out: the query vector and the webhook's signing secret.</summary>
+    public sealed record DetailDocument(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("pk")] string Pk,
+        [property: JsonPropertyName("vector")] float[] Vector,
+        [property: JsonPropertyName("secret")] string? Secret,
         [property: JsonPropertyName("ttl")] int Ttl);
 
     public sealed record CounterDocument(

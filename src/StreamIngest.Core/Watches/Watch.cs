@@ -82,6 +82,12 @@ public interface IWatchStore
 
     Task<IReadOnlyList<WatchEvent>> ReadEventsAsync(string watchId, long after, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The sequence of the watch's newest event, or <see cref="long.MaxValue"/> when the store cannot tell more cheaply
+    /// than <see cref="ReadEventsAsync"/> can. A deliverer with nothing newer than its position skips the read.
+    /// </summary>
+    Task<long> GetLastEventSeqAsync(string watchId, CancellationToken cancellationToken) => Task.FromResult(long.MaxValue);
+
     /// <summary>The last event sequence the webhook has finished with (delivered or dead-lettered).</summary>
     Task<long> GetDeliveredAsync(string watchId, CancellationToken cancellationToken);
 

@@ -24,7 +24,10 @@ public sealed class WatchMatcher(IWatchStore store, TimeProvider timeProvider)
     /// <summary>Call after a watch is added or deleted.</summary>
     public void Reload() => _watches = null;
 
-    public async Task<int> MatchAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken)
+    /// <summary>The watches as last read (at most <see cref="RefreshInterval"/> old): what the webhook worker delivers for too.</summary>
+    public async Task<IReadOnlyList<Watch>> ListAsync(CancellationToken cancellationToken) => await LoadAsync(cancellationToken).ConfigureAwait(false);
+
+    private async Task<Watch[]> LoadAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         if (_watches is not { } loaded || now - loaded.At >= RefreshInterval)
@@ -32,7 +35,12 @@ public sealed class WatchMatcher(IWatchStore store, TimeProvider timeProvider)
             _watches = loaded = new Loaded([.. await store.ListAsync(cancellationToken).ConfigureAwait(false)], now);
         }
 
-        var watches = loaded.Watches;
+        return loaded.Watches;
+    }
+
+    public async Task<int> MatchAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken)
+    {
+        var watches = await LoadAsync(cancellationToken).ConfigureAwait(false);
         if (watches.Length == 0 || posts.Count == 0)
         {
             return 0;

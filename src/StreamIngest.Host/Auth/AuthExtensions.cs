@@ -33,7 +33,7 @@ public static class AuthExtensions
         // Keys live where the posts live: in Cosmos DB every api replica sees the same keys and every revocation.
         builder.Services.AddSingleton<IApiKeyStore>(sp => new ConfiguredApiKeyStore(
             KeysInCosmos(builder.Configuration)
-                ? new StreamIngest.Azure.Cosmos.CosmosApiKeyStore(sp.GetRequiredService<Microsoft.Azure.Cosmos.Container>())
+                ? new StreamIngest.Azure.Cosmos.CosmosApiKeyStore(sp.GetRequiredService<StreamIngest.Azure.Cosmos.CosmosContainers>().State)
                 : new SqliteApiKeyStore(sp.GetService<SqliteDatabase>() ?? new SqliteDatabase(KeysFile(builder.Configuration))),
             sp.GetRequiredService<IOptions<AuthOptions>>().Value));
         builder.Services.AddRateLimiter(o =>

@@ -23,7 +23,7 @@ public static class KeysCommand
         using var cosmos = db is null ? CosmosClientFactory.Create(cosmosOptions, new global::Azure.Identity.DefaultAzureCredential(), bulk: false) : null;
         IApiKeyStore store = db is not null
             ? new SqliteApiKeyStore(db)
-            : new CosmosApiKeyStore(cosmos!.GetContainer(cosmosOptions.Database, cosmosOptions.Container));
+            : new CosmosApiKeyStore(cosmos!.GetContainer(cosmosOptions.Database, cosmosOptions.StateContainer));
         switch (rest)
         {
             case ["create", ..]:

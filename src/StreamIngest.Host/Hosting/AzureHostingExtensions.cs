@@ -113,15 +113,19 @@ public static class AzureHostingExtensions
         {
             var o = sp.GetRequiredService<IOptions<CosmosOptions>>().Value;
             var client = sp.GetRequiredService<CosmosClient>();
-            var retention = TimeSpan.FromHours(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.RetentionHours);
-            return o.CreateIfMissing
-                ? CosmosPostStore.EnsureContainerAsync(client, o, retention, CancellationToken.None, sp.GetRequiredService<ILoggerFactory>().CreateLogger<CosmosPostStore>()).GetAwaiter().GetResult()
-                : client.GetContainer(o.Database, o.Container);
+            return new CosmosContainers(client.GetContainer(o.Database, o.Container), client.GetContainer(o.Database, o.StateContainer));
         });
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<CosmosContainers>().Posts);
+
+        // Before any worker: create what is missing (emulators) and wait out role assignments still propagating.
+        builder.Services.AddHostedService(sp => new CosmosStartup(
+            sp.GetRequiredService<CosmosClient>(), sp.GetRequiredService<CosmosContainers>(), sp.GetRequiredService<IOptions<CosmosOptions>>().Value,
+            TimeSpan.FromHours(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.RetentionHours), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<CosmosOptions>>().Value;
-            var container = sp.GetRequiredService<Container>();
+            var container = sp.GetRequiredService<CosmosContainers>().Posts;
 
             // Bulk batching helps the process role's write bursts and slows everything else: only that role gets a bulk client.
             var bulk = o.Bulk && options.RunsProcess
@@ -136,11 +140,25 @@ public static class AzureHostingExtensions
         builder.Services.AddSingleton<IStoreFigures>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IRetriever>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IPostReader>(sp => sp.GetRequiredService<CosmosPostStore>());
-        builder.Services.AddSingleton<IEntityCountStore>(sp => new CosmosEntityCountStore(sp.GetRequiredService<Container>()));
+
+        // Side documents live in the state container.
+        builder.Services.AddSingleton(sp => new CosmosEntityCountStore(
+            sp.GetRequiredService<CosmosContainers>().State, sp.GetRequiredService<TimeProvider>(),
+            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<CosmosOptions>>().Value.CountFlushSeconds), sp.GetRequiredService<ILogger<CosmosEntityCountStore>>()));
+        builder.Services.AddSingleton<IEntityCountStore>(sp => sp.GetRequiredService<CosmosEntityCountStore>());
+        if (options.RunsProcess)
+        {
+            builder.Services.AddHostedService(sp => new EntityCountFlusher(
+                sp.GetRequiredService<CosmosEntityCountStore>(), TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<CosmosOptions>>().Value.CountFlushSeconds),
+                sp.GetRequiredService<TimeProvider>()));
+        }
+
         builder.Services.AddSingleton<IWatchStore>(sp => new CosmosWatchStore(
-            sp.GetRequiredService<Container>(), TimeSpan.FromHours(sp.GetRequiredService<IOptions<Watches.WatchOptions>>().Value.EventRetentionHours)));
-        builder.Services.AddSingleton<ICursorStore>(sp => new CosmosCursorStore(sp.GetRequiredService<Container>(), sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(new CosmosDeadLetterStore(sp.GetRequiredService<Container>()), sp.GetRequiredService<PipelineMetrics>()));
+            sp.GetRequiredService<CosmosContainers>().State, TimeSpan.FromHours(sp.GetRequiredService<IOptions<Watches.WatchOptions>>().Value.EventRetentionHours)));
+        builder.Services.AddSingleton<ICursorStore>(sp => new CosmosCursorStore(sp.GetRequiredService<CosmosContainers>().State, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(
+            new CosmosDeadLetterStore(sp.GetRequiredService<CosmosContainers>().State, TimeSpan.FromHours(sp.GetRequiredService<IOptions<CosmosOptions>>().Value.DeadLetterRetentionHours)),
+            sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddHealthChecks().AddCheck<CosmosHealthCheck>("cosmos", tags: ["ready"]);
     }
 }
@@ -152,7 +170,7 @@ public static class AzureHostingExtensions
 /// </summary>
 public sealed class CosmosHealthCheck(Container container) : IHealthCheck
 {
-    public const string ProbeId = "_health";
+    public const string ProbeId = CosmosHealthProbe.Id;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

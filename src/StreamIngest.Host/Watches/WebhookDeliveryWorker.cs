@@ -96,7 +96,8 @@ public sealed class WebhookDeliveryWorker(
             try
             {
                 // Each watch's webhook in its own lane: one that keeps failing waits out its backoff alone.
-                var watches = (await store.ListAsync(stoppingToken)).Where(w => w.WebhookUrl is not null);
+                // The matcher's list (re-read at most every RefreshInterval), not a store read per poll.
+                var watches = (await matcher.ListAsync(stoppingToken)).Where(w => w.WebhookUrl is not null);
                 delivered = (await Task.WhenAll(watches.Select(w => DeliverPendingSafelyAsync(w, stoppingToken)))).Sum();
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -137,6 +138,11 @@ public sealed class WebhookDeliveryWorker(
     private async Task<int> DeliverPendingAsync(Watch watch, CancellationToken cancellationToken)
     {
         var after = await store.GetDeliveredAsync(watch.Id, cancellationToken);
+        if (await store.GetLastEventSeqAsync(watch.Id, cancellationToken) <= after)
+        {
+            return 0; // nothing new: two point reads, no query
+        }
+
         var events = await store.ReadEventsAsync(watch.Id, after, 50, cancellationToken);
         if (events.Count == 0 || !await RenewLeaseAsync(watch, cancellationToken))
         {

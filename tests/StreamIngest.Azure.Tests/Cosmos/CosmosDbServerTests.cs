@@ -14,66 +14,19 @@ namespace StreamIngest.Azure.Tests.Cosmos;
 /// The real <c>Microsoft.Azure.Cosmos</c> SDK over HTTP against <c>@vercel/cosmosdb-server</c> 1.0.1 (npm; .ci/run
 /// starts it on 127.0.0.1:3101 and sets <c>STREAMINGEST_COSMOSDB_SERVER</c>), for what that server serves: point
 /// reads, creates, upserts, patches with If-Match and filter predicates, single-partition queries. It serves no
-/// transactional batch, ORDER BY, query plans, filter predicates or vector search, and answers a point read of a
-/// missing item with 500, so those stay with the query-text tests and a real account.
+/// transactional batch, ORDER BY, query plans, filter predicates or vector search (those stay with the query-text
+/// tests and a real account), and it fails a point read of a missing item with 500, which <see cref="FaultHandler"/>
+/// answers as the service does (404).
 /// Faults are injected in the SDK's own HTTP pipeline with a <see cref="DelegatingHandler"/>.
 /// </summary>
 public sealed class CosmosDbServerTests
 {
-    private static readonly string? Server = Environment.GetEnvironmentVariable("STREAMINGEST_COSMOSDB_SERVER");
-    private const string Skipped = "no @vercel/cosmosdb-server (set STREAMINGEST_COSMOSDB_SERVER=http://127.0.0.1:3101; .ci/run starts it)";
-    private static readonly string AccountKey = Convert.ToBase64String(new byte[64]);
+    private static readonly string? Server = CosmosDbServer.Endpoint;
+    private const string Skipped = CosmosDbServer.Skipped;
 
-    /// <summary>Answers chosen requests with a status of its own, after or instead of sending them on.</summary>
-    private sealed class FaultHandler : DelegatingHandler
-    {
-        public Func<HttpRequestMessage, (HttpStatusCode Status, bool SendFirst)?> Fault { get; set; } = _ => null;
+    private static CosmosClient Client(FaultHandler? faults = null) => CosmosDbServer.Client(faults);
 
-        public List<string> Seen { get; } = [];
-
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            lock (Seen)
-            {
-                Seen.Add($"{request.Method} {request.RequestUri!.AbsolutePath}");
-            }
-
-            if (Fault(request) is { } fault)
-            {
-                if (fault.SendFirst)
-                {
-                    (await base.SendAsync(request, cancellationToken)).Dispose();
-                }
-
-                var response = new HttpResponseMessage(fault.Status) { RequestMessage = request, Content = new StringContent("{\"code\":\"injected\",\"message\":\"injected\"}") };
-                if (fault.Status == HttpStatusCode.TooManyRequests)
-                {
-                    response.Headers.TryAddWithoutValidation("x-ms-retry-after-ms", "10");
-                    response.Headers.TryAddWithoutValidation("x-ms-substatus", "3200");
-                }
-
-                return response;
-            }
-
-            return await base.SendAsync(request, cancellationToken);
-        }
-    }
-
-    private static CosmosClient Client(FaultHandler? faults = null) => new($"AccountEndpoint={Server}/;AccountKey={AccountKey}", new CosmosClientOptions
-    {
-        ConnectionMode = ConnectionMode.Gateway,
-        LimitToEndpoint = true,
-        UseSystemTextJsonSerializerWithOptions = PostJson.Options,
-        MaxRetryAttemptsOnRateLimitedRequests = 3,
-        MaxRetryWaitTimeOnRateLimitedRequests = TimeSpan.FromSeconds(5),
-        HttpClientFactory = () => new HttpClient((HttpMessageHandler?)faults ?? new HttpClientHandler()) { Timeout = TimeSpan.FromSeconds(30) },
-    });
-
-    private static async Task<Container> NewContainerAsync(CosmosClient client)
-    {
-        var database = (await client.CreateDatabaseIfNotExistsAsync("streamingest-tests")).Database;
-        return (await database.CreateContainerIfNotExistsAsync(new ContainerProperties("c" + Guid.NewGuid().ToString("N")[..12], "/pk"))).Container;
-    }
+    private static Task<Container> NewContainerAsync(CosmosClient client) => CosmosDbServer.NewContainerAsync(client);
 
     [SkippableFact]
     public async Task Keys_RevokedThroughOneReplica_AreRevokedForAnother()
