@@ -38,7 +38,15 @@ public static class CosmosStateContainer
     public static async Task<Container> EnsureAsync(CosmosClient client, CosmosOptions options, CancellationToken ct)
     {
         var database = (await client.CreateDatabaseIfNotExistsAsync(options.Database, cancellationToken: ct).ConfigureAwait(false)).Database;
-        var response = await database.CreateContainerIfNotExistsAsync(PropertiesFor(options), options.StateThroughput is > 0 and var ru ? ThroughputProperties.CreateAutoscaleThroughput(ru) : null, cancellationToken: ct).ConfigureAwait(false);
-        return response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created ? response.Container : client.GetContainer(options.Database, options.StateContainer);
+        try
+        {
+            return (await database.CreateContainerIfNotExistsAsync(PropertiesFor(options), options.StateThroughput is > 0 and var ru ? ThroughputProperties.CreateAutoscaleThroughput(ru) : null, cancellationToken: ct).ConfigureAwait(false)).Container;
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.BadRequest)
+        {
+            // An emulator without custom indexing policies or autoscale: the default policy, the database's
+            // throughput. The same documents and queries work; writes cost more RU (an emulator charges none).
+            return (await database.CreateContainerIfNotExistsAsync(new ContainerProperties(options.StateContainer, "/pk") { DefaultTimeToLive = -1 }, cancellationToken: ct).ConfigureAwait(false)).Container;
+        }
     }
 }

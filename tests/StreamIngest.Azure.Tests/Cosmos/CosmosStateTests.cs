@@ -176,6 +176,26 @@ public sealed class CosmosStateTests
     }
 
     [SkippableFact]
+    public async Task StateContainer_PolicyRefusedByAnEmulator_IsCreatedWithTheDefaultOne()
+    {
+        Skip.If(CosmosDbServer.Endpoint is null, CosmosDbServer.Skipped);
+        var faults = new FaultHandler { InnerHandler = new HttpClientHandler() };
+        using var client = CosmosDbServer.Client(faults);
+        var options = new CosmosOptions { Database = "streamingest-tests", StateContainer = "s" + Guid.NewGuid().ToString("N")[..12] };
+        var refused = 0;
+        faults.Fault = r => r.Method == HttpMethod.Post && r.RequestUri!.AbsolutePath.EndsWith("/colls", StringComparison.Ordinal)
+            && r.Content!.ReadAsStringAsync().GetAwaiter().GetResult().Contains("/bucketMs/?", StringComparison.Ordinal) && ++refused > 0
+            ? (HttpStatusCode.BadRequest, false)
+            : null;
+
+        var state = await CosmosStateContainer.EnsureAsync(client, options, CancellationToken.None);
+        await new CosmosCursorStore(state, TimeProvider.System).SetAsync("bsky", "cursor-1", CancellationToken.None);
+
+        Assert.Equal(1, refused);
+        Assert.Equal("cursor-1", await new CosmosCursorStore(state, TimeProvider.System).GetAsync("bsky", CancellationToken.None));
+    }
+
+    [SkippableFact]
     public async Task Startup_NoWaitConfigured_FailsOnTheFirstRefusal()
     {
         Skip.If(CosmosDbServer.Endpoint is null, CosmosDbServer.Skipped);
