@@ -133,16 +133,18 @@ public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetenti
 
     public async Task<int> AppendEventsAsync(IReadOnlyList<(string WatchId, string PostId, double Score)> matches, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        var added = 0;
-        foreach (var watch in matches.DistinctBy(m => (m.WatchId, m.PostId)).GroupBy(m => m.WatchId, StringComparer.Ordinal))
+        // Watches in parallel (each its own partition and counter); a watch's chunks in order.
+        var perWatch = await Task.WhenAll(matches.DistinctBy(m => (m.WatchId, m.PostId)).GroupBy(m => m.WatchId, StringComparer.Ordinal).Select(async watch =>
         {
+            var added = 0;
             foreach (var chunk in watch.Chunk(EventsPerBatch))
             {
                 added += await AppendToWatchAsync(watch.Key, chunk, at, cancellationToken).ConfigureAwait(false);
             }
-        }
 
-        return added;
+            return added;
+        })).ConfigureAwait(false);
+        return perWatch.Sum();
     }
 
     private async Task<int> AppendToWatchAsync(string watchId, IReadOnlyList<(string WatchId, string PostId, double Score)> matches, DateTimeOffset at, CancellationToken ct)
@@ -182,6 +184,9 @@ public sealed class CosmosWatchStore(Container container, TimeSpan? eventRetenti
             {
                 throw new CosmosException($"Recording {fresh.Count} events for watch {watchId} failed: {response.ErrorMessage}", response.StatusCode, 0, response.ActivityId, response.RequestCharge);
             }
+
+            // Back off with jitter, so writers that lost the same race do not meet again at once.
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 25) * attempt), ct).ConfigureAwait(false);
         }
     }
 
