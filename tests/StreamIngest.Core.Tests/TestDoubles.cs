@@ -80,12 +80,20 @@ internal sealed class CountingEmbedder : IEmbedder
 {
     public List<string> Embedded { get; } = [];
 
+    /// <summary>When set, every call fails with it (an endpoint that gave up after its retries).</summary>
+    public Exception? FailWith { get; set; }
+
     public string Model => "counting";
 
     public int Dimensions => 8;
 
     public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {
+        if (FailWith is { } failure)
+        {
+            return Task.FromException<float[][]>(failure);
+        }
+
         Embedded.AddRange(texts);
         return Task.FromResult(texts.Select(t =>
         {

@@ -99,6 +99,13 @@ public sealed class PipelineMetrics
 
     public long Embedded => Interlocked.Read(ref _embeddedTotal);
 
+    /// <summary>Posts stored without a vector because the embedder failed after its retries.</summary>
+    public void RecordEmbedFailed(long n) => Interlocked.Add(ref _embedFailedTotal, n);
+
+    public long EmbedFailed => Interlocked.Read(ref _embedFailedTotal);
+
+    private long _embedFailedTotal;
+
     /// <summary>Freshness samples recorded so far (a position for <see cref="FreshnessPercentilesSince"/>).</summary>
     public long FreshnessSamples => Interlocked.Read(ref _recentCount);
 

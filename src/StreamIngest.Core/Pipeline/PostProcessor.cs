@@ -321,11 +321,21 @@ public sealed partial class PostProcessor(
 
         if (toEmbed.Count > 0)
         {
-            var vectors = await embedder.EmbedAsync([.. toEmbed.Select(p => p.Text)], ct).ConfigureAwait(false);
-            metrics.RecordEmbedded(toEmbed.Count);
-            for (var i = 0; i < toEmbed.Count; i++)
+            try
             {
-                toEmbed[i].Embedding = vectors[i];
+                var vectors = await embedder.EmbedAsync([.. toEmbed.Select(p => p.Text)], ct).ConfigureAwait(false);
+                metrics.RecordEmbedded(toEmbed.Count);
+                for (var i = 0; i < toEmbed.Count; i++)
+                {
+                    toEmbed[i].Embedding = vectors[i];
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // The embedder gave up after its own retries (a remote endpoint down or throttling for minutes):
+                // the posts are stored without a vector, findable by keyword, rather than held back or lost.
+                metrics.RecordEmbedFailed(toEmbed.Count);
+                LogEmbedFailed(ex, toEmbed.Count);
             }
         }
 
@@ -356,6 +366,9 @@ public sealed partial class PostProcessor(
             await cursors.SetAsync(source, cursor, ct).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Error, Message = "Embedding failed after its retries; {Count} posts stored without a vector (keyword search still finds them)")]
+    private partial void LogEmbedFailed(Exception ex, int count);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Entity counts for bursts could not be written")]
     private partial void LogCountsFailed(Exception ex);

@@ -15,7 +15,7 @@ public static class AuthExtensions
     public static void AddApiKeys(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<AuthOptions>>(new Hosting.SectionValidator<AuthOptions>(AuthOptions.Section, o => o.Validate()));
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<AuthOptions>>(new SectionValidator<AuthOptions>(AuthOptions.Section, o => o.Validate()));
         if (EntraConfigured(builder.Configuration))
         {
             // Entra ID (Azure AD) access tokens as well as keys: Microsoft.Identity.Web validates issuer, audience

@@ -20,6 +20,7 @@ using StreamIngest.Feeds.Rss;
 using StreamIngest.Feeds.X;
 using StreamIngest.Ground;
 using StreamIngest.Model;
+using StreamIngest.OpenAI.Embed;
 using StreamIngest.Pipeline;
 using StreamIngest.Retrieve;
 using StreamIngest.Store;
@@ -44,6 +45,22 @@ public static class HostingExtensions
         var options = new StreamIngestOptions();
         builder.Configuration.Bind(options);
         return options;
+    }
+
+    /// <summary><c>Embedding:Provider</c>: <c>local</c> (default, the packaged sentence models) or <c>openai</c> (Azure OpenAI or any OpenAI-compatible endpoint).</summary>
+    public static void AddEmbedder(this IHostApplicationBuilder builder)
+    {
+        switch ((builder.Configuration["Embedding:Provider"] ?? "local").ToLowerInvariant())
+        {
+            case "local":
+                builder.AddLocalEmbedder();
+                break;
+            case "openai":
+                builder.AddOpenAiEmbedder();
+                break;
+            case var other:
+                throw new HostStartRefusedException($"Embedding:Provider must be 'local' or 'openai' (got '{other}').");
+        }
     }
 
     /// <summary>The local sentence model <c>Embedding:Model</c> names, through ONNX Runtime.</summary>
@@ -151,7 +168,11 @@ public static class HostingExtensions
             var model = SignalModel.Load(path);
             if (!string.Equals(model.EmbeddingModel, embedder.Model, StringComparison.Ordinal))
             {
-                throw new InvalidOperationException($"{path} was trained on '{model.EmbeddingModel}' vectors, but the embedder is '{embedder.Model}'; run `train signals --model` for it.");
+                // Heads read the vectors they were trained on: another model's would give confident nonsense.
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("StreamIngest.Signals").LogWarning(
+                    "Sentiment, offensive and hate labels are off: {Path} was trained on '{Trained}' vectors, but the embedder is '{Embedder}'. Train heads for it with `dotnet run -c Release --project tools/StreamIngest.Training -- signals --model <model>`.",
+                    path, model.EmbeddingModel, embedder.Model);
+                return new NoSignals();
             }
 
             return new SignalEnricher(model, sp.GetRequiredService<IOptions<SafetyOptions>>().Value);
@@ -327,4 +348,10 @@ internal sealed class SqliteHealthCheck(SqliteDatabase db) : IHealthCheck
             return HealthCheckResult.Unhealthy("SQLite store is not reachable", ex);
         }
     }
+}
+
+/// <summary>Signal labels switched off (heads trained for another embedder): posts pass unlabelled.</summary>
+internal sealed class NoSignals : ISignalEnricher
+{
+    public string? Enrich(StreamIngest.Model.Post post) => null;
 }

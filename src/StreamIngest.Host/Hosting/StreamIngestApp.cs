@@ -39,7 +39,7 @@ public static class StreamIngestApp
 
     private static WebApplication Compose(WebApplicationBuilder builder, StreamIngestOptions options)
     {
-        builder.AddLocalEmbedder();
+        builder.AddEmbedder();
         builder.AddRetrieval();
         builder.AddStore(options);
         builder.AddPipeline(options);

@@ -59,6 +59,20 @@ public class PostProcessorTests
     }
 
     [Fact]
+    public async Task HandleAsync_EmbedderGaveUp_StoresThePostsWithoutAVector_AndAdvances()
+    {
+        _embedder.FailWith = new HttpRequestException("embeddings endpoint refused the connection");
+
+        await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "river rising"), "c1"), FeedEvent.Upsert(NewPost("2", "bridge closed"), "c2")], CancellationToken.None);
+
+        Assert.Equal(["test:1", "test:2"], _store.Posts.Keys.Order());
+        Assert.All(_store.Posts.Values, p => Assert.Null(p.Embedding));
+        Assert.Equal(2, _metrics.EmbedFailed);
+        Assert.Equal("c2", _store.Cursors["test"]);
+        Assert.Empty(_dead.Items);
+    }
+
+    [Fact]
     public async Task HandleAsync_ExactDuplicates_ShareOneEmbeddingAndPointAtTheOriginal()
     {
         await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "Main St bridge closed https://a.example/1"))], CancellationToken.None);

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace StreamIngest.Host.Hosting;
+namespace StreamIngest.Hosting;
 
 /// <summary>
 /// Runs the data-annotation rules of an options class and reports each failure with its full
