@@ -38,6 +38,11 @@ param retentionHours int = 48
 ])
 param vectorIndexType string = 'diskANN'
 
+@description('Length of the stored vectors: 384 for the packaged local models, else Embedding:OpenAI:Dimensions. A container cannot change it: a new length deploys a new container.')
+@minValue(1)
+@maxValue(4096)
+param embeddingDimensions int = 384
+
 @description('Autoscale ceiling of the posts container, in RU/s.')
 param maxThroughput int = 4000
 
@@ -183,7 +188,7 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2025-10-15
 // the range index and served by its own vector index; text has a full-text index; TTL = retention.
 resource posts 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2025-10-15' = {
   parent: database
-  name: 'posts-${toLower(vectorIndexType)}'
+  name: 'posts-${toLower(vectorIndexType)}-${embeddingDimensions}'
   properties: {
     options: {
       autoscaleSettings: {
@@ -191,7 +196,7 @@ resource posts 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@20
       }
     }
     resource: {
-      id: 'posts-${toLower(vectorIndexType)}'
+      id: 'posts-${toLower(vectorIndexType)}-${embeddingDimensions}'
       partitionKey: {
         paths: [
           '/pk'
@@ -237,7 +242,7 @@ resource posts 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@20
             path: '/embedding'
             dataType: 'float32'
             distanceFunction: 'cosine'
-            dimensions: 384
+            dimensions: embeddingDimensions
           }
         ]
       }

@@ -82,6 +82,12 @@ public sealed class CosmosOptions
     /// <summary>How many posts one search scans at most (posts held within retention; a firehose holds millions).</summary>
     public long ExpectedPostsPerSearch { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// Length of the stored vectors, for the container's vector policy and the start-up check against an existing one.
+    /// The host sets it from the configured embedder; it is not a setting of its own.
+    /// </summary>
+    public int EmbeddingDimensions { get; set; } = CosmosPostStore.EmbeddingDimensions;
+
     /// <summary>Logical partitions per source that writes are spread over.</summary>
     public int PartitionBuckets { get; set; } = 32;
 

@@ -559,7 +559,7 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
         var properties = PlainContainerPropertiesFor(options, retention);
         properties.VectorEmbeddingPolicy = new VectorEmbeddingPolicy(new Collection<Embedding>
         {
-            new() { Path = "/embedding", DataType = VectorDataType.Float32, DistanceFunction = DistanceFunction.Cosine, Dimensions = EmbeddingDimensions },
+            new() { Path = "/embedding", DataType = VectorDataType.Float32, DistanceFunction = DistanceFunction.Cosine, Dimensions = options.EmbeddingDimensions },
         });
         properties.FullTextPolicy = new FullTextPolicy { DefaultLanguage = "en-US", FullTextPaths = [new FullTextPath { Path = "/text", Language = "en-US" }] };
         properties.IndexingPolicy.VectorIndexes.Add(new VectorIndexPath { Path = "/embedding", Type = VectorIndexTypeOf(options.ResolveVectorIndexType()) });
@@ -567,7 +567,7 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
         return properties;
     }
 
-    /// <summary>The embedding model's dimensions (all-MiniLM-L6-v2), as in infra/main.bicep.</summary>
+    /// <summary>The local models' dimensions (all-MiniLM-L6-v2, arctic-embed-xs), the default of infra/main.bicep's <c>embeddingDimensions</c>.</summary>
     public const int EmbeddingDimensions = 384;
 
     /// <summary>Why an existing container cannot serve this configuration, or null.</summary>
@@ -575,6 +575,11 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     {
         var wanted = VectorIndexTypeOf(options.ResolveVectorIndexType());
         var actual = existing.IndexingPolicy?.VectorIndexes?.FirstOrDefault(v => v.Path == "/embedding")?.Type;
+        if (existing.VectorEmbeddingPolicy?.Embeddings?.FirstOrDefault(e => e.Path == "/embedding")?.Dimensions is { } dims && dims != options.EmbeddingDimensions)
+        {
+            return $"Cosmos container '{existing.Id}' holds {dims}-dimensional vectors but the embedder makes {options.EmbeddingDimensions} (Embedding:Provider, Embedding:OpenAI:Dimensions); a vector policy cannot be changed in place. Use a new {CosmosOptions.Section}:Container (Bicep: embeddingDimensions), or configure the embedder for {dims}.";
+        }
+
         return actual is { } a && a != wanted
             ? $"Cosmos container '{existing.Id}' has a {a} vector index but {CosmosOptions.Section}:VectorIndexType resolves to {wanted}; a vector index cannot be changed in place. Use a new {CosmosOptions.Section}:Container, or set {CosmosOptions.Section}:VectorIndexType to {a}."
             : null;

@@ -8,7 +8,7 @@ namespace StreamIngest.Azure.Cosmos;
 /// <summary>
 /// Start-up work for the Cosmos DB store, before any worker runs: creates the containers when
 /// <see cref="CosmosOptions.CreateIfMissing"/> is set (emulators, first runs), then proves this identity can read both
-/// containers. A 401 or 403 is waited out for <see cref="CosmosOptions.AccessWaitSeconds"/>, logging each attempt: a
+/// containers and that the posts container's vector policy fits the embedder. A 401 or 403 is waited out for <see cref="CosmosOptions.AccessWaitSeconds"/>, logging each attempt: a
 /// data-plane role assignment deployed with the app can take minutes to apply
 /// (https://learn.microsoft.com/azure/role-based-access-control/troubleshooting, "role assignment changes are not being detected"), and a
 /// role that crashed instead would restart in a loop. A container that does not exist stops the start with a message.
@@ -34,6 +34,14 @@ public sealed partial class CosmosStartup(
 
                 await ProbeAsync(containers.Posts, cancellationToken).ConfigureAwait(false);
                 await ProbeAsync(containers.State, cancellationToken).ConfigureAwait(false);
+
+                // One metadata read: a container made for another vector length or index type cannot serve this one.
+                var posts = await containers.Posts.ReadContainerAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (CosmosPostStore.VectorIndexMismatch(posts.Resource, options) is { } mismatch)
+                {
+                    throw new InvalidOperationException(mismatch);
+                }
+
                 return;
             }
             catch (CosmosException e) when (e.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized && timeProvider.GetUtcNow() + delay < deadline)

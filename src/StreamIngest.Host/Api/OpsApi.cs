@@ -21,7 +21,11 @@ public sealed record StatsResponse(
     double? FreshnessP99Ms,
     DateTimeOffset? NewestStored,
     double? CosmosRuPerPost,
-    double? CosmosRuPerQuery);
+    double? CosmosRuPerQuery,
+    EmbeddingUsage? Embedding = null);
+
+/// <summary>A metered embedder's use (remote providers): tokens for posts and queries, estimated cost, retries, cut inputs, posts stored without a vector.</summary>
+public sealed record EmbeddingUsage(string Model, long PostTokens, long QueryTokens, double CostUsd, long Retries, long TruncatedInputs, long StoredWithoutVector);
 
 /// <summary>Computed bursts (null where the store keeps no counts) and the platforms' latest trends.</summary>
 public sealed record TrendsResponse(DateTimeOffset At, TimeSpan Window, string? Kind, IReadOnlyList<StreamIngest.Enrich.Signals.Burst>? Bursts, IReadOnlyList<Feeds.Health.TrendSnapshot> Platform);
@@ -41,7 +45,7 @@ public static class OpsApi
     }
 
     public static async Task<Ok<StatsResponse>> StatsAsync(
-        PipelineMetrics metrics, IPostStore store, IFeedConsumer consumer, IStoreFigures figures, CancellationToken cancellationToken) =>
+        PipelineMetrics metrics, IPostStore store, IFeedConsumer consumer, IStoreFigures figures, IServiceProvider services, CancellationToken cancellationToken) =>
         TypedResults.Ok(new StatsResponse(
             metrics.Received,
             metrics.Stored,
@@ -56,7 +60,10 @@ public static class OpsApi
             metrics.FreshnessPercentile(99),
             metrics.NewestStored,
             figures.RuPerPost,
-            figures.RuPerQuery));
+            figures.RuPerQuery,
+            services.GetService<StreamIngest.Embed.IEmbeddingUsage>() is { } usage
+                ? new EmbeddingUsage(services.GetRequiredService<StreamIngest.Embed.IEmbedder>().Model, usage.PostTokens, usage.QueryTokens, Math.Round(usage.CostUsd, 6), usage.Retries, usage.TruncatedInputs, metrics.EmbedFailed)
+                : null));
 
     /// <summary>
     /// What is spiking: bursts computed from the stored posts (entities mentioned unusually often in the window

@@ -67,7 +67,7 @@ public static class DashboardApi
         TimeProvider timeProvider,
         CancellationToken cancellationToken)
     {
-        var stats = (await OpsApi.StatsAsync(metrics, store, consumer, figures, cancellationToken)).Value!;
+        var stats = (await OpsApi.StatsAsync(metrics, store, consumer, figures, services, cancellationToken)).Value!;
         IReadOnlyList<PartitionStatus>? partitions = null;
         string? partitionsError = null;
         if (services.GetService<PartitionStatusReader>() is { } reader)

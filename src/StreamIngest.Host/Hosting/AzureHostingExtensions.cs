@@ -107,6 +107,9 @@ public static class AzureHostingExtensions
         builder.AddAzureCredential();
         builder.Services.AddOptions<CosmosOptions>().BindConfiguration(CosmosOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<CosmosOptions>>(new SectionValidator<CosmosOptions>(CosmosOptions.Section, o => o.Validate()));
+
+        // The vector policy follows the embedder (local 384, or Embedding:OpenAI:Dimensions).
+        builder.Services.AddSingleton<IPostConfigureOptions<CosmosOptions>>(sp => new PostConfigureOptions<CosmosOptions>(null, o => o.EmbeddingDimensions = sp.GetRequiredService<IEmbedder>().Dimensions));
         builder.Services.AddOptions<SqliteOptions>().BindConfiguration(SqliteOptions.Section);
         builder.Services.AddSingleton(sp => CosmosClientFactory.Create(sp.GetRequiredService<IOptions<CosmosOptions>>().Value, sp.GetRequiredService<TokenCredential>(), bulk: false));
         builder.Services.AddSingleton(sp =>

@@ -196,6 +196,22 @@ public sealed class CosmosStateTests
     }
 
     [SkippableFact]
+    public async Task Startup_PostsContainerMadeForAnotherVectorLength_IsRefusedNamingTheKeys()
+    {
+        Skip.If(CosmosDbServer.Endpoint is null, CosmosDbServer.Skipped);
+        using var client = CosmosDbServer.Client();
+        var options = new CosmosOptions { Database = "streamingest-tests", Container = "p" + Guid.NewGuid().ToString("N")[..12], StateContainer = "s" + Guid.NewGuid().ToString("N")[..12], CreateIfMissing = true, VectorIndexType = "quantizedFlat" };
+        var containers = new CosmosContainers(client.GetContainer(options.Database, options.Container), client.GetContainer(options.Database, options.StateContainer));
+        await new CosmosStartup(client, containers, options, TimeSpan.FromHours(48), TimeProvider.System, NullLoggerFactory.Instance).StartAsync(CancellationToken.None); // made for 384
+
+        options.EmbeddingDimensions = 1536; // the embedder switched to text-embedding-3-small at full length
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new CosmosStartup(client, containers, options, TimeSpan.FromHours(48), TimeProvider.System, NullLoggerFactory.Instance).StartAsync(CancellationToken.None));
+
+        Assert.Contains("384-dimensional vectors but the embedder makes 1536", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Embedding:OpenAI:Dimensions", error.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Startup_NoWaitConfigured_FailsOnTheFirstRefusal()
     {
         Skip.If(CosmosDbServer.Endpoint is null, CosmosDbServer.Skipped);

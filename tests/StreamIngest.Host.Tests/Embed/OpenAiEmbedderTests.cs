@@ -15,65 +15,6 @@ namespace StreamIngest.Host.Tests.Embed;
 /// </summary>
 public sealed class OpenAiEmbedderTests
 {
-    /// <summary>A fake embeddings endpoint; records each request's inputs and answers from <see cref="Answer"/>.</summary>
-    private sealed class EmbeddingsServer : IAsyncDisposable
-    {
-        private LocalServer _server = null!;
-
-        public ConcurrentQueue<string[]> Requests { get; } = new();
-
-        public ConcurrentQueue<int?> AskedDimensions { get; } = new();
-
-        /// <summary>Given the request number (1-based): null answers normally; else the status and headers to answer with.</summary>
-        public Func<int, (int Status, string? RetryAfter)?> Answer { get; set; } = _ => null;
-
-        public int ReturnedDimensions { get; set; }
-
-        public string Endpoint => _server.Url + "/v1";
-
-        public static async Task<EmbeddingsServer> StartAsync()
-        {
-            var s = new EmbeddingsServer();
-            var count = 0;
-            s._server = await LocalServer.StartAsync(app => app.MapPost("/v1/embeddings", async (HttpContext http) =>
-            {
-                using var body = await JsonDocument.ParseAsync(http.Request.Body);
-                var input = body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString()!).ToArray();
-                var dims = body.RootElement.TryGetProperty("dimensions", out var d) ? d.GetInt32() : (int?)null;
-                var n = Interlocked.Increment(ref count);
-                s.Requests.Enqueue(input);
-                s.AskedDimensions.Enqueue(dims);
-                if (s.Answer(n) is { } fault)
-                {
-                    if (fault.RetryAfter is not null)
-                    {
-                        http.Response.Headers["Retry-After"] = fault.RetryAfter;
-                    }
-
-                    http.Response.StatusCode = fault.Status;
-                    await http.Response.WriteAsJsonAsync(new { error = new { message = "injected", type = "rate_limit", code = (string?)null } });
-                    return;
-                }
-
-                var length = s.ReturnedDimensions > 0 ? s.ReturnedDimensions : dims ?? 8;
-                await http.Response.WriteAsJsonAsync(new
-                {
-                    @object = "list",
-                    model = "text-embedding-3-small",
-                    data = input.Select((t, i) => new { @object = "embedding", index = i, embedding = VectorFor(t, length) }),
-                    usage = new { prompt_tokens = input.Sum(t => t.Split(' ').Length), total_tokens = input.Sum(t => t.Split(' ').Length) },
-                });
-            }));
-            return s;
-        }
-
-        /// <summary>Not unit length on purpose: the embedder normalises.</summary>
-        public static float[] VectorFor(string text, int length) =>
-            [.. Enumerable.Range(0, length).Select(i => (float)(((text.Length * 31) + (i * 7)) % 13) + 1)];
-
-        public ValueTask DisposeAsync() => _server.DisposeAsync();
-    }
-
     private static OpenAiEmbeddingOptions Options(string endpoint) => new()
     {
         Endpoint = endpoint, ApiKey = "sk-test", Model = "text-embedding-3-small", Dimensions = 8, BatchSize = 3, Concurrency = 2, MaxRetries = 3,
@@ -113,14 +54,25 @@ public sealed class OpenAiEmbedderTests
         var embedder = Embedder(Options(server.Endpoint), time);
 
         var pending = embedder.EmbedAsync(["one post"], CancellationToken.None);
-        await Eventually.UntilAsync(() => server.Requests.Count == 1, TimeSpan.FromSeconds(10), "the first request");
-        time.Advance(TimeSpan.FromSeconds(6));
-        await Task.Delay(100); // let a wrongly short wait fire, if there were one
-        var retriedEarly = server.Requests.Count;
-        time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.UntilAsync(() => embedder.Retries == 1, TimeSpan.FromSeconds(10), "the 429 to be seen and a retry planned");
+        var advanced = TimeSpan.Zero;
+        await Eventually.UntilAsync(
+            () =>
+            {
+                if (server.Requests.Count >= 2)
+                {
+                    return true;
+                }
+
+                time.Advance(TimeSpan.FromMilliseconds(250)); // the clock moves only here, a quarter second per look
+                advanced += TimeSpan.FromMilliseconds(250);
+                return false;
+            },
+            TimeSpan.FromSeconds(20),
+            "the retry after Retry-After");
         var vectors = await pending.WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(1, retriedEarly); // nothing before the 7 s Retry-After asked for
+        Assert.InRange(advanced.TotalSeconds, 7, 7.5); // what Retry-After asked, not the 1 s default backoff
         Assert.Equal(2, server.Requests.Count);
         Assert.Single(vectors);
         Assert.Equal(1, embedder.Retries);
