@@ -300,6 +300,21 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
         return [.. rows.Select(r => r.Post)];
     }
 
+    /// <summary>
+    /// Posts stored without a vector. The embedding and the post body are outside the range index, so this query scans
+    /// the posts: the re-embedding sweep runs it only after embeddings failed (and once at start).
+    /// </summary>
+    public const string UnembeddedQuery = "SELECT TOP @n c.post FROM c WHERE IS_DEFINED(c.postId) AND (NOT IS_DEFINED(c.embedding) OR IS_NULL(c.embedding)) AND NOT IS_DEFINED(c.post.duplicate_of)";
+
+    public async Task<IReadOnlyList<Post>> ListUnembeddedAsync(int limit, CancellationToken cancellationToken) =>
+        [.. (await QueryAsync<SearchRow>(new QueryDefinition(UnembeddedQuery).WithParameter("@n", limit), cancellationToken).ConfigureAwait(false)).Select(r => r.Post).OrderBy(p => p.CreatedAt)];
+
+    /// <summary>A patch of <c>/embedding</c> alone per post, so engagement and its positions are left as they are.</summary>
+    public async Task SetEmbeddingsAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken) =>
+        await Task.WhenAll(posts.Where(p => p.Embedding is not null).Select(p => _container.PatchItemAsync<CosmosPostDocument>(
+            CosmosPostDocument.DocumentId(p.Id), new PartitionKey(CosmosPostDocument.PartitionKeyFor(p.Id, _options.PartitionBuckets)),
+            [PatchOperation.Set("/embedding", p.Embedding)], new PatchItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken))).ConfigureAwait(false);
+
     public async Task<IReadOnlyList<Post>> ListRecentAsync(DateTimeOffset since, DateTimeOffset until, int limit, CancellationToken cancellationToken)
     {
         var query = new QueryDefinition($"SELECT TOP {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} c.post FROM c WHERE IS_DEFINED(c.postId) AND c.createdAtMs >= @since AND c.createdAtMs <= @until ORDER BY c.createdAtMs DESC")

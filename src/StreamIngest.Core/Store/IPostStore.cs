@@ -33,6 +33,15 @@ public interface IPostStore
 
     /// <summary>Removes posts created before <paramref name="cutoff"/>; returns how many.</summary>
     Task<int> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Posts stored without a vector because embedding them failed (not duplicates, which share their original's),
+    /// oldest first, for the re-embedding sweep. A store that cannot tell returns none.
+    /// </summary>
+    Task<IReadOnlyList<Post>> ListUnembeddedAsync(int limit, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<Post>>([]);
+
+    /// <summary>Stores the vectors of posts already stored (each post carries its new <see cref="Post.Embedding"/>); by default an upsert.</summary>
+    Task SetEmbeddingsAsync(IReadOnlyList<Post> posts, CancellationToken cancellationToken) => UpsertAsync(posts, cancellationToken);
 }
 
 /// <summary>Where rejected input goes, with its reason.</summary>

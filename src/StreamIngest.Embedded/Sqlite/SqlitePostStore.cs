@@ -360,6 +360,22 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
         return updated;
     }
 
+    public async Task<IReadOnlyList<Post>> ListUnembeddedAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = db.Open();
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT d.doc FROM posts p JOIN post_docs d ON d.rowid = p.rowid WHERE d.embedding IS NULL AND p.duplicate_of IS NULL ORDER BY p.rowid LIMIT $n";
+        cmd.Parameters.AddWithValue("$n", limit);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var posts = new List<Post>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            posts.Add(reader.ReadPost(0));
+        }
+
+        return posts;
+    }
+
     public async Task<Post?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = db.Open();

@@ -207,6 +207,12 @@ public static class HostingExtensions
                     sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<ILogger<RetentionWorker>>());
             });
+
+            // Posts stored without a vector (the embedder gave up) are embedded again once it answers.
+            var reembed = TimeSpan.FromSeconds(builder.Configuration.GetValue("Embedding:ReembedSeconds", 60.0));
+            builder.Services.AddHostedService(sp => new ReembedWorker(
+                sp.GetRequiredService<IPostStore>(), sp.GetRequiredService<IEmbedder>(), sp.GetRequiredService<PipelineMetrics>(), reembed,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ReembedWorker>>()));
         }
 
         if (options.StatusIntervalSeconds > 0)

@@ -140,7 +140,7 @@ public sealed class OpenAiEmbedder : IEmbedder, IEmbeddingUsage
     /// never longer than <see cref="OpenAiEmbeddingOptions.MaxRetryDelaySeconds"/>; time from <paramref name="timeProvider"/>.
     /// </summary>
     public static ResiliencePipeline RetryPipeline(OpenAiEmbeddingOptions options, TimeProvider timeProvider, Action? onRetry = null) =>
-        new ResiliencePipelineBuilder { Name = PipelineName, TimeProvider = timeProvider }
+        options.MaxRetries == 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder { Name = PipelineName, TimeProvider = timeProvider }
             .AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = options.MaxRetries,

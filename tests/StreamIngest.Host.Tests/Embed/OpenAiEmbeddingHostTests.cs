@@ -37,6 +37,43 @@ public sealed class OpenAiEmbeddingHostTests
     }
 
     [Fact]
+    public async Task EndpointDown_PostsAreStoredWithoutVectors_ThenEmbeddedOnceItIsBack()
+    {
+        await using var server = await EmbeddingsServer.StartAsync();
+        var down = true;
+        server.Answer = _ => Volatile.Read(ref down) ? (503, null) : null;
+        var dir = TestPaths.NewTempDir();
+        var replay = ReplayFile.Write(dir, Enumerable.Range(0, 8).Select(i => ReplayFile.Post($"p{i}", $"wildfire smoke over the valley {i}", 5 + i)));
+        await using var host = new StreamIngestHost(Path.Combine(dir, "data"), replay, new Dictionary<string, string?>
+        {
+            ["Embedding:Provider"] = "openai",
+            ["Embedding:OpenAI:Endpoint"] = server.Endpoint,
+            ["Embedding:OpenAI:ApiKey"] = "sk-local-test",
+            ["Embedding:OpenAI:Dimensions"] = "32",
+            ["Embedding:OpenAI:MaxRetries"] = "0",
+            ["Embedding:ReembedSeconds"] = "0.2",
+        });
+
+        var whileDown = await host.WaitForStatsAsync(s => s.GetProperty("stored").GetInt64() >= 8 && s.GetProperty("queue").GetInt64() == 0);
+        using var client = host.CreateClient();
+        var keyword = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=wildfire&mode=keyword&k=20");
+        Volatile.Write(ref down, false);
+        var after = await host.WaitForStatsAsync(s => s.GetProperty("searchable").GetInt64() == 8, TimeSpan.FromSeconds(30)); // all 8 in the vector index
+        var vector = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=wildfire%20smoke&mode=vector&k=20");
+
+        Assert.Equal(8, whileDown.GetProperty("embedding").GetProperty("stored_without_vector").GetInt64());
+        Assert.Equal(0, whileDown.GetProperty("searchable").GetInt64());
+        Assert.Equal(8, PostsIn(vector));
+        Assert.Equal(8, PostsIn(keyword)); // stored, and found by keyword while the endpoint was down
+        Assert.Equal(8, after.GetProperty("stored_posts").GetInt64()); // written again, never twice
+        Assert.Empty(await client.GetFromJsonAsync<JsonElement[]>("/v1/deadletters") ?? []);
+    }
+
+    /// <summary>Posts a search answered with: near-duplicates fold into one result that counts them.</summary>
+    private static int PostsIn(JsonElement search) =>
+        search.GetProperty("results").EnumerateArray().Sum(r => 1 + (r.TryGetProperty("duplicates", out var d) ? d.GetInt32() : 0));
+
+    [Fact]
     public async Task EndpointMissing_StopsTheHostAtStart_NamingTheKey()
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
