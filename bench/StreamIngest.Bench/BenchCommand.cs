@@ -27,7 +27,7 @@ public static class BenchCommand
     {
         if (args.Length == 0 || args[0] is not ("ingest" or "query" or "relevance" or "api" or "watches"))
         {
-            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8]\n       bench watches [--posts 2000]");
+            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench ingest --provider openai [--posts N] [--endpoint URL --model M --dimensions D --key K] [--batch 64] [--concurrency 2]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8]\n       bench watches [--posts 2000]");
             return 2;
         }
 
@@ -38,6 +38,7 @@ public static class BenchCommand
         {
             object result = args[0] switch
             {
+                "ingest" when options.GetValueOrDefault("provider") == "openai" => await OpenAiIngestBench.RunAsync(dir, options),
                 "ingest" => await IngestBench.RunAsync(dir, options),
                 "query" => await QueryBench.RunAsync(dir, options),
                 "api" => await ApiBench.RunAsync(dir, options),
@@ -149,7 +150,7 @@ public static class BenchCommand
         public void Dispose() => Db.Dispose();
     }
 
-    private sealed class BenchMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    internal sealed class BenchMeterFactory : System.Diagnostics.Metrics.IMeterFactory
     {
         private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
 
