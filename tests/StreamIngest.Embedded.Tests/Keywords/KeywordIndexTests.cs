@@ -160,8 +160,42 @@ public class KeywordIndexTests : StoreTestBase
     [InlineData("Café #Flood_Watch $NVDA don't", new[] { "cafe", "flood", "watch", "nvda", "don", "t" })]
     [InlineData("Flooding: ÉVACUATIONS à Montréal", new[] { "flood", "evacu", "a", "montreal" })]
     [InlineData("🌊🌊 ?!", new string[0])]
+    [InlineData("東京で大雨、地震も", new[] { "東京", "京で", "で大", "大雨", "地震", "震も" })]
+    [InlineData("Flooding in 武汉 today", new[] { "flood", "in", "武汉", "todai" })]
+    [InlineData("서울 홍수 경보", new[] { "서울", "홍수", "경보" })]
+    [InlineData("雨", new[] { "雨" })]
+    [InlineData("ガソリン Café", new[] { "ガソ", "ソリ", "リン", "cafe" })]
     public void Tokenize_SplitsFoldsAndStemsAsFts5PorterUnicode61Does(string text, string[] expected)
     {
         Assert.Equal(expected, KeywordTokens.Tokenize(text));
+    }
+
+    [Theory]
+    [InlineData("地震")]
+    [InlineData("東京")]
+    [InlineData("大雨")]
+    [InlineData("東京 大雨")]
+    public void Search_JapaneseWords_FindThePostsThatContainThem(string question)
+    {
+        var index = new KeywordIndex();
+        index.Upsert("jp1", 1, 100, "bsky", "ja", "東京で大雨が降っています。地震の後で道路が冠水。");
+        index.Upsert("jp2", 2, 100, "bsky", "ja", "今日は晴れて暖かい一日でした");
+        index.Upsert("en1", 3, 100, "bsky", "en", "heavy rain in Tokyo after the earthquake");
+
+        var hits = index.Search(FtsQuery.Terms(question), 10, All);
+
+        Assert.Equal(["jp1"], hits.Select(h => h.Key));
+    }
+
+    [Fact]
+    public void Search_AChineseWordInsideASentence_IsFound_AndOneSharedCharacterIsNot()
+    {
+        var index = new KeywordIndex();
+        index.Upsert("zh1", 1, 100, "bsky", "zh", "武汉今天发布暴雨红色预警");
+        index.Upsert("zh2", 2, 100, "bsky", "zh", "今天天气很好");
+
+        Assert.Equal(["zh1"], index.Search(FtsQuery.Terms("暴雨"), 10, All).Select(h => h.Key));
+        Assert.Equal(["zh1"], index.Search(FtsQuery.Terms("红色预警"), 10, All).Select(h => h.Key));
+        Assert.Empty(index.Search(FtsQuery.Terms("雨天"), 10, All)); // neither post has the bigram 雨天
     }
 }
