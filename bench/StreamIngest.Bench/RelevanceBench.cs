@@ -31,7 +31,18 @@ internal static class RelevanceBench
     public sealed record ModelResult(
         string Model, int Posts, double EmbedSeconds, Dictionary<string, ModeScore> Window, Dictionary<string, ModeScore> NoWindow,
         Dictionary<string, ModeScore> TuningWindow, Dictionary<string, ModeScore> TuningNoWindow,
-        Dictionary<string, ModeScore> HeldOutWindow, Dictionary<string, ModeScore> HeldOutNoWindow, Dictionary<string, double> SignBitRecallAt10);
+        Dictionary<string, ModeScore> HeldOutWindow, Dictionary<string, ModeScore> HeldOutNoWindow, Dictionary<string, double> SignBitRecallAt10,
+        FloorFit? Floor = null);
+
+    /// <summary>
+    /// The relevance floor at one vector score: hybrid P@10 in the event's window (an abstention scores 0), how often
+    /// such an answerable question wrongly abstains, and how often a question asked in another incident's window
+    /// (which holds none of its event's posts) rightly abstains; per half.
+    /// </summary>
+    public sealed record FloorScore(double Floor, double TuningPAt10, double TuningFalseAbstain, double TuningAbstainOutside, double HeldOutPAt10, double HeldOutFalseAbstain, double HeldOutAbstainOutside);
+
+    /// <summary>The grid, and the floor chosen on the tuning half: the most abstention outside with P@10 within 1% of no floor.</summary>
+    public sealed record FloorFit(IReadOnlyList<FloorScore> Grid, double Chosen, FloorScore ChosenScore);
 
     public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models);
 
@@ -137,6 +148,51 @@ internal static class RelevanceBench
                 ["hybrid"] = await EvaluateAsync(defaults, SearchMode.Hybrid, windowed, which),
                 ["hybrid_rrf"] = await EvaluateAsync(rrf, SearchMode.Hybrid, windowed, which),
             };
+            async Task<FloorScore> FloorAsync(double floor)
+            {
+                var retriever = new RelevanceFloor(new SqliteRetriever(store.Db, store.Index, embedder, new HybridRanker(defaults, clock), store.Keywords), floor, clock);
+                var incidents = windows.OrderBy(w => w.Value.Since).Select(w => w.Key).ToList();
+                var inside = new List<(bool Tuning, double P, bool Abstained)>();
+                var outside = new List<(bool Tuning, bool Abstained)>();
+                foreach (var q in questions)
+                {
+                    var incident = RelevanceQuestions.Incident(q.Event);
+                    var (since, until) = windows[incident];
+                    clock.Now = until;
+                    var result = await retriever.SearchAsync(new SearchQuery { Text = q.Text, K = K, Mode = SearchMode.Hybrid, Since = since, Until = until }, CancellationToken.None);
+                    var hits = result.Hits.Count(h => labels.TryGetValue(h.Post.NativeId, out var l) && q.IsRelevant(l.Event, l.Category));
+                    inside.Add((RelevanceQuestions.IsTuning(q), (double)hits / K, result.Abstention is not null));
+
+                    // The same question in the window of the next incident in time that does not overlap this one's.
+                    var other = incidents.Select(i => (Incident: i, Window: windows[i])).FirstOrDefault(w => w.Incident != incident && (w.Window.Since > until || w.Window.Until < since) && w.Window.Since > since);
+                    other = other.Incident is null ? incidents.Select(i => (Incident: i, Window: windows[i])).First(w => w.Incident != incident && (w.Window.Since > until || w.Window.Until < since)) : other;
+                    clock.Now = other.Window.Until;
+                    var away = await retriever.SearchAsync(new SearchQuery { Text = q.Text, K = K, Mode = SearchMode.Hybrid, Since = other.Window.Since, Until = other.Window.Until }, CancellationToken.None);
+                    outside.Add((RelevanceQuestions.IsTuning(q), away.Abstention is not null));
+                }
+
+                double P(bool tuning) => Math.Round(inside.Where(x => x.Tuning == tuning).Average(x => x.P), 4);
+                double False(bool tuning) => Math.Round(inside.Where(x => x.Tuning == tuning).Average(x => x.Abstained ? 1.0 : 0.0), 4);
+                double Out(bool tuning) => Math.Round(outside.Where(x => x.Tuning == tuning).Average(x => x.Abstained ? 1.0 : 0.0), 4);
+                var score = new FloorScore(floor, P(true), False(true), Out(true), P(false), False(false), Out(false));
+                BenchCommand.Progress($"floor {floor}: {score}");
+                return score;
+            }
+
+            FloorFit? fit = null;
+            if (!options.ContainsKey("no-floor"))
+            {
+                var grid = new List<FloorScore>();
+                foreach (var f in (options.GetValueOrDefault("floors") ?? "0,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5").Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)))
+                {
+                    grid.Add(await FloorAsync(f));
+                }
+
+                var none = grid[0];
+                var chosen = grid.Where(g => g.TuningPAt10 >= none.TuningPAt10 * 0.99).OrderByDescending(g => g.TuningAbstainOutside).ThenBy(g => g.Floor).First();
+                fit = new FloorFit(grid, chosen.Floor, chosen);
+            }
+
             bool All(RelevanceQuestions.Question _) => true;
             bool HeldOut(RelevanceQuestions.Question q) => !RelevanceQuestions.IsTuning(q);
             results.Add(new ModelResult(
@@ -144,7 +200,8 @@ internal static class RelevanceBench
                 await ModesAsync(true, All), await ModesAsync(false, All),
                 await ModesAsync(true, RelevanceQuestions.IsTuning), await ModesAsync(false, RelevanceQuestions.IsTuning),
                 await ModesAsync(true, HeldOut), await ModesAsync(false, HeldOut),
-                await SignBitRecallAsync(store.Db, embedder, questions)));
+                await SignBitRecallAsync(store.Db, embedder, questions),
+                fit));
             BenchCommand.Progress(JsonSerializer.Serialize(results[^1]));
         }
 

@@ -54,4 +54,5 @@ public sealed record GroundedPrompt(
     Freshness Freshness,
     int Tokens,
     int MaxTokens,
-    IReadOnlyList<ExcludedPost> Excluded);
+    IReadOnlyList<ExcludedPost> Excluded,
+    Abstention? Abstention = null);

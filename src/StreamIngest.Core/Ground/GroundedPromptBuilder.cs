@@ -80,7 +80,9 @@ public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter to
         }
 
         var included = result.Hits.Where(h => citations.Any(c => c.Id == h.Post.Id)).Select(h => h.Post.CreatedAt).ToArray();
-        var contextText = context.Length == 0 ? "(no posts matched)\n" : context.ToString();
+        var contextText = result.Abstention is { } abstained
+            ? $"(no posts: {abstained.Reason})\nThere are no current posts on this question. Say so plainly, and do not answer it from memory or guesswork.\n"
+            : context.Length == 0 ? "(no posts matched)\n" : context.ToString();
         var user = UserMessage(contextText, request.Question);
         return new GroundedPrompt(
             SystemPrompt,
@@ -98,7 +100,8 @@ public sealed class GroundedPromptBuilder(IRetriever retriever, ITokenCounter to
                 timeProvider.GetUtcNow()),
             used,
             request.MaxTokens,
-            excluded);
+            excluded,
+            result.Abstention);
     }
 
     /// <summary>One post as a delimited quotation. Its text cannot close the block early: delimiters inside are defused.</summary>

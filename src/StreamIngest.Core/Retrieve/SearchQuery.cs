@@ -164,4 +164,11 @@ public sealed record ScoreParts(double? Vector, double? Keyword, double Recency,
 public sealed record SearchHit(Post Post, ScoreParts Score, int Duplicates);
 
 /// <param name="StageMs">Where the search's time went (<see cref="SearchStages"/>), when the store measures it.</param>
-public sealed record SearchResult(IReadOnlyList<SearchHit> Hits, int CandidatesConsidered, SearchMode Mode, IReadOnlyDictionary<string, double>? StageMs = null);
+/// <param name="Abstention">Set when no result clears the relevance floor (<see cref="RelevanceFloor"/>): the search abstains.</param>
+public sealed record SearchResult(IReadOnlyList<SearchHit> Hits, int CandidatesConsidered, SearchMode Mode, IReadOnlyDictionary<string, double>? StageMs = null, Abstention? Abstention = null);
+
+/// <summary>
+/// Nothing searched clears the relevance floor: the honest answer is "no posts on this". When the search had a
+/// window and posts outside it do clear the floor, <see cref="NewestMatchAt"/> says how recent the newest is.
+/// </summary>
+public sealed record Abstention(string Reason, DateTimeOffset? NewestMatchAt);

@@ -33,9 +33,10 @@ public sealed record SearchHitDto(
 }
 
 /// <param name="StageMs">Where <paramref name="TookMs"/> went, by stage (embed, vector, keyword, read, query, rank), when the store measures it.</param>
+/// <param name="Abstained">True when posts were searched but none cleared the relevance floor: no results, and <paramref name="Note"/> says why (and how old the newest match outside the window is).</param>
 public sealed record SearchResponse(
     string Query, string Mode, DateTimeOffset? Since, DateTimeOffset? Until, int CandidatesConsidered, double TookMs, IReadOnlyDictionary<string, double>? StageMs,
-    IReadOnlyList<SearchHitDto> Results);
+    IReadOnlyList<SearchHitDto> Results, bool Abstained = false, string? Note = null, DateTimeOffset? NewestMatchAt = null);
 
 public static class SearchApi
 {
@@ -75,7 +76,10 @@ public static class SearchApi
             result.CandidatesConsidered,
             Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 2),
             result.StageMs?.ToDictionary(s => s.Key, s => Math.Round(s.Value, 3), StringComparer.Ordinal),
-            [.. result.Hits.Select(SearchHitDto.From)]));
+            [.. result.Hits.Select(SearchHitDto.From)],
+            result.Abstention is not null,
+            result.Abstention?.Reason,
+            result.Abstention?.NewestMatchAt));
     }
 
     public static async Task<Results<Ok<Post>, ProblemHttpResult>> GetPostAsync(string id, Store.IPostStore store, CancellationToken cancellationToken)

@@ -255,6 +255,8 @@ public static partial class ChatApi
             ["unsupported_citations"] = new JsonArray([.. cited.Where(n => !supplied.Contains(n)).Order().Select(n => (JsonNode)n)]),
             ["excluded"] = JsonSerializer.SerializeToNode(prompt.Excluded, options),
             ["freshness"] = JsonSerializer.SerializeToNode(prompt.Freshness, options),
+            ["abstained"] = prompt.Abstention is not null,
+            ["abstention"] = JsonSerializer.SerializeToNode(prompt.Abstention, options),
         };
     }
 

@@ -141,7 +141,7 @@ public static class AzureHostingExtensions
         });
         builder.Services.AddSingleton<IPostStore>(sp => sp.GetRequiredService<CosmosPostStore>());
         builder.Services.AddSingleton<IStoreFigures>(sp => sp.GetRequiredService<CosmosPostStore>());
-        builder.Services.AddSingleton<IRetriever>(sp => sp.GetRequiredService<CosmosPostStore>());
+        builder.Services.AddSingleton<IRetriever>(sp => HostingExtensions.WithRelevanceFloor(sp, sp.GetRequiredService<CosmosPostStore>()));
         builder.Services.AddSingleton<IPostReader>(sp => sp.GetRequiredService<CosmosPostStore>());
 
         // Side documents live in the state container.

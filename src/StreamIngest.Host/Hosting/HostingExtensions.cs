@@ -104,17 +104,24 @@ public static class HostingExtensions
         builder.Services.AddSingleton<SqliteDeadLetterStore>();
         builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(sp.GetRequiredService<SqliteDeadLetterStore>(), sp.GetRequiredService<PipelineMetrics>()));
         builder.Services.AddSingleton<ICursorStore, SqliteCursorStore>();
-        builder.Services.AddSingleton<IRetriever>(sp => new SqliteRetriever(
+        builder.Services.AddSingleton<IRetriever>(sp => WithRelevanceFloor(sp, new SqliteRetriever(
             sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<Int8VectorIndex>(), sp.GetRequiredService<IEmbedder>(), sp.GetRequiredService<HybridRanker>(),
             sp.GetRequiredService<KeywordIndex>())
         {
             ShortlistStories = sp.GetRequiredService<IOptions<SearchOptions>>().Value.ShortlistStories,
-        });
+        }));
         builder.Services.AddSingleton<IPostReader, SqlitePostReader>();
         builder.Services.AddSingleton<IEntityCountStore, SqliteEntityCountStore>();
         builder.Services.AddSingleton<IWatchStore, SqliteWatchStore>();
         builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite", tags: ["ready"]);
     }
+
+    /// <summary>The store's retriever behind the search relevance floor (<c>Search:MinRelevance</c>, off by default).</summary>
+    public static IRetriever WithRelevanceFloor(IServiceProvider sp, IRetriever inner) =>
+        WithFloor(sp, inner, sp.GetRequiredService<IOptions<SearchOptions>>().Value.MinRelevance);
+
+    private static IRetriever WithFloor(IServiceProvider sp, IRetriever inner, double floor) =>
+        floor > 0 ? new RelevanceFloor(inner, floor, sp.GetRequiredService<TimeProvider>()) : inner;
 
     /// <summary>Retrieval ranking and grounded prompts.</summary>
     public static void AddRetrieval(this IHostApplicationBuilder builder)
@@ -133,8 +140,10 @@ public static class HostingExtensions
                 sp.GetRequiredService<TimeProvider>());
         });
         builder.Services.AddSingleton<ITokenCounter, TiktokenTokenCounter>();
+        // Grounding answers questions: below the floor fitted for the model, "no posts on this" instead of unrelated ones.
         builder.Services.AddSingleton(sp => new GroundedPromptBuilder(
-            sp.GetRequiredService<IRetriever>(), sp.GetRequiredService<ITokenCounter>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<SafetyOptions>>().Value));
+            WithFloor(sp, sp.GetRequiredService<IRetriever>(), sp.GetRequiredService<IOptions<SearchOptions>>().Value.GroundMinRelevance ?? RelevanceFloor.DefaultFor(sp.GetRequiredService<IEmbedder>().Model)),
+            sp.GetRequiredService<ITokenCounter>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<SafetyOptions>>().Value));
     }
 
     /// <summary>Transport, enrichers and the workers of the roles this process runs.</summary>

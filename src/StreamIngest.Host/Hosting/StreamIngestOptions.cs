@@ -117,6 +117,23 @@ public sealed class SearchOptions
     /// <summary><c>Scores</c> (exact cosine plus a keyword bonus) or <c>Rrf</c> (reciprocal rank fusion); see <see cref="FusionMethod"/>.</summary>
     public FusionMethod Fusion { get; set; } = FusionMethod.Scores;
 
+    /// <summary>
+    /// The relevance floor for <c>/v1/search</c> and the MCP search tool: a hybrid or vector result whose cosine
+    /// similarity to the query is below it (half of it for a result containing the query's words) is dropped, and a
+    /// search left with none abstains (<see cref="RelevanceFloor"/>). Off (0) by default: single-word searches score
+    /// low cosines even on their own topic ("inundation" against flood posts is below 0.15 with MiniLM).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double MinRelevance { get; set; }
+
+    /// <summary>
+    /// The relevance floor for grounding (<c>/v1/ground</c>, chat, the MCP ground tool and prompt), where the input is a
+    /// question: unset, the value fitted for the embedding model (<see cref="RelevanceFloor.DefaultFor"/>: 0.2 for
+    /// MiniLM; none for a model not fitted here); 0 turns it off. A question nothing clears is answered "no posts".
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double? GroundMinRelevance { get; set; }
+
     /// <summary>What the best keyword match adds to a cosine similarity under <see cref="FusionMethod.Scores"/>.</summary>
     [Range(0.0, 1.0)]
     public double KeywordWeight { get; set; } = new RankingOptions().KeywordWeight;

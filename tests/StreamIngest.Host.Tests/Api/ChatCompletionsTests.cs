@@ -152,6 +152,26 @@ public sealed class ChatCompletionsTests(ChatHostFixture chat) : IClassFixture<C
 {
     private const string Question = "Is the Riverton flood real, and which streets are under water?";
 
+    [Fact]
+    public async Task QuestionNothingStoredIsAbout_Abstains_InGroundAndChat_AndTheModelIsToldSo()
+    {
+        const string offTopic = "How do I repot an orchid that has root rot?";
+        using var http = chat.Host.CreateClient();
+
+        var ground = await (await http.PostAsJsonAsync("/v1/ground", new { question = offTopic, window = "P30D", k = 5 })).Content.ReadFromJsonAsync<JsonElement>();
+        var onTopic = await (await http.PostAsJsonAsync("/v1/ground", new { question = Question, window = "P30D", k = 5 })).Content.ReadFromJsonAsync<JsonElement>();
+        var completion = await chat.Client().CompleteChatAsync([new UserChatMessage(offTopic)]);
+        var raw = JsonNode.Parse(completion.GetRawResponse().Content.ToString())!;
+        var sent = LastUpstreamRequest(stream: false).Body;
+
+        Assert.Empty(ground.GetProperty("citations").EnumerateArray());
+        Assert.StartsWith("No post in the searched window is about this question", ground.GetProperty("abstention").GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.NotEmpty(onTopic.GetProperty("citations").EnumerateArray()); // the floor leaves a real question its posts
+        Assert.False(onTopic.TryGetProperty("abstention", out var none) && none.ValueKind != JsonValueKind.Null);
+        Assert.True(raw["streamingest"]!["abstained"]!.GetValue<bool>());
+        Assert.Contains("There are no current posts on this question", sent["messages"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
     private (JsonObject Body, string? Authorization) LastUpstreamRequest(bool stream) =>
         chat.Received.Last(r => (r.Body["stream"]?.GetValue<bool>() ?? false) == stream);
 

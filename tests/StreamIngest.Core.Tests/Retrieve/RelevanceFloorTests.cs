@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Time.Testing;
+using StreamIngest.Core.Tests.Enrich;
+using StreamIngest.Model;
+using StreamIngest.Retrieve;
+
+namespace StreamIngest.Core.Tests.Retrieve;
+
+public class RelevanceFloorTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Answers from a fixed list: inside a window only the hits made within it, without one all of them.</summary>
+    private sealed class FixedRetriever(params (string Id, double? Vector, double? Keyword, DateTimeOffset At)[] hits) : IRetriever
+    {
+        public List<SearchQuery> Asked { get; } = [];
+
+        public Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken)
+        {
+            Asked.Add(query);
+            var found = hits
+                .Where(h => (query.Since is null || h.At >= query.Since) && (query.Until is null || h.At <= query.Until))
+                .Select(h =>
+                {
+                    var post = StandardEnricherTests.NewPost("text " + h.Id, h.Id);
+                    post.CreatedAt = h.At;
+                    return new SearchHit(post, new ScoreParts(h.Vector, h.Keyword, 1, 0, h.Vector ?? 0, h.Vector ?? 0), 0);
+                })
+                .ToList();
+            return Task.FromResult(new SearchResult(found, found.Count, query.Mode));
+        }
+    }
+
+    [Fact]
+    public async Task ResultsBelowTheFloor_AreDropped_AndTheRestKeepTheirOrder()
+    {
+        var floor = new RelevanceFloor(new FixedRetriever(("a", 0.62, null, Now), ("b", 0.17, 3.1, Now), ("c", 0.41, null, Now), ("d", 0.2, null, Now), ("e", 0.12, 2.0, Now)), 0.3, new FakeTimeProvider(Now));
+
+        var result = await floor.SearchAsync(new SearchQuery { Text = "derailment" }, CancellationToken.None);
+
+        // b contains the question's words and is half as close; e shares a word by chance and is not
+        Assert.Equal(["test:a", "test:b", "test:c"], result.Hits.Select(h => h.Post.Id));
+        Assert.Null(result.Abstention);
+    }
+
+    [Fact]
+    public async Task NothingInTheWindowClears_Abstains_AndSaysHowOldTheNewestMatchOutsideIs()
+    {
+        var inner = new FixedRetriever(("helicopter", 0.13, null, Now.AddHours(-2)), ("derailment", 0.71, null, Now.AddDays(-30)), ("older", 0.66, null, Now.AddDays(-45)));
+        var floor = new RelevanceFloor(inner, 0.3, new FakeTimeProvider(Now));
+
+        var result = await floor.SearchAsync(new SearchQuery { Text = "What caused the train derailment?", Since = Now.AddDays(-7), Until = Now }, CancellationToken.None);
+
+        Assert.Empty(result.Hits);
+        Assert.Equal(Now.AddDays(-30), result.Abstention!.NewestMatchAt);
+        Assert.Equal("No post in the searched window is about this question; the newest matching post is 30 days old (2026-11-07T12:00:00Z).", result.Abstention.Reason);
+        Assert.Null(inner.Asked[1].Since); // the second look is without the window
+    }
+
+    [Fact]
+    public async Task NothingAnywhere_AbstainsWithoutATime()
+    {
+        var floor = new RelevanceFloor(new FixedRetriever(("pool-party", 0.1, null, Now)), 0.3, new FakeTimeProvider(Now));
+
+        var result = await floor.SearchAsync(new SearchQuery { Text = "derailment" }, CancellationToken.None);
+
+        Assert.Equal(new Abstention("No stored post is about this question.", null), result.Abstention);
+    }
+
+    [Fact]
+    public async Task KeywordSearches_AndPostsWithoutAVector_PassOnTheirKeywordMatch()
+    {
+        var inner = new FixedRetriever(("kw", 0.05, 2.0, Now), ("novector", null, 1.5, Now));
+        // (kw's cosine is far below even half the floor: only the keyword search returns it)
+        var floor = new RelevanceFloor(inner, 0.3, new FakeTimeProvider(Now));
+
+        var keyword = await floor.SearchAsync(new SearchQuery { Text = "derailment", Mode = SearchMode.Keyword }, CancellationToken.None);
+        var hybrid = await floor.SearchAsync(new SearchQuery { Text = "derailment" }, CancellationToken.None);
+
+        Assert.Equal(2, keyword.Hits.Count);
+        Assert.Equal(["test:novector"], hybrid.Hits.Select(h => h.Post.Id));
+    }
+
+    [Fact]
+    public async Task NoCandidatesAtAll_AbstainsToo()
+    {
+        var floor = new RelevanceFloor(new FixedRetriever(), 0.3, new FakeTimeProvider(Now));
+
+        var result = await floor.SearchAsync(new SearchQuery { Text = "derailment", Since = Now.AddHours(-1) }, CancellationToken.None);
+
+        Assert.Empty(result.Hits);
+        Assert.Equal(new Abstention("No post in the searched window is about this question.", null), result.Abstention);
+    }
+}
