@@ -100,9 +100,9 @@ public sealed class OpenAiEmbedder : IEmbedder, IEmbeddingUsage
     /// <summary>The text cut to the token limit (an over-long input fails the whole request otherwise).</summary>
     private string Truncate(string text)
     {
-        if (text.Length < _options.MaxInputTokens)
+        if (System.Text.Encoding.UTF8.GetByteCount(text) <= _options.MaxInputTokens)
         {
-            return text; // fewer characters than the limit: fewer tokens too
+            return text; // a token covers at least one UTF-8 byte: no more tokens than bytes
         }
 
         var index = _tokenizer.GetIndexByTokenCount(text, _options.MaxInputTokens, out _, out var count);

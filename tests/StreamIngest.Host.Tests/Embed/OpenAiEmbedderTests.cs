@@ -139,6 +139,23 @@ public sealed class OpenAiEmbedderTests
         Assert.Equal(1, embedder.TruncatedInputs);
     }
 
+    [Fact]
+    public async Task CjkText_ShorterInCharactersThanTheLimit_IsStillCutByItsTokens()
+    {
+        await using var server = await EmbeddingsServer.StartAsync();
+        var text = string.Concat(Enumerable.Repeat("鬱蒼とした森で鬱憤を晴らす。", 40));
+        var tokens = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("cl100k_base").CountTokens(text);
+        Assert.True(tokens > text.Length, $"{tokens} tokens for {text.Length} characters"); // what the test is about
+        var o = Options(server.Endpoint);
+        o.MaxInputTokens = text.Length + 1; // more than its characters, fewer than its tokens
+        var embedder = Embedder(o);
+
+        await embedder.EmbedAsync([text], CancellationToken.None);
+
+        Assert.Equal(1, embedder.TruncatedInputs);
+        Assert.True(server.Requests.Single()[0].Length < text.Length);
+    }
+
     [Theory]
     [InlineData(null, 384, "Embedding:OpenAI:Endpoint")]
     [InlineData("http://127.0.0.1:1/v1", 2000, "at most 1536")]
