@@ -43,6 +43,11 @@ param vectorIndexType string = 'diskANN'
 @maxValue(4096)
 param embeddingDimensions int = 384
 
+@description('Replicas of the api app. A fixed count: each replica allows a key its share of the key\'s per-minute limit (Auth:ApiReplicas), so the limit holds across them.')
+@minValue(1)
+@maxValue(100)
+param apiReplicas int = 2
+
 @description('Autoscale ceiling of the posts container, in RU/s.')
 param maxThroughput int = 4000
 
@@ -488,6 +493,11 @@ var commonEnv = [
     value: 'Keys'
   }
   {
+    // Each api replica allows a key its share of the limit, so the limit holds across them (docs/api.md).
+    name: 'Auth__ApiReplicas'
+    value: string(apiReplicas)
+  }
+  {
     name: 'Auth__Keys__0__Name'
     value: 'deployment'
   }
@@ -520,8 +530,8 @@ var apps = [
   }
   {
     role: 'api'
-    minReplicas: 1
-    maxReplicas: 10
+    minReplicas: apiReplicas
+    maxReplicas: apiReplicas
     ingress: true
   }
 ]

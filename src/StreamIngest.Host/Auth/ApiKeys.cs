@@ -15,6 +15,18 @@ public sealed class AuthOptions
     /// </summary>
     public AuthMode Mode { get; set; } = AuthMode.Auto;
 
+    /// <summary>
+    /// How many api replicas share the keys (Cosmos DB mode): each replica allows a key <see cref="PerReplica"/> of its
+    /// per-minute limit, so across an evenly balanced set the key gets its limit, within one request per replica per
+    /// minute of rounding. With fewer replicas running than this (autoscale down), a key gets proportionally less;
+    /// set it to the usual replica count (Bicep sets the api app's maximum).
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 1000)]
+    public int ApiReplicas { get; set; } = 1;
+
+    /// <summary>This replica's share of a key's per-minute limit: the limit over <see cref="ApiReplicas"/>, rounded up.</summary>
+    public int PerReplica(int perMinute) => (perMinute + ApiReplicas - 1) / ApiReplicas;
+
     /// <summary>Requests per minute for a key created without its own limit.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 1_000_000)]
     public int DefaultRequestsPerMinute { get; set; } = 600;

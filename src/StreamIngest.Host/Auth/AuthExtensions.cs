@@ -41,10 +41,11 @@ public static class AuthExtensions
             // One token bucket per key, refilled each minute; requests without a key (open paths) are not limited here.
             // MCP protocol traffic (initialize, notifications, listings) has a bucket of its own per key,
             // ProtocolRequestsPerMinute, so connecting never spends the key's calls.
+            // Each api replica enforces its share of the limit (Auth:ApiReplicas), so the limit holds across replicas.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
                 http.Items[ApiKeyMiddleware.ItemKey] is not ApiKeyRecord key ? RateLimitPartition.GetNoLimiter("open")
-                : http.Items.ContainsKey(ApiKeyMiddleware.ProtocolItemKey) ? Bucket(key.Id + "#mcp-protocol", AuthOptions.ProtocolRequestsPerMinute)
-                : Bucket(key.Id, key.RequestsPerMinute));
+                : http.Items.ContainsKey(ApiKeyMiddleware.ProtocolItemKey) ? Bucket(key.Id + "#mcp-protocol", Share(http, AuthOptions.ProtocolRequestsPerMinute))
+                : Bucket(key.Id, Share(http, key.RequestsPerMinute)));
             o.OnRejected = async (context, cancellationToken) =>
             {
                 var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(60);
@@ -57,6 +58,8 @@ public static class AuthExtensions
             };
         });
     }
+
+    private static int Share(HttpContext http, int perMinute) => http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.PerReplica(perMinute);
 
     private static RateLimitPartition<string> Bucket(string partition, int perMinute) =>
         RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
