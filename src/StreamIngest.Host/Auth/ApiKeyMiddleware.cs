@@ -182,8 +182,17 @@ public sealed class UsageMeter(IHttpContextAccessor accessor)
         }
     }
 
-    public IReadOnlyDictionary<string, (long Requests, long Posts, long UpstreamTokens)> Snapshot() =>
-        _counters.ToDictionary(kv => kv.Key, kv => (Interlocked.Read(ref kv.Value.Requests), Interlocked.Read(ref kv.Value.Posts), Interlocked.Read(ref kv.Value.UpstreamTokens)), StringComparer.Ordinal);
+    /// <summary>Tokens a remote embedder was paid for to embed the current request's question (a cached question costs none).</summary>
+    public void EmbeddingTokens(long tokens)
+    {
+        if (accessor.HttpContext?.Items[ApiKeyMiddleware.ItemKey] is ApiKeyRecord key)
+        {
+            Interlocked.Add(ref For(key.Id).EmbeddingTokens, tokens);
+        }
+    }
+
+    public IReadOnlyDictionary<string, (long Requests, long Posts, long UpstreamTokens, long EmbeddingTokens)> Snapshot() =>
+        _counters.ToDictionary(kv => kv.Key, kv => (Interlocked.Read(ref kv.Value.Requests), Interlocked.Read(ref kv.Value.Posts), Interlocked.Read(ref kv.Value.UpstreamTokens), Interlocked.Read(ref kv.Value.EmbeddingTokens)), StringComparer.Ordinal);
 
     private Counters For(string keyId) => _counters.GetOrAdd(keyId, _ => new Counters());
 
@@ -192,5 +201,6 @@ public sealed class UsageMeter(IHttpContextAccessor accessor)
         public long Requests;
         public long Posts;
         public long UpstreamTokens;
+        public long EmbeddingTokens;
     }
 }

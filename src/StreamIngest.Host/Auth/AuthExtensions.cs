@@ -138,7 +138,7 @@ public static class AuthExtensions
             return TypedResults.Ok(visible.Select(k =>
             {
                 var c = counts.GetValueOrDefault(k.Id);
-                return new KeyUsage(k.Id, k.Name, k.Scopes, k.RequestsPerMinute, k.RevokedAt is not null, c.Requests, c.Posts, c.UpstreamTokens);
+                return new KeyUsage(k.Id, k.Name, k.Scopes, k.RequestsPerMinute, k.RevokedAt is not null, c.Requests, c.Posts, c.UpstreamTokens, c.EmbeddingTokens);
             }).ToArray());
         }).WithName("Usage").WithSummary("Per-key usage since start: requests, posts returned, upstream model tokens");
         return app;
@@ -166,4 +166,4 @@ public static class AuthExtensions
     }
 }
 
-public sealed record KeyUsage(string Id, string Name, IReadOnlyList<string> Scopes, int RequestsPerMinute, bool Revoked, long Requests, long PostsReturned, long UpstreamTokens);
+public sealed record KeyUsage(string Id, string Name, IReadOnlyList<string> Scopes, int RequestsPerMinute, bool Revoked, long Requests, long PostsReturned, long UpstreamTokens, long EmbeddingTokens = 0);

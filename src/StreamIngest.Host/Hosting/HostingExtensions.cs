@@ -56,7 +56,8 @@ public static class HostingExtensions
                 builder.AddLocalEmbedder();
                 break;
             case "openai":
-                builder.AddOpenAiEmbedder();
+                // A question's embedding tokens count against the key that asked it (/v1/usage).
+                builder.AddOpenAiEmbedder((sp, embedder) => embedder.QueryTokensUsed = sp.GetService<Auth.UsageMeter>() is { } usage ? usage.EmbeddingTokens : null);
                 break;
             case var other:
                 throw new HostStartRefusedException($"Embedding:Provider must be 'local' or 'openai' (got '{other}').");

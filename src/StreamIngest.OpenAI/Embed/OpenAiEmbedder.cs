@@ -62,6 +62,9 @@ public sealed class OpenAiEmbedder : IEmbedder, IEmbeddingUsage
 
     public long Retries => Interlocked.Read(ref _retries);
 
+    /// <summary>Called with the tokens each question's embedding cost, in the asking request's context (per-key usage).</summary>
+    public Action<long>? QueryTokensUsed { get; set; }
+
     public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) => EmbedAsync(texts, "post", cancellationToken);
 
     public async Task<float[]> EmbedQueryAsync(string query, CancellationToken cancellationToken) =>
@@ -91,6 +94,11 @@ public sealed class OpenAiEmbedder : IEmbedder, IEmbeddingUsage
 
             var used = result.Usage?.InputTokenCount ?? slice.Sum(s => (long)_tokenizer.CountTokens(s));
             Interlocked.Add(ref kind == "query" ? ref _queryTokens : ref _postTokens, used);
+            if (kind == "query")
+            {
+                QueryTokensUsed?.Invoke(used);
+            }
+
             _tokens.Add(used, new KeyValuePair<string, object?>("kind", kind));
             _cost.Add(used * _options.PricePerMillionTokens / 1_000_000, new KeyValuePair<string, object?>("kind", kind));
         }).ConfigureAwait(false);

@@ -15,14 +15,17 @@ namespace StreamIngest.OpenAI.Embed;
 /// <summary>Registers the remote embedder behind <see cref="IEmbedder"/> (with the query cache) and its usage counters.</summary>
 public static class OpenAiEmbedderRegistration
 {
-    public static void AddOpenAiEmbedder(this IHostApplicationBuilder builder)
+    /// <param name="configure">Last touches on the embedder once built, e.g. where per-request token counts go.</param>
+    public static void AddOpenAiEmbedder(this IHostApplicationBuilder builder, Action<IServiceProvider, OpenAiEmbedder>? configure = null)
     {
         builder.Services.AddOptions<OpenAiEmbeddingOptions>().BindConfiguration(OpenAiEmbeddingOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<OpenAiEmbeddingOptions>>(new SectionValidator<OpenAiEmbeddingOptions>(OpenAiEmbeddingOptions.Section, o => o.Validate()));
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<OpenAiEmbeddingOptions>>().Value;
-            return new OpenAiEmbedder(CreateGenerator(o), o, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IMeterFactory>());
+            var embedder = new OpenAiEmbedder(CreateGenerator(o), o, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IMeterFactory>());
+            configure?.Invoke(sp, embedder);
+            return embedder;
         });
         builder.Services.AddSingleton<IEmbeddingUsage>(sp => sp.GetRequiredService<OpenAiEmbedder>());
 

@@ -13,6 +13,8 @@ public sealed class OpenAiEmbeddingHostTests
         await using var server = await EmbeddingsServer.StartAsync();
         var dir = TestPaths.NewTempDir();
         var replay = ReplayFile.Write(dir, Enumerable.Range(0, 12).Select(i => ReplayFile.Post($"p{i}", $"river flooding near bridge {i} closed for traffic", 5 + i)));
+        Directory.CreateDirectory(Path.Combine(dir, "data"));
+        var key = await TestKeys.CreateAsync(Path.Combine(dir, "data"), "trading-app", ["search", "admin"]);
         await using var host = new StreamIngestHost(Path.Combine(dir, "data"), replay, new Dictionary<string, string?>
         {
             ["Embedding:Provider"] = "openai",
@@ -22,9 +24,12 @@ public sealed class OpenAiEmbeddingHostTests
             ["Embedding:OpenAI:BatchSize"] = "5",
         });
 
-        var stats = await host.WaitForStatsAsync(s => s.GetProperty("stored").GetInt64() >= 12 && s.GetProperty("queue").GetInt64() == 0);
         using var client = host.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        var stats = await StreamIngestHost.StatsAsync(client, s => s.GetProperty("stored").GetInt64() >= 12 && s.GetProperty("queue").GetInt64() == 0, TimeSpan.FromSeconds(60));
         var search = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=river%20flooding&mode=vector&k=5");
+        await client.GetFromJsonAsync<JsonElement>("/v1/search?q=river%20flooding&mode=vector&k=5"); // asked again: from the query cache, no tokens
+        var usage = Assert.Single((await client.GetFromJsonAsync<JsonElement>("/v1/usage")).EnumerateArray());
         var embedding = stats.GetProperty("embedding");
 
         Assert.Equal("openai:text-embedding-3-small@64", embedding.GetProperty("model").GetString());
@@ -34,6 +39,7 @@ public sealed class OpenAiEmbeddingHostTests
         Assert.All(server.Requests, r => Assert.True(r.Length <= 5));
         Assert.Equal(5, search.GetProperty("results").GetArrayLength());
         Assert.Contains(server.AskedDimensions, d => d == 64);
+        Assert.Equal(2, usage.GetProperty("embedding_tokens").GetInt64()); // "river flooding": two tokens, once, to the key that asked
     }
 
     [Fact]
