@@ -3,21 +3,15 @@ using Azure.Identity;
 using Azure.Messaging.EventHubs.Primitives;
 using Azure.Messaging.EventHubs.Producer;
 using Azure.Storage.Blobs;
-using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using StreamIngest.Azure;
 using StreamIngest.Azure.Cosmos;
 using StreamIngest.Azure.EventHubs;
-using StreamIngest.Embed;
-using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Feeds.Health;
-using StreamIngest.Pipeline;
-using StreamIngest.Retrieve;
 using StreamIngest.Store;
 using StreamIngest.Transport;
-using StreamIngest.Watches;
 
 namespace StreamIngest.Host.Hosting;
 
@@ -102,92 +96,11 @@ public static class AzureHostingExtensions
         }
     }
 
+    /// <summary>The Cosmos DB store (<see cref="CosmosStoreRegistration.AddCosmosStore"/>), its searches behind the relevance floor.</summary>
     public static void AddCosmosStore(this IHostApplicationBuilder builder, StreamIngestOptions options)
     {
         builder.AddAzureCredential();
-        builder.Services.AddOptions<CosmosOptions>().BindConfiguration(CosmosOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<CosmosOptions>>(new SectionValidator<CosmosOptions>(CosmosOptions.Section, o => o.Validate()));
-
-        // The vector policy follows the embedder (local 384, or Embedding:OpenAI:Dimensions).
-        builder.Services.AddSingleton<IPostConfigureOptions<CosmosOptions>>(sp => new PostConfigureOptions<CosmosOptions>(null, o => o.EmbeddingDimensions = sp.GetRequiredService<IEmbedder>().Dimensions));
-        builder.Services.AddOptions<SqliteOptions>().BindConfiguration(SqliteOptions.Section);
-        builder.Services.AddSingleton(sp => CosmosClientFactory.Create(sp.GetRequiredService<IOptions<CosmosOptions>>().Value, sp.GetRequiredService<TokenCredential>(), bulk: false));
-        builder.Services.AddSingleton(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<CosmosOptions>>().Value;
-            var client = sp.GetRequiredService<CosmosClient>();
-            return new CosmosContainers(client.GetContainer(o.Database, o.Container), client.GetContainer(o.Database, o.StateContainer));
-        });
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<CosmosContainers>().Posts);
-
-        // Before any worker: create what is missing (emulators) and wait out role assignments still propagating.
-        builder.Services.AddHostedService(sp => new CosmosStartup(
-            sp.GetRequiredService<CosmosClient>(), sp.GetRequiredService<CosmosContainers>(), sp.GetRequiredService<IOptions<CosmosOptions>>().Value,
-            TimeSpan.FromHours(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.RetentionHours), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddSingleton(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<CosmosOptions>>().Value;
-            var container = sp.GetRequiredService<CosmosContainers>().Posts;
-
-            // Bulk batching helps the process role's write bursts and slows everything else: only that role gets a bulk client.
-            var bulk = o.Bulk && options.RunsProcess
-                ? CosmosClientFactory.Create(o, sp.GetRequiredService<TokenCredential>(), bulk: true).GetContainer(container.Database.Id, container.Id)
-                : null;
-            return new CosmosPostStore(
-                container, bulk, o, TimeSpan.FromHours(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.RetentionHours), sp.GetRequiredService<IEmbedder>(),
-                sp.GetRequiredService<HybridRanker>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<CosmosPostStore>>());
-        });
-        builder.Services.AddSingleton<IPostStore>(sp => sp.GetRequiredService<CosmosPostStore>());
-        builder.Services.AddSingleton<IStoreFigures>(sp => sp.GetRequiredService<CosmosPostStore>());
-        builder.Services.AddSingleton<IRetriever>(sp => HostingExtensions.WithRelevanceFloor(sp, sp.GetRequiredService<CosmosPostStore>()));
-        builder.Services.AddSingleton<IPostReader>(sp => sp.GetRequiredService<CosmosPostStore>());
-
-        // Side documents live in the state container.
-        builder.Services.AddSingleton(sp => new CosmosEntityCountStore(
-            sp.GetRequiredService<CosmosContainers>().State, sp.GetRequiredService<TimeProvider>(),
-            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<CosmosOptions>>().Value.CountFlushSeconds), sp.GetRequiredService<ILogger<CosmosEntityCountStore>>()));
-        builder.Services.AddSingleton<IEntityCountStore>(sp => sp.GetRequiredService<CosmosEntityCountStore>());
-        if (options.RunsProcess)
-        {
-            builder.Services.AddHostedService(sp => new EntityCountFlusher(
-                sp.GetRequiredService<CosmosEntityCountStore>(), TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<CosmosOptions>>().Value.CountFlushSeconds),
-                sp.GetRequiredService<TimeProvider>()));
-        }
-
-        builder.Services.AddSingleton<IWatchStore>(sp => new CosmosWatchStore(
-            sp.GetRequiredService<CosmosContainers>().State, TimeSpan.FromHours(sp.GetRequiredService<IOptions<Watches.WatchOptions>>().Value.EventRetentionHours)));
-        builder.Services.AddSingleton<ICursorStore>(sp => new CosmosCursorStore(sp.GetRequiredService<CosmosContainers>().State, sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(
-            new CosmosDeadLetterStore(sp.GetRequiredService<CosmosContainers>().State, TimeSpan.FromHours(sp.GetRequiredService<IOptions<CosmosOptions>>().Value.DeadLetterRetentionHours)),
-            sp.GetRequiredService<PipelineMetrics>()));
-        builder.Services.AddHealthChecks().AddCheck<CosmosHealthCheck>("cosmos", tags: ["ready"]);
-    }
-}
-
-/// <summary>
-/// Cosmos DB reachable: a point read of an item that need not exist (404 is healthy), a data-plane operation of
-/// about 1 RU. Reading container metadata on every probe would spend the account's reserved metadata RU
-/// (https://learn.microsoft.com/azure/cosmos-db/nosql/troubleshoot-request-rate-too-large#rate-limiting-on-metadata-requests).
-/// </summary>
-public sealed class CosmosHealthCheck(Container container) : IHealthCheck
-{
-    public const string ProbeId = CosmosHealthProbe.Id;
-
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            using var response = await container.ReadItemStreamAsync(ProbeId, new PartitionKey(ProbeId), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return response.IsSuccessStatusCode || response.StatusCode == System.Net.HttpStatusCode.NotFound
-                ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy($"Cosmos DB answered {(int)response.StatusCode} {response.ErrorMessage}");
-        }
-        catch (Exception ex) when (ex is CosmosException or HttpRequestException)
-        {
-            return HealthCheckResult.Unhealthy("Cosmos DB container is not reachable", ex);
-        }
+        builder.AddCosmosStore(options.RunsProcess, HostingExtensions.WithRelevanceFloor);
     }
 }
 

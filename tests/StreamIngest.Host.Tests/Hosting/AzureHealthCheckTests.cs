@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NSubstitute;
+using StreamIngest.Azure.Cosmos;
 using StreamIngest.Host.Hosting;
 
 namespace StreamIngest.Host.Tests.Hosting;
@@ -25,5 +26,12 @@ public class AzureHealthCheckTests
         Assert.Equal(expected, result.Status);
         await container.DidNotReceiveWithAnyArgs().ReadContainerAsync(default, default);
         await container.DidNotReceiveWithAnyArgs().ReadContainerStreamAsync(default, default);
+    }
+
+    [Fact]
+    public void CosmosRegistration_ReadsTheSameRetentionDefaultsAsTheHostsOptions()
+    {
+        Assert.Equal(CosmosStoreRegistration.DefaultRetentionHours, new StreamIngest.Embedded.Sqlite.SqliteOptions().RetentionHours);
+        Assert.Equal(CosmosStoreRegistration.DefaultWatchEventRetentionHours, new StreamIngest.Host.Watches.WatchOptions().EventRetentionHours);
     }
 }
