@@ -1,13 +1,10 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Registry;
 using StreamIngest.Embed;
-using StreamIngest.Embedded.Keywords;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Embedded.Sqlite;
 using StreamIngest.Embedded.Tokens;
-using StreamIngest.Embedded.Vectors;
 using StreamIngest.Enrich;
 using StreamIngest.Enrich.Safety;
 using StreamIngest.Enrich.Signals;
@@ -86,36 +83,9 @@ public static class HostingExtensions
         }
     }
 
-    /// <summary>SQLite store, FTS5 keyword index, in-memory int8 vector index, dead letters and cursors in one file.</summary>
-    public static void AddEmbeddedStore(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<SqliteOptions>().BindConfiguration(SqliteOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<SqliteOptions>>(new SectionValidator<SqliteOptions>(SqliteOptions.Section));
-        builder.Services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.DatabasePath));
-        builder.Services.AddSingleton(sp =>
-        {
-            var embedder = sp.GetRequiredService<IEmbedder>();
-            var index = sp.GetRequiredService<IOptions<SqliteOptions>>().Value.NewVectorIndex(embedder.Dimensions);
-            return SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), embedder, index);
-        });
-        // Keyword search in memory (BM25 with early termination), rebuilt from the posts' text at start.
-        builder.Services.AddSingleton(sp => SqlitePostStore.LoadKeywordIndex(sp.GetRequiredService<SqliteDatabase>()));
-        builder.Services.AddSingleton<IPostStore, SqlitePostStore>();
-        builder.Services.AddSingleton<IStoreFigures>(sp => new VectorIndexFigures(sp.GetRequiredService<Int8VectorIndex>()));
-        builder.Services.AddSingleton<SqliteDeadLetterStore>();
-        builder.Services.AddSingleton<IDeadLetterStore>(sp => new MeteredDeadLetterStore(sp.GetRequiredService<SqliteDeadLetterStore>(), sp.GetRequiredService<PipelineMetrics>()));
-        builder.Services.AddSingleton<ICursorStore, SqliteCursorStore>();
-        builder.Services.AddSingleton<IRetriever>(sp => WithRelevanceFloor(sp, new SqliteRetriever(
-            sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<Int8VectorIndex>(), sp.GetRequiredService<IEmbedder>(), sp.GetRequiredService<HybridRanker>(),
-            sp.GetRequiredService<KeywordIndex>())
-        {
-            ShortlistStories = sp.GetRequiredService<IOptions<SearchOptions>>().Value.ShortlistStories,
-        }));
-        builder.Services.AddSingleton<IPostReader, SqlitePostReader>();
-        builder.Services.AddSingleton<IEntityCountStore, SqliteEntityCountStore>();
-        builder.Services.AddSingleton<IWatchStore, SqliteWatchStore>();
-        builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite", tags: ["ready"]);
-    }
+    /// <summary>The embedded store (<see cref="SqliteStoreRegistration.AddSqliteStore"/>), its searches behind the relevance floor.</summary>
+    public static void AddEmbeddedStore(this IHostApplicationBuilder builder) =>
+        builder.AddSqliteStore(sp => sp.GetRequiredService<IOptions<SearchOptions>>().Value.ShortlistStories, WithRelevanceFloor);
 
     /// <summary>The store's retriever behind the search relevance floor (<c>Search:MinRelevance</c>, off by default).</summary>
     public static IRetriever WithRelevanceFloor(IServiceProvider sp, IRetriever inner) =>
@@ -344,25 +314,6 @@ public static class HostingExtensions
 
         var bundled = Path.Combine(AppContext.BaseDirectory, path);
         return File.Exists(bundled) ? bundled : path;
-    }
-}
-
-internal sealed class SqliteHealthCheck(SqliteDatabase db) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await using var connection = db.Open();
-            await using var cmd = connection.CreateCommand();
-            cmd.CommandText = "SELECT 1";
-            await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            return HealthCheckResult.Healthy();
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
-        {
-            return HealthCheckResult.Unhealthy("SQLite store is not reachable", ex);
-        }
     }
 }
 
