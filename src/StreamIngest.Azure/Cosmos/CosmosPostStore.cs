@@ -347,14 +347,9 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
 
         var count = (await QueryAsync<long>(new QueryDefinition(CountQuery), cancellationToken).ConfigureAwait(false)).Sum();
         _count = new CachedCount(count, now);
-        Interlocked.Increment(ref _countQueries);
         return count;
     }
 
-    /// <summary>Cross-partition counts asked so far.</summary>
-    public long CountQueries => Interlocked.Read(ref _countQueries);
-
-    private long _countQueries;
     private volatile CachedCount? _count;
 
     private sealed record CachedCount(long Count, DateTimeOffset At);

@@ -16,11 +16,6 @@ public sealed partial class ReembedWorker(
 {
     public const int BatchSize = 256;
 
-    /// <summary>Posts embedded again so far.</summary>
-    public long Reembedded => Interlocked.Read(ref _reembedded);
-
-    private long _reembedded;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var failuresSeen = -1L;
@@ -63,7 +58,6 @@ public sealed partial class ReembedWorker(
 
         await store.SetEmbeddingsAsync(posts, cancellationToken).ConfigureAwait(false);
         metrics.RecordEmbedded(posts.Count);
-        Interlocked.Add(ref _reembedded, posts.Count);
         LogReembedded(posts.Count);
         return posts.Count;
     }

@@ -13,11 +13,6 @@ namespace StreamIngest.Retrieve;
 /// </summary>
 public sealed class RelevanceFloor(IRetriever inner, double minVectorScore, TimeProvider timeProvider) : IRetriever
 {
-    public double MinVectorScore => minVectorScore;
-
-    /// <summary>The store's own retriever behind the floor.</summary>
-    public IRetriever Inner => inner;
-
     /// <summary>The floor fitted for a packaged embedding model (docs/decisions/0007); 0 (off) for one not fitted here.</summary>
     public static double DefaultFor(string embeddingModel) => embeddingModel switch
     {

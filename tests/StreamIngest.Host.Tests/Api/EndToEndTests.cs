@@ -90,7 +90,7 @@ public sealed class EndToEndTests : IDisposable
 
         await using var host = new StreamIngestHost(_dir, ReplayFile.Write(_dir, Lines()), settings);
 
-        var retriever = Assert.IsType<Embedded.Sqlite.SqliteRetriever>(host.Services.GetService(typeof(Retrieve.IRetriever)) is Retrieve.RelevanceFloor floor ? floor.Inner : host.Services.GetService(typeof(Retrieve.IRetriever)));
+        var retriever = Assert.IsType<Embedded.Sqlite.SqliteRetriever>(host.Services.GetService(typeof(Retrieve.IRetriever)));
         Assert.Equal(expected, retriever.ShortlistStories);
     }
 
