@@ -146,7 +146,7 @@ public sealed partial class CosmosEntityCountStore : IEntityCountStore
             var merged = new Dictionary<string, RollupEntry>(current?.Resource.Entities ?? [], StringComparer.Ordinal);
             foreach (var (entity, entry) in entries)
             {
-                merged[entity] = merged.TryGetValue(entity, out var had) ? had.Plus(entry) : entry;
+                Add(merged, entity, entry);
             }
 
             var doc = new RollupDocument(DocumentId(bucket), PartitionOf(bucket), Type, bucket, Trim(merged), TtlSeconds);
@@ -235,8 +235,12 @@ public sealed partial class CosmosEntityCountStore : IEntityCountStore
             into[bucket] = entries = new Dictionary<string, RollupEntry>(StringComparer.Ordinal);
         }
 
-        entries[entity] = entries.TryGetValue(entity, out var had) ? had.Plus(entry) : entry;
+        Add(entries, entity, entry);
     }
+
+    /// <summary>Adds an entity's counts to a bucket's, summing with what is there.</summary>
+    private static void Add(Dictionary<string, RollupEntry> entries, string entity, RollupEntry entry) =>
+        entries[entity] = entries.TryGetValue(entity, out var had) ? had.Plus(entry) : entry;
 
     private static Dictionary<string, RollupEntry> Trim(Dictionary<string, RollupEntry> entries) =>
         entries.Count <= MaxEntitiesPerBucket

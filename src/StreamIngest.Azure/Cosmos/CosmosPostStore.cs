@@ -524,24 +524,12 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
     /// </summary>
     public static async Task<Container> EnsureContainerAsync(CosmosClient client, CosmosOptions options, TimeSpan retention, CancellationToken ct, ILogger? logger = null)
     {
-        var database = (await client.CreateDatabaseIfNotExistsAsync(options.Database, cancellationToken: ct).ConfigureAwait(false)).Database;
-        ContainerResponse response;
-        try
-        {
-            response = await database.CreateContainerIfNotExistsAsync(ContainerPropertiesFor(options, retention), cancellationToken: ct).ConfigureAwait(false);
-        }
-        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.BadRequest)
-        {
-            // An emulator that lacks vector or full-text policies refuses the definition. Stated fallback: the
-            // container without them, so the roles start; ingest, point reads and windowed reads work, and vector,
-            // keyword and hybrid searches fail with the service's own error until a real account serves them.
-            if (logger is not null)
-            {
-                LogDegradedContainer(logger, options.Container, $"{(int)e.StatusCode}: {e.Message.Split('\n')[0]}");
-            }
-
-            response = await database.CreateContainerIfNotExistsAsync(PlainContainerPropertiesFor(options, retention), cancellationToken: ct).ConfigureAwait(false);
-        }
+        // An emulator that lacks vector or full-text policies refuses the definition. Stated fallback: the container
+        // without them, so the roles start; ingest, point reads and windowed reads work, and vector, keyword and hybrid
+        // searches fail with the service's own error until a real account serves them.
+        var response = await CosmosStateContainer.CreateIfMissingAsync(
+            client, options, ContainerPropertiesFor(options, retention), throughput: null, () => PlainContainerPropertiesFor(options, retention),
+            logger is null ? null : e => LogDegradedContainer(logger, options.Container, $"{(int)e.StatusCode}: {e.Message.Split('\n')[0]}"), ct).ConfigureAwait(false);
 
         if (response.StatusCode != HttpStatusCode.Created && VectorIndexMismatch(response.Resource, options) is { } mismatch)
         {

@@ -35,9 +35,10 @@ public sealed partial class CosmosStartup(
                 await ProbeAsync(containers.Posts, cancellationToken).ConfigureAwait(false);
                 await ProbeAsync(containers.State, cancellationToken).ConfigureAwait(false);
 
-                // One metadata read: a container made for another vector length or index type cannot serve this one.
-                var posts = await containers.Posts.ReadContainerAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                if (CosmosPostStore.VectorIndexMismatch(posts.Resource, options) is { } mismatch)
+                // A container made for another vector length or index type cannot serve this one: creating checked that
+                // already; otherwise one metadata read.
+                if (!options.CreateIfMissing
+                    && CosmosPostStore.VectorIndexMismatch((await containers.Posts.ReadContainerAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Resource, options) is { } mismatch)
                 {
                     throw new InvalidOperationException(mismatch);
                 }

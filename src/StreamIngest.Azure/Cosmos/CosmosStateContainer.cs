@@ -37,16 +37,32 @@ public static class CosmosStateContainer
     /// <summary>Creates the state container when missing (emulators and first runs; in Azure, infra/main.bicep creates it).</summary>
     public static async Task<Container> EnsureAsync(CosmosClient client, CosmosOptions options, CancellationToken ct)
     {
+        // An emulator without custom indexing policies or autoscale gets the default policy and the database's
+        // throughput: the same documents and queries work; writes cost more RU (an emulator charges none).
+        var response = await CreateIfMissingAsync(
+            client, options, PropertiesFor(options), options.StateThroughput is > 0 and var ru ? ThroughputProperties.CreateAutoscaleThroughput(ru) : null,
+            () => new ContainerProperties(options.StateContainer, "/pk") { DefaultTimeToLive = -1 }, onFallback: null, ct).ConfigureAwait(false);
+        return response.Container;
+    }
+
+    /// <summary>
+    /// The database and container, created when missing with <paramref name="wanted"/>; when the account refuses that
+    /// definition (400, an emulator lacking a policy), with <paramref name="fallback"/> instead, after telling
+    /// <paramref name="onFallback"/> why.
+    /// </summary>
+    internal static async Task<ContainerResponse> CreateIfMissingAsync(
+        CosmosClient client, CosmosOptions options, ContainerProperties wanted, ThroughputProperties? throughput, Func<ContainerProperties> fallback,
+        Action<CosmosException>? onFallback, CancellationToken ct)
+    {
         var database = (await client.CreateDatabaseIfNotExistsAsync(options.Database, cancellationToken: ct).ConfigureAwait(false)).Database;
         try
         {
-            return (await database.CreateContainerIfNotExistsAsync(PropertiesFor(options), options.StateThroughput is > 0 and var ru ? ThroughputProperties.CreateAutoscaleThroughput(ru) : null, cancellationToken: ct).ConfigureAwait(false)).Container;
+            return await database.CreateContainerIfNotExistsAsync(wanted, throughput, cancellationToken: ct).ConfigureAwait(false);
         }
         catch (CosmosException e) when (e.StatusCode == HttpStatusCode.BadRequest)
         {
-            // An emulator without custom indexing policies or autoscale: the default policy, the database's
-            // throughput. The same documents and queries work; writes cost more RU (an emulator charges none).
-            return (await database.CreateContainerIfNotExistsAsync(new ContainerProperties(options.StateContainer, "/pk") { DefaultTimeToLive = -1 }, cancellationToken: ct).ConfigureAwait(false)).Container;
+            onFallback?.Invoke(e);
+            return await database.CreateContainerIfNotExistsAsync(fallback(), cancellationToken: ct).ConfigureAwait(false);
         }
     }
 }

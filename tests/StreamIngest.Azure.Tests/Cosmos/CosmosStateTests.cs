@@ -205,6 +205,7 @@ public sealed class CosmosStateTests
         await new CosmosStartup(client, containers, options, TimeSpan.FromHours(48), TimeProvider.System, NullLoggerFactory.Instance).StartAsync(CancellationToken.None); // made for 384
 
         options.EmbeddingDimensions = 1536; // the embedder switched to text-embedding-3-small at full length
+        options.CreateIfMissing = false; // as deployed by Bicep: the check is start-up's own metadata read
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new CosmosStartup(client, containers, options, TimeSpan.FromHours(48), TimeProvider.System, NullLoggerFactory.Instance).StartAsync(CancellationToken.None));
 
         Assert.Contains("384-dimensional vectors but the embedder makes 1536", error.Message, StringComparison.Ordinal);
