@@ -18,6 +18,9 @@ public sealed class StreamIngestHost(string dataDir, string? replayPath, IDictio
         builder.UseSetting("Store:DataPath", dataDir);
         builder.UseSetting("StatusIntervalSeconds", "0");
         builder.UseSetting("Feeds:Jetstream:Enabled", "false"); // tests never reach an outside host
+        // Most fixtures replay the demo as fast as the pipeline goes and ask questions meanwhile, many at once: the
+        // capacity split would rightly refuse some of those (ingest first). The tests that are about it turn it on.
+        builder.UseSetting("Capacity:Enabled", "false");
         builder.UseSetting("Feeds:Replay:Enabled", replayPath is null ? "false" : "true");
         if (replayPath is not null)
         {

@@ -23,4 +23,7 @@ public interface IFeedConsumer
 
     /// <summary>Events accepted but not yet handed to a handler, when the transport can tell (else null).</summary>
     long? Backlog { get; }
+
+    /// <summary>How long the oldest event not yet handed to a handler has waited, when the transport can tell (else null).</summary>
+    TimeSpan? OldestWaiting => null;
 }

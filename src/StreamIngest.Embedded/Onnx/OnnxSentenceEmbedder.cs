@@ -164,6 +164,9 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
 
     public string Model => _model.Name;
 
+    /// <summary>Where the cores' time goes: each run is charged to posts or to queries (the capacity split's shares).</summary>
+    public StreamIngest.Capacity.WorkMeter? Work { get; init; }
+
     /// <summary>Weight matrices running in int8 (<see cref="EmbeddingOptions.Precision"/> <c>int8</c>); 0 for fp32.</summary>
     public int QuantizedMatrices { get; }
 
@@ -222,7 +225,7 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
 
             try
             {
-                run.Vector.TrySetResult(Embed([run.Text])[0]);
+                run.Vector.TrySetResult(Embed([run.Text], CancellationToken.None, StreamIngest.Capacity.WorkKind.Query)[0]);
             }
             catch (Exception ex)
             {
@@ -237,7 +240,10 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
         public TaskCompletionSource<float[]> Vector { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+    public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default) =>
+        Embed(texts, cancellationToken, StreamIngest.Capacity.WorkKind.Ingest);
+
+    private float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken, StreamIngest.Capacity.WorkKind work)
     {
         var results = new float[texts.Count][];
         if (texts.Count == 0)
@@ -262,14 +268,14 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
             // questions, 16 clients: the query threads spent most of their time in that wait). Cancellation is checked
             // before the run, as Parallel.For checks it before its first.
             cancellationToken.ThrowIfCancellationRequested();
-            RunBatch(order, ids, results);
+            RunBatch(order, ids, results, work);
             return results;
         }
 
         Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = _parallelism, CancellationToken = cancellationToken }, b =>
         {
             var start = b * size;
-            RunBatch(order.AsSpan(start, Math.Min(size, order.Length - start)), ids, results);
+            RunBatch(order.AsSpan(start, Math.Min(size, order.Length - start)), ids, results, work);
         });
 
         return results;
@@ -290,8 +296,9 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
         return list;
     }
 
-    private void RunBatch(ReadOnlySpan<int> indices, IReadOnlyList<int>[] ids, float[][] results)
+    private void RunBatch(ReadOnlySpan<int> indices, IReadOnlyList<int>[] ids, float[][] results, StreamIngest.Capacity.WorkKind work)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var batch = indices.Length;
         var tokens = new IReadOnlyList<int>[batch];
         for (var b = 0; b < batch; b++)
@@ -322,6 +329,8 @@ public sealed class OnnxSentenceEmbedder : IEmbedder, IDisposable
 
             results[indices[b]] = vector;
         }
+
+        Work?.Add(work, System.Diagnostics.Stopwatch.GetTimestamp() - started);
     }
 
     /// <summary>

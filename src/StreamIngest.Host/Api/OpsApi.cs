@@ -22,7 +22,8 @@ public sealed record StatsResponse(
     DateTimeOffset? NewestStored,
     double? CosmosRuPerPost,
     double? CosmosRuPerQuery,
-    EmbeddingUsage? Embedding = null);
+    EmbeddingUsage? Embedding = null,
+    StreamIngest.Capacity.CapacitySnapshot? Capacity = null);
 
 /// <summary>A metered embedder's use (remote providers): tokens for posts and queries, estimated cost, retries, cut inputs, posts stored without a vector.</summary>
 public sealed record EmbeddingUsage(string Model, long PostTokens, long QueryTokens, double CostUsd, long Retries, long TruncatedInputs, long StoredWithoutVector);
@@ -63,7 +64,8 @@ public static class OpsApi
             figures.RuPerQuery,
             services.GetService<StreamIngest.Embed.IEmbeddingUsage>() is { } usage
                 ? new EmbeddingUsage(services.GetRequiredService<StreamIngest.Embed.IEmbedder>().Model, usage.PostTokens, usage.QueryTokens, Math.Round(usage.CostUsd, 6), usage.Retries, usage.TruncatedInputs, metrics.EmbedFailed)
-                : null));
+                : null,
+            services.GetService<StreamIngest.Capacity.CapacityController>()?.Current));
 
     /// <summary>
     /// What is spiking: bursts computed from the stored posts (entities mentioned unusually often in the window

@@ -12,14 +12,19 @@ public sealed record DashboardSample(
     long? Queue,
     double DeadLettersPerMinute,
     double? FreshnessP50Ms,
-    double? FreshnessP99Ms);
+    double? FreshnessP99Ms,
+    double? IngestShare = null,
+    double? QueryShare = null,
+    double QueriesAdmittedPerSecond = 0,
+    double QueriesRefusedPerSecond = 0,
+    double? QueueAgeMs = null);
 
 /// <summary>
 /// The last <see cref="Capacity"/> samples of the pipeline's counters, taken every <see cref="Interval"/> by
 /// <see cref="DashboardSampler"/>: a few counter reads and one small sort per interval, whether or not anyone
 /// looks, so the charts have history when someone does.
 /// </summary>
-public sealed class DashboardHistory(PipelineMetrics metrics, IFeedConsumer consumer, TimeProvider timeProvider)
+public sealed class DashboardHistory(PipelineMetrics metrics, IFeedConsumer consumer, TimeProvider timeProvider, StreamIngest.Capacity.CapacityController? capacity = null)
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
@@ -33,6 +38,8 @@ public sealed class DashboardHistory(PipelineMetrics metrics, IFeedConsumer cons
     private long _lastEmbedded;
     private long _lastRejected;
     private long _lastFreshness;
+    private long _lastAdmitted;
+    private long _lastRefused;
     private DateTimeOffset? _lastAt;
 
     public IReadOnlyList<DashboardSample> Samples
@@ -55,6 +62,7 @@ public sealed class DashboardHistory(PipelineMetrics metrics, IFeedConsumer cons
         var embedded = metrics.Embedded;
         var rejected = metrics.Rejected;
         var freshnessAt = metrics.FreshnessSamples;
+        var split = capacity?.Current;
         lock (_gate)
         {
             if (_lastAt is { } last && now > last)
@@ -73,7 +81,12 @@ public sealed class DashboardHistory(PipelineMetrics metrics, IFeedConsumer cons
                     consumer.Backlog,
                     Math.Round((rejected - _lastRejected) / seconds * 60, 2),
                     freshness?.P50,
-                    freshness?.P99));
+                    freshness?.P99,
+                    split?.IngestShare,
+                    split?.QueryShare,
+                    split is null ? 0 : Math.Round(Math.Max(0, split.QueriesAdmitted - _lastAdmitted) / seconds, 2),
+                    split is null ? 0 : Math.Round(Math.Max(0, split.QueriesRefused - _lastRefused) / seconds, 2),
+                    consumer.OldestWaiting is { } age ? Math.Round(age.TotalMilliseconds, 1) : null));
                 while (_samples.Count > Capacity)
                 {
                     _samples.Dequeue();
@@ -86,6 +99,8 @@ public sealed class DashboardHistory(PipelineMetrics metrics, IFeedConsumer cons
             _lastEmbedded = embedded;
             _lastRejected = rejected;
             _lastFreshness = freshnessAt;
+            _lastAdmitted = split?.QueriesAdmitted ?? 0;
+            _lastRefused = split?.QueriesRefused ?? 0;
         }
     }
 }

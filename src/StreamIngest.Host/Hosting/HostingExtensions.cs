@@ -67,7 +67,10 @@ public static class HostingExtensions
         builder.Services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<EmbeddingOptions>>(new SectionValidator<EmbeddingOptions>(EmbeddingOptions.Section));
         // Queries asked again (dashboards, watches, agents) reuse their vector; posts are always embedded.
-        builder.Services.AddSingleton<IEmbedder>(sp => new CachedQueryEmbedder(new OnnxSentenceEmbedder(sp.GetRequiredService<IOptions<EmbeddingOptions>>().Value)));
+        builder.Services.AddSingleton<IEmbedder>(sp => new CachedQueryEmbedder(new OnnxSentenceEmbedder(sp.GetRequiredService<IOptions<EmbeddingOptions>>().Value)
+        {
+            Work = sp.GetRequiredService<StreamIngest.Capacity.WorkMeter>(),
+        }));
     }
 
     /// <summary>The store (with retriever, cursors and dead letters) that <see cref="StreamIngestOptions.StoreKind"/> names.</summary>
@@ -129,7 +132,7 @@ public static class HostingExtensions
             builder.Services.AddSingleton(sp =>
             {
                 var o = sp.GetRequiredService<IOptions<StreamIngestOptions>>().Value;
-                return new ChannelFeedTransport(o.QueueCapacity, o.MaxBatch);
+                return new ChannelFeedTransport(o.QueueCapacity, o.MaxBatch, sp.GetRequiredService<TimeProvider>());
             });
             builder.Services.AddSingleton<IFeedPublisher>(sp => sp.GetRequiredService<ChannelFeedTransport>());
             builder.Services.AddSingleton<IFeedConsumer>(sp => sp.GetRequiredService<ChannelFeedTransport>());

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
+using StreamIngest.Capacity;
 using StreamIngest.Host.Api;
 using StreamIngest.Host.Auth;
 using StreamIngest.Host.Chat;
@@ -43,6 +44,7 @@ public static class StreamIngestApp
         builder.AddRetrieval();
         builder.AddStore(options);
         builder.AddPipeline(options);
+        builder.AddCapacity(readsIngestQueue: options.RunsProcess);
         builder.AddFeeds();
         builder.AddTelemetry();
         builder.AddDashboard();
@@ -72,6 +74,7 @@ public static class StreamIngestApp
             {
                 f.AddCallToolFilter(McpScopeFilter.CallTool);
                 f.AddCallToolFilter(McpArgumentFilter.CallTool);
+                f.AddCallToolFilter(McpAdmissionFilter.CallTool);
                 f.AddReadResourceFilter(McpScopeFilter.ReadResource);
                 f.AddGetPromptFilter(McpScopeFilter.GetPrompt);
             });
@@ -82,6 +85,11 @@ public static class StreamIngestApp
         app.UseStatusCodePages();
         app.UseMiddleware<StreamShutdownMiddleware>();
         app.UseApiKeys(options.RunsApi);
+        if (options.RunsApi)
+        {
+            app.UseMiddleware<Capacity.QueryAdmissionMiddleware>(); // after the key's own limit: keys' limits apply first
+        }
+
         app.MapOpsApi();
         app.MapTelemetry();
         if (options.RunsApi)

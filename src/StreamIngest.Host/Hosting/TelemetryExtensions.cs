@@ -19,7 +19,7 @@ public static class TelemetryExtensions
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("streamingest", serviceInstanceId: Environment.MachineName))
             .WithMetrics(m => m
-                .AddMeter(PipelineMetrics.MeterName, CosmosPostStore.MeterName, StreamIngest.Azure.EventHubs.EventHubsFeedPublisher.MeterName, StreamIngest.OpenAI.Embed.OpenAiEmbedder.MeterName)
+                .AddMeter(PipelineMetrics.MeterName, CosmosPostStore.MeterName, StreamIngest.Azure.EventHubs.EventHubsFeedPublisher.MeterName, StreamIngest.OpenAI.Embed.OpenAiEmbedder.MeterName, StreamIngest.Capacity.QueryAdmission.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()

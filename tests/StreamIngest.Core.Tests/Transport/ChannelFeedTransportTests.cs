@@ -9,6 +9,32 @@ public class ChannelFeedTransportTests
     private static FeedEvent E(int i) => FeedEvent.Upsert(StandardEnricherTests.NewPost("t", i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     [Fact]
+    public async Task OldestWaiting_IsTheAgeOfTheFirstEventNotYetTaken()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var transport = new ChannelFeedTransport(capacity: 10, maxBatch: 1, time);
+        Assert.Equal(TimeSpan.Zero, transport.OldestWaiting);
+
+        await transport.PublishAsync(E(1), CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(3));
+        await transport.PublishAsync(E(2), CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(TimeSpan.FromSeconds(4), transport.OldestWaiting);
+
+        var taken = new TaskCompletionSource();
+        using var cts = new CancellationTokenSource();
+        var consume = transport.ConsumeAsync(async (batch, ct) =>
+        {
+            taken.TrySetResult(); // the first batch (one event) is taken; the second waits behind it
+            await Task.Delay(Timeout.Infinite, ct);
+        }, cts.Token);
+        await taken.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(TimeSpan.FromSeconds(1), transport.OldestWaiting);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consume);
+    }
+
+    [Fact]
     public async Task PublishAsync_WhenFull_WaitsUntilTheConsumerTakesABatch()
     {
         var transport = new ChannelFeedTransport(capacity: 2, maxBatch: 10);

@@ -168,6 +168,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             var first = await stored.TextContentAsync();
             await Assertions.Expect(stored).Not.ToHaveTextAsync(first!, new() { Timeout = 30_000 }); // it moves while the replay runs
             await Assertions.Expect(page.Locator("#chart-ingest canvas")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator("#chart-split canvas")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator("#stat-split")).ToContainTextAsync(" %"); // the cores' split between ingest and queries
             await Assertions.Expect(page.Locator("#tail li").First).ToBeVisibleAsync(new() { Timeout = 30_000 }); // the live tail (SSE)
             await Assertions.Expect(page.Locator("#bursts li").First).ToBeVisibleAsync(new() { Timeout = 30_000 }); // the demo's stories burst
 

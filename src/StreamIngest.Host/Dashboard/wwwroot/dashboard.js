@@ -65,6 +65,10 @@
     chart("chart-freshness", ["p50", "p99"], [xs, history.map((s) => s.freshness_p50_ms ?? null), history.map((s) => s.freshness_p99_ms ?? null)]);
     chart("chart-throughput", ["stored", "embedded"], [xs, history.map((s) => s.stored_per_second), history.map((s) => s.embedded_per_second)]);
     chart("chart-queue", ["queue", "dead letters/min"], [xs, history.map((s) => s.queue ?? null), history.map((s) => s.dead_letters_per_minute)]);
+    const pct = (v) => (v == null ? null : Math.round(v * 1000) / 10);
+    chart("chart-split", ["ingest %", "queries %", "queue age ms"],
+      [xs, history.map((s) => pct(s.ingest_share)), history.map((s) => pct(s.query_share)), history.map((s) => s.queue_age_ms ?? null)]);
+    chart("chart-queries", ["admitted", "refused"], [xs, history.map((s) => s.queries_admitted_per_second ?? 0), history.map((s) => s.queries_refused_per_second ?? 0)]);
   }
 
   // ---- tables and cards ---------------------------------------------------------------------
@@ -77,6 +81,9 @@
     $("stat-freshness").textContent = `${fmt(d.stats.freshness_p50_ms, 0)} / ${fmt(d.stats.freshness_p99_ms, 0)} ms`;
     $("stat-queue").textContent = fmt(d.stats.queue, 0);
     $("stat-deadletters").textContent = fmt(d.stats.rejected, 0);
+    const split = d.stats.capacity;
+    $("stat-split").textContent = split ? `${fmt(split.ingest_share * 100, 0)} / ${fmt(split.query_share * 100, 0)} %` : "–";
+    $("stat-refused").textContent = fmt(last ? last.queries_refused_per_second : null);
     $("role").textContent = `role: ${d.role}`;
   }
 
