@@ -56,6 +56,7 @@ internal static class ApiBench
         [
             "--urls=http://127.0.0.1:0", $"--Store:DataPath={store}", "--Store:RetentionHours=0", "--Feeds:Replay:Enabled=false",
             "--Feeds:Jetstream:Enabled=false", "--Logging:LogLevel:Default=Warning", $"--Embedding:Precision={precision}",
+            .. (options.GetValueOrDefault("set") ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries).Select(s => "--" + s),
         ]);
         await app.StartAsync();
         var address = app.Urls.First();
