@@ -25,7 +25,7 @@ public sealed class CapacityOptions
 
     /// <summary>The accepted queries' 90th percentile that counts as "the cores are saturated" (milliseconds).</summary>
     [Range(1, 60_000)]
-    public double QueryLatencyTargetMs { get; set; } = 50;
+    public double QueryLatencyTargetMs { get; set; } = 100;
 
     /// <summary>The query rate when nothing pushes back (queries per second, per process).</summary>
     [Range(1, 1_000_000)]

@@ -13,7 +13,7 @@ public sealed class CapacityControllerTests
     {
         public Rig(double max = 2000)
         {
-            Options = new CapacityOptions { MaxQueriesPerSecond = max, MinQueriesPerSecond = 5, PriorityShare = 0, MaxConcurrentQueries = 1000 };
+            Options = new CapacityOptions { MaxQueriesPerSecond = max, MinQueriesPerSecond = 5, PriorityShare = 0, MaxConcurrentQueries = 1000, QueryLatencyTargetMs = 50 };
             Admission = new QueryAdmission(Options, Time);
             Controller = new CapacityController(Admission, Options, Work, ingest: null, Time, Logger);
             Admission.SetRate(max);
