@@ -99,6 +99,13 @@ public sealed class PipelineMetrics
 
     public long Embedded => Interlocked.Read(ref _embeddedTotal);
 
+    /// <summary>Posts delivered again that kept the vector they were stored with instead of being embedded again.</summary>
+    public void RecordVectorsReused(long n) => Interlocked.Add(ref _vectorsReusedTotal, n);
+
+    public long VectorsReused => Interlocked.Read(ref _vectorsReusedTotal);
+
+    private long _vectorsReusedTotal;
+
     /// <summary>Posts stored without a vector because the embedder failed after its retries.</summary>
     public void RecordEmbedFailed(long n) => Interlocked.Add(ref _embedFailedTotal, n);
 

@@ -290,14 +290,23 @@ public sealed partial class PostProcessor(
     private async Task EmbedAsync(List<Post> posts, CancellationToken ct)
     {
         // Exact duplicates (same content hash) share one embedding: from the store, or from earlier in this batch.
+        // A post delivered again (a restart, a transport's redelivery) keeps the vector it was stored with: embedding
+        // it again would cost a remote endpoint's tokens for the same vector.
         var hashes = posts.Select(p => p.ContentHash).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
         var known = await store.FindByContentHashAsync(hashes, ct).ConfigureAwait(false);
         var firstInBatch = new Dictionary<string, Post>(StringComparer.Ordinal);
         var toEmbed = new List<Post>(posts.Count);
         var duplicates = 0;
+        var redelivered = 0;
         foreach (var p in posts)
         {
-            if (p.ContentHash is { } h && known.TryGetValue(h, out var k) && k.Id != p.Id)
+            if (p.ContentHash is { } h0 && known.TryGetValue(h0, out var self) && self.Id == p.Id)
+            {
+                p.Embedding = self.Embedding;
+                firstInBatch.TryAdd(h0, p);
+                redelivered++;
+            }
+            else if (p.ContentHash is { } h && known.TryGetValue(h, out var k))
             {
                 p.DuplicateOf = k.Id;
                 p.Embedding = k.Embedding;
@@ -348,6 +357,7 @@ public sealed partial class PostProcessor(
         }
 
         metrics.RecordDuplicates(duplicates);
+        metrics.RecordVectorsReused(redelivered);
     }
 
     private async Task AdvanceCursorsAsync(IReadOnlyList<FeedEvent> batch, CancellationToken ct)

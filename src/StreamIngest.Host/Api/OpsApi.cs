@@ -26,7 +26,7 @@ public sealed record StatsResponse(
     StreamIngest.Capacity.CapacitySnapshot? Capacity = null);
 
 /// <summary>A metered embedder's use (remote providers): tokens for posts and queries, estimated cost, retries, cut inputs, posts stored without a vector.</summary>
-public sealed record EmbeddingUsage(string Model, long PostTokens, long QueryTokens, double CostUsd, long Retries, long TruncatedInputs, long StoredWithoutVector);
+public sealed record EmbeddingUsage(string Model, long PostTokens, long QueryTokens, double CostUsd, long Retries, long TruncatedInputs, long StoredWithoutVector, long ReusedOnRedelivery);
 
 /// <summary>Computed bursts (null where the store keeps no counts) and the platforms' latest trends.</summary>
 public sealed record TrendsResponse(DateTimeOffset At, TimeSpan Window, string? Kind, IReadOnlyList<StreamIngest.Enrich.Signals.Burst>? Bursts, IReadOnlyList<Feeds.Health.TrendSnapshot> Platform);
@@ -63,7 +63,7 @@ public static class OpsApi
             figures.RuPerPost,
             figures.RuPerQuery,
             services.GetService<StreamIngest.Embed.IEmbeddingUsage>() is { } usage
-                ? new EmbeddingUsage(services.GetRequiredService<StreamIngest.Embed.IEmbedder>().Model, usage.PostTokens, usage.QueryTokens, Math.Round(usage.CostUsd, 6), usage.Retries, usage.TruncatedInputs, metrics.EmbedFailed)
+                ? new EmbeddingUsage(services.GetRequiredService<StreamIngest.Embed.IEmbedder>().Model, usage.PostTokens, usage.QueryTokens, Math.Round(usage.CostUsd, 6), usage.Retries, usage.TruncatedInputs, metrics.EmbedFailed, metrics.VectorsReused)
                 : null,
             services.GetService<StreamIngest.Capacity.CapacityController>()?.Current));
 

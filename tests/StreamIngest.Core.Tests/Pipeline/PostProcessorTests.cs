@@ -73,6 +73,25 @@ public class PostProcessorTests
     }
 
     [Fact]
+    public async Task HandleAsync_PostsDeliveredAgain_KeepTheirStoredVectors_OnlyNewOrEditedOnesAreEmbedded()
+    {
+        await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "river rising")), FeedEvent.Upsert(NewPost("2", "bridge closed"))], CancellationToken.None);
+        var stored = _store.Posts["test:1"].Embedding;
+        _embedder.Embedded.Clear();
+
+        // A restart or a redelivery hands the same posts over again, with one edit and one new post.
+        await Processor().HandleAsync(
+            [FeedEvent.Upsert(NewPost("1", "river rising")), FeedEvent.Upsert(NewPost("2", "bridge reopened")), FeedEvent.Upsert(NewPost("3", "roads dry"))],
+            CancellationToken.None);
+
+        Assert.Equal(["bridge reopened", "roads dry"], _embedder.Embedded);
+        Assert.Same(stored, _store.Posts["test:1"].Embedding);
+        Assert.Null(_store.Posts["test:1"].DuplicateOf);
+        Assert.Equal(1, _metrics.VectorsReused);
+        Assert.Equal(0, _metrics.Duplicates);
+    }
+
+    [Fact]
     public async Task HandleAsync_ExactDuplicates_ShareOneEmbeddingAndPointAtTheOriginal()
     {
         await Processor().HandleAsync([FeedEvent.Upsert(NewPost("1", "Main St bridge closed https://a.example/1"))], CancellationToken.None);

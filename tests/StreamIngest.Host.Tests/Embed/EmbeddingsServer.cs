@@ -18,6 +18,15 @@ internal sealed class EmbeddingsServer : IAsyncDisposable
     /// <summary>Given the request number (1-based): null answers normally; else the status and headers to answer with.</summary>
     public Func<int, (int Status, string? RetryAfter)?> Answer { get; set; } = _ => null;
 
+    /// <summary>Given the request number (1-based): true holds the request unanswered until the client gives up.</summary>
+    public Func<int, bool> Hold { get; set; } = _ => false;
+
+    /// <summary>Completed when the first held request arrives.</summary>
+    public TaskCompletionSource Holding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The inputs of every request answered with vectors (what was embedded, and paid for).</summary>
+    public ConcurrentQueue<string> Answered { get; } = new();
+
     public int ReturnedDimensions { get; set; }
 
     public string Endpoint => _server.Url + "/v1";
@@ -44,6 +53,18 @@ internal sealed class EmbeddingsServer : IAsyncDisposable
                 http.Response.StatusCode = fault.Status;
                 await http.Response.WriteAsJsonAsync(new { error = new { message = "injected", type = "rate_limit", code = (string?)null } });
                 return;
+            }
+
+            if (s.Hold(n))
+            {
+                s.Holding.TrySetResult();
+                await Task.Delay(Timeout.Infinite, http.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default); // a hung upstream: the signal is the client hanging up
+                return;
+            }
+
+            foreach (var text in input)
+            {
+                s.Answered.Enqueue(text);
             }
 
             var length = s.ReturnedDimensions > 0 ? s.ReturnedDimensions : dims ?? 8;

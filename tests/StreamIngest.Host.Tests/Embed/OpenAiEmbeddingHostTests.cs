@@ -75,6 +75,50 @@ public sealed class OpenAiEmbeddingHostTests
         Assert.Empty(await client.GetFromJsonAsync<JsonElement[]>("/v1/deadletters") ?? []);
     }
 
+    [Fact]
+    public async Task RestartMidBatch_LosesNoPost_AndEmbedsNoPostTwice()
+    {
+        await using var server = await EmbeddingsServer.StartAsync();
+        server.Hold = n => n == 3; // the third batch's request never comes back before the host stops
+        var dir = TestPaths.NewTempDir();
+        var texts = Enumerable.Range(0, 14).Select(i => $"levee breach downstream of lock {i}, evacuations ordered").ToArray();
+        var replay = ReplayFile.Write(dir, texts.Select((t, i) => ReplayFile.Post($"p{i}", t, 5 + i)));
+        var settings = new Dictionary<string, string?>
+        {
+            ["Embedding:Provider"] = "openai",
+            ["Embedding:OpenAI:Endpoint"] = server.Endpoint,
+            ["Embedding:OpenAI:ApiKey"] = "sk-local-test",
+            ["Embedding:OpenAI:Dimensions"] = "16",
+            ["Embedding:OpenAI:BatchSize"] = "5",
+            ["MaxBatch"] = "5",
+        };
+
+        var answeredBefore = 0;
+        await using (var first = new StreamIngestHost(Path.Combine(dir, "data"), replay, settings))
+        {
+            _ = first.Server; // start it
+            await server.Holding.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            answeredBefore = server.Answered.Count; // batches are handled one at a time: the two answered ones are stored
+            var before = await first.WaitForStatsAsync(s => s.GetProperty("stored_posts").GetInt64() == answeredBefore);
+            Assert.Equal(0, before.GetProperty("embedding").GetProperty("reused_on_redelivery").GetInt64());
+        } // stopped with the third batch in flight: neither stored nor its cursor moved
+
+        // The replay has no cursor, so the second run delivers all 14 again: some stored, the rest never answered.
+        await using var second = new StreamIngestHost(Path.Combine(dir, "data"), replay, settings);
+        var stats = await second.WaitForStatsAsync(s => s.GetProperty("processed").GetInt64() >= 14 && s.GetProperty("queue").GetInt64() == 0);
+        var embedded = server.Answered.ToArray(); // before a search's question is embedded too
+        using var client = second.CreateClient();
+        var search = await client.GetFromJsonAsync<JsonElement>("/v1/search?q=levee%20breach&mode=vector&k=50&collapse=false");
+
+        Assert.Equal(14, stats.GetProperty("stored_posts").GetInt64());
+        Assert.Equal(14, stats.GetProperty("searchable").GetInt64());
+        Assert.InRange(answeredBefore, 2, 10);
+        Assert.Equal(answeredBefore, stats.GetProperty("embedding").GetProperty("reused_on_redelivery").GetInt64());
+        Assert.Equal(texts.Order(), embedded.Order()); // each post embedded (and paid for) exactly once
+        Assert.Equal(14, search.GetProperty("results").GetArrayLength());
+        Assert.Empty(await client.GetFromJsonAsync<JsonElement[]>("/v1/deadletters") ?? []);
+    }
+
     /// <summary>Posts a search answered with: near-duplicates fold into one result that counts them.</summary>
     private static int PostsIn(JsonElement search) =>
         search.GetProperty("results").EnumerateArray().Sum(r => 1 + (r.TryGetProperty("duplicates", out var d) ? d.GetInt32() : 0));
