@@ -2,10 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StreamIngest.Embed;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Enrich;
 using StreamIngest.Enrich.Signals;
 using StreamIngest.Model;
+using StreamIngest.OpenAI.Embed;
 
 namespace StreamIngest.Training;
 
@@ -23,25 +28,48 @@ public static class TrainCommand
     {
         if (args.Length == 0 || args[0] != "signals")
         {
-            await Console.Error.WriteLineAsync("usage: train signals [--model minilm|arctic-xs] [--fixtures ../shared/fixtures] [--semeval4 DIR] [--tweeteval DIR] [--out src/StreamIngest.Host/models/signals-{model}.json] [--cache DIR]\n       [--ngram-bits B] [--l2 L] [--epochs E] [--no-lexicon] [--augment-finance] [--no-cv] [--sentiment-only]");
+            await Console.Error.WriteLineAsync("usage: train signals [--model minilm|arctic-xs | --provider openai --Embedding:OpenAI:Endpoint=URL ...] [--fixtures ../shared/fixtures] [--semeval4 DIR] [--tweeteval DIR] [--out src/StreamIngest.Host/models/signals-{model}.json] [--cache DIR]\n       [--ngram-bits B] [--l2 L] [--epochs E] [--no-lexicon] [--augment-finance] [--no-cv] [--sentiment-only]");
             return 2;
         }
 
         var root = RepoRoot();
         var fixtures = Option(args, "--fixtures") ?? Path.Combine(root, "..", "shared", "fixtures");
-        var modelKey = Option(args, "--model") ?? SentenceModel.MiniLm.Key;
-        var output = Option(args, "--out") ?? Path.Combine(root, "src", "StreamIngest.Host", "models", $"signals-{modelKey}.json");
         if (!Directory.Exists(fixtures))
         {
             await Console.Error.WriteLineAsync($"fixtures folder '{Path.GetFullPath(fixtures)}' not found (--fixtures)");
             return 2;
         }
 
+        // --provider openai: the heads are fitted on the vectors of the endpoint the host will use, configured with the
+        // host's own keys (Embedding:OpenAI:*, from the environment or as --Embedding:OpenAI:Endpoint=URL arguments).
+        var remote = string.Equals(Option(args, "--provider"), "openai", StringComparison.OrdinalIgnoreCase);
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        IEmbedder embedder;
+        if (remote)
+        {
+            var settings = new OpenAiEmbeddingOptions();
+            new ConfigurationBuilder().AddEnvironmentVariables()
+                .AddCommandLine([.. args.Where(a => a.StartsWith("--Embedding:", StringComparison.OrdinalIgnoreCase) && a.Contains('=', StringComparison.Ordinal))]).Build().GetSection(OpenAiEmbeddingOptions.Section).Bind(settings);
+            if (settings.Validate().ToArray() is { Length: > 0 } errors)
+            {
+                await Console.Error.WriteLineAsync(string.Join(Environment.NewLine, errors));
+                return 2;
+            }
+
+            embedder = new OpenAiEmbedder(OpenAiEmbedderRegistration.CreateGenerator(settings), settings, TimeProvider.System, meters.GetRequiredService<IMeterFactory>());
+        }
+        else
+        {
+            embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = Option(args, "--model") ?? SentenceModel.MiniLm.Key, MaxBatch = 32, Precision = "fp32" });
+        }
+
+        using var owned = embedder as IDisposable;
+        var modelKey = remote ? embedder.Model.Replace(':', '-').Replace('@', '-') : Option(args, "--model") ?? SentenceModel.MiniLm.Key;
+        var output = Option(args, "--out") ?? Path.Combine(root, "src", "StreamIngest.Host", "models", $"signals-{modelKey}.json");
         var clock = Stopwatch.StartNew();
-        using var embedder = new OnnxSentenceEmbedder(new EmbeddingOptions { Model = modelKey, MaxBatch = 32, Precision = "fp32" });
         var cache = Option(args, "--cache");
-        // by: another embedder of the same model (int8, to score the heads on what the host serves); fp32 when null.
-        async Task<List<float[]>> EmbedAsync(IReadOnlyList<string> texts, string what, OnnxSentenceEmbedder? by = null)
+        // by: another embedder of the same model (int8, to score the heads on what the host serves); the first when null.
+        async Task<List<float[]>> EmbedAsync(IReadOnlyList<string> texts, string what, IEmbedder? by = null)
         {
             // --cache DIR keeps the vectors between runs (keyed by model, precision and texts), for trying heads without re-embedding.
             var model = by is null ? modelKey : $"{modelKey} int8";
@@ -152,7 +180,7 @@ public static class TrainCommand
         // --tweeteval DIR: the TweetEval repository's datasets folder (github.com/cardiffnlp/tweeteval), whose
         // sentiment test split (12,284 tweets, SemEval-2017 task 4 A's test set) the fixtures do not carry: the
         // shipped head, which never saw it, is scored there, on the split the published baselines report.
-        if (tweeteval is not null)
+        if (tweeteval is not null && !remote)
         {
             var testTexts = File.ReadAllLines(Path.Combine(tweeteval, "sentiment", "test_text.txt"));
             var testLabels = File.ReadAllLines(Path.Combine(tweeteval, "sentiment", "test_labels.txt")).Select(int.Parse).ToArray();
@@ -230,7 +258,7 @@ public static class TrainCommand
                 ["finance"] = $"SemEval-2017 task 5 subtask 1 microblogs ({finTexts.Count} cashtag scores, Cortis et al. 2017)",
                 ["offensive"] = $"TweetEval offensive training split ({offTrain.Count} tweets, OLIDv1, Zampieri et al. 2019)",
                 ["hate"] = $"TweetEval hate training split ({hateTrain.Count} tweets, SemEval-2019 task 5, Basile et al. 2019)",
-                ["trained"] = "train signals (src/StreamIngest.Host/Training)",
+                ["trained"] = "train signals (tools/StreamIngest.Training)" + (remote ? $" on {embedder.Model} vectors" : string.Empty),
             },
             Scores = scores,
             SentimentReadsLexicon = lexicon,

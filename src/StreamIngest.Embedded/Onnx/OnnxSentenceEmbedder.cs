@@ -24,6 +24,14 @@ public sealed class EmbeddingOptions
     /// relevance within 1% and the same sentiment score (<c>bench ingest</c>, <c>bench relevance</c>, <c>train signals</c>);
     /// loading takes about 0.6 s longer (calibration). <c>fp32</c>: the packaged graph as is.
     /// </summary>
+    /// <summary>
+    /// The signal heads (sentiment, finance, offensive, hate) to load: a file written by <c>train signals</c> for the
+    /// embedder in use. Unset: the heads shipped for <see cref="Model"/>, which fit only the local models' vectors; with
+    /// <c>Embedding:Provider=openai</c>, train heads on the endpoint's vectors (<c>train signals --provider openai</c>)
+    /// and point this at the file.
+    /// </summary>
+    public string? SignalsPath { get; set; }
+
     [RegularExpression("^(fp32|int8)$", ErrorMessage = "Embedding:Precision must be 'fp32' or 'int8'.")]
     public string Precision { get; set; } = "int8";
 

@@ -47,6 +47,9 @@ public static class HostingExtensions
     /// <summary><c>Embedding:Provider</c>: <c>local</c> (default, the packaged sentence models) or <c>openai</c> (Azure OpenAI or any OpenAI-compatible endpoint).</summary>
     public static void AddEmbedder(this IHostApplicationBuilder builder)
     {
+        // The Embedding section (the local model, and which signal heads to load) is read whichever the provider.
+        builder.Services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<EmbeddingOptions>>(new SectionValidator<EmbeddingOptions>(EmbeddingOptions.Section));
         switch ((builder.Configuration["Embedding:Provider"] ?? "local").ToLowerInvariant())
         {
             case "local":
@@ -64,8 +67,6 @@ public static class HostingExtensions
     /// <summary>The local sentence model <c>Embedding:Model</c> names, through ONNX Runtime.</summary>
     public static void AddLocalEmbedder(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<EmbeddingOptions>>(new SectionValidator<EmbeddingOptions>(EmbeddingOptions.Section));
         // Queries asked again (dashboards, watches, agents) reuse their vector; posts are always embedded.
         builder.Services.AddSingleton<IEmbedder>(sp => new CachedQueryEmbedder(new OnnxSentenceEmbedder(sp.GetRequiredService<IOptions<EmbeddingOptions>>().Value)
         {
@@ -147,14 +148,18 @@ public static class HostingExtensions
         builder.Services.AddSingleton<ISignalEnricher>(sp =>
         {
             var embedder = sp.GetRequiredService<IEmbedder>();
-            var path = SignalModel.BundledPathFor(sp.GetRequiredService<IOptions<EmbeddingOptions>>().Value.Model);
-            var model = SignalModel.Load(path);
-            if (!string.Equals(model.EmbeddingModel, embedder.Model, StringComparison.Ordinal))
+            var o = sp.GetRequiredService<IOptions<EmbeddingOptions>>().Value;
+            var path = o.SignalsPath is { Length: > 0 } configured ? Path.GetFullPath(configured) : SignalModel.BundledPathFor(o.Model);
+            var model = File.Exists(path) ? SignalModel.Load(path) : null;
+            if (model is null || !string.Equals(model.EmbeddingModel, embedder.Model, StringComparison.Ordinal))
             {
                 // Heads read the vectors they were trained on: another model's would give confident nonsense.
+                var train = embedder.Model.StartsWith("openai:", StringComparison.Ordinal)
+                    ? "`dotnet run -c Release --project tools/StreamIngest.Training -- signals --provider openai --out FILE` (it reads the same Embedding:OpenAI settings), then set Embedding:SignalsPath=FILE"
+                    : "`dotnet run -c Release --project tools/StreamIngest.Training -- signals --model " + o.Model + "`";
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("StreamIngest.Signals").LogWarning(
-                    "Sentiment, offensive and hate labels are off: {Path} was trained on '{Trained}' vectors, but the embedder is '{Embedder}'. Train heads for it with `dotnet run -c Release --project tools/StreamIngest.Training -- signals --model <model>`.",
-                    path, model.EmbeddingModel, embedder.Model);
+                    "Sentiment, offensive and hate labels are off: {Path} {Problem}, and the embedder is '{Embedder}'. Train heads for it with {Command}.",
+                    path, model is null ? "does not exist" : $"was trained on '{model.EmbeddingModel}' vectors", embedder.Model, train);
                 return new NoSignals();
             }
 
