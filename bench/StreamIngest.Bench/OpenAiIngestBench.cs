@@ -63,24 +63,54 @@ internal static class OpenAiIngestBench
             Math.Round(raw, 1), Math.Round(pipeline, 1), Math.Round(pipeline / raw, 3), embedder.PostTokens, Math.Round(embedder.CostUsd, 6), embedder.Retries, withoutVector, BenchCommand.RssMb());
     }
 
-    /// <summary>An OpenAI-compatible <c>/v1/embeddings</c> on 127.0.0.1 answering hashed unit vectors of the asked length.</summary>
+    /// <summary>
+    /// <c>bench embeddings-server [--port 5099]</c>: the local endpoint alone, until Ctrl+C, for running the host with
+    /// <c>Embedding:Provider=openai</c> offline (a demo, or a check of the remote path without an account).
+    /// </summary>
+    public static async Task<object> ServeAsync(Dictionary<string, string> options)
+    {
+        await using var server = await LocalEmbeddingsServer.StartAsync(options.Int("port", 5099));
+        await Console.Error.WriteLineAsync($"OpenAI-compatible embeddings (hashed words, no model) at {server.Endpoint}; Ctrl+C stops");
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return new { bench = "embeddings-server", endpoint = server.Endpoint, requests = server.Requests, inputs = server.Inputs };
+    }
+
+    /// <summary>An OpenAI-compatible <c>/v1/embeddings</c> on 127.0.0.1 answering hashed vectors of the asked length (the same words, the same vector, in every run).</summary>
     private sealed class LocalEmbeddingsServer : IAsyncDisposable
     {
         private WebApplication _app = null!;
+        private long _requests;
+        private long _inputs;
 
         public string Endpoint { get; private set; } = "";
 
-        public static async Task<LocalEmbeddingsServer> StartAsync()
+        public long Requests => Interlocked.Read(ref _requests);
+
+        public long Inputs => Interlocked.Read(ref _inputs);
+
+        public static async Task<LocalEmbeddingsServer> StartAsync(int port = 0)
         {
+            var server = new LocalEmbeddingsServer();
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
             var app = builder.Build();
             app.MapPost("/v1/embeddings", async (HttpContext http) =>
             {
                 using var body = await JsonDocument.ParseAsync(http.Request.Body);
                 var input = body.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetString() ?? "").ToArray();
                 var dims = body.RootElement.TryGetProperty("dimensions", out var d) ? d.GetInt32() : 1536;
+                Interlocked.Increment(ref server._requests);
+                Interlocked.Add(ref server._inputs, input.Length);
                 http.Response.ContentType = "application/json";
                 await using var w = new Utf8JsonWriter(http.Response.Body);
                 w.WriteStartObject();
@@ -96,7 +126,7 @@ internal static class OpenAiIngestBench
                     var v = new float[dims];
                     foreach (var word in input[i].Split(' ', StringSplitOptions.RemoveEmptyEntries))
                     {
-                        v[(int)((uint)word.GetHashCode(StringComparison.Ordinal) % (uint)dims)] += 1;
+                        v[(int)(Fnv1a(word) % (uint)dims)] += 1;
                         tokens++;
                     }
 
@@ -118,7 +148,20 @@ internal static class OpenAiIngestBench
                 w.WriteEndObject();
             });
             await app.StartAsync();
-            return new LocalEmbeddingsServer { _app = app, Endpoint = app.Urls.First() + "/v1" };
+            server._app = app;
+            server.Endpoint = app.Urls.First() + "/v1";
+            return server;
+        }
+
+        private static uint Fnv1a(string word)
+        {
+            var h = 2166136261u;
+            foreach (var c in word)
+            {
+                h = (h ^ c) * 16777619u;
+            }
+
+            return h;
         }
 
         public async ValueTask DisposeAsync() => await _app.DisposeAsync();
