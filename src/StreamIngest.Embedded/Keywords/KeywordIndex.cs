@@ -60,10 +60,11 @@ public sealed class KeywordIndex
     public void Upsert(string key, long rowId, long createdMs, string source, string? lang, string text, string? previousText = null)
     {
         // Words are found and counted before the write lock is taken: searches wait only for the index's own updates.
-        var words = KeywordTokens.Tokenize(text);
+        var words = KeywordTokens.Tokenize(text, lang);
         var counts = words.GroupBy(w => w, StringComparer.Ordinal).Select(g => (Word: g.Key, Tf: (byte)Math.Min(g.Count(), byte.MaxValue))).ToArray();
-        var hash = string.GetHashCode(text, StringComparison.Ordinal);
-        var previous = string.Equals(previousText, text, StringComparison.Ordinal) ? null : RemovedText.Of(previousText); // same text: kept as it is
+        var hash = RemovedText.HashOf(text, lang);
+        // The text held before is taken to be in the same language; if it was not, its word counts are corrected at the next compaction.
+        var previous = string.Equals(previousText, text, StringComparison.Ordinal) ? null : RemovedText.Of(previousText, lang); // same text: kept as it is
         _lock.EnterWriteLock();
         try
         {
@@ -108,10 +109,10 @@ public sealed class KeywordIndex
         }
     }
 
-    /// <summary>Forgets the document; <paramref name="text"/>, the text it held, keeps the word counts exact.</summary>
-    public bool Remove(string key, string? text = null)
+    /// <summary>Forgets the document; <paramref name="text"/> and <paramref name="lang"/>, what it held, keep the word counts exact.</summary>
+    public bool Remove(string key, string? text = null, string? lang = null)
     {
-        var removed = RemovedText.Of(text);
+        var removed = RemovedText.Of(text, lang);
         _lock.EnterWriteLock();
         try
         {
@@ -322,12 +323,15 @@ public sealed class KeywordIndex
         }
     }
 
-    /// <summary>The words of a text being removed or replaced, found before the write lock; its hash says it is the text held.</summary>
+    /// <summary>The words of a text being removed or replaced, found before the write lock; its hash says it is the text held, indexed the same way.</summary>
     private sealed record RemovedText(int Hash, string[] Words)
     {
-        public static RemovedText? Of(string? text) => text is null
+        public static RemovedText? Of(string? text, string? lang) => text is null
             ? null
-            : new(string.GetHashCode(text, StringComparison.Ordinal), [.. KeywordTokens.Tokenize(text).Distinct(StringComparer.Ordinal)]);
+            : new(HashOf(text, lang), [.. KeywordTokens.Tokenize(text, lang).Distinct(StringComparer.Ordinal)]);
+
+        /// <summary>The text's hash with how its language is stemmed: the same text indexed another way holds other words.</summary>
+        public static int HashOf(string text, string? lang) => HashCode.Combine(string.GetHashCode(text, StringComparison.Ordinal), KeywordTokens.SchemeOf(lang));
     }
 
     private readonly record struct Doc(string? Key, long RowId, long CreatedMs, short Source, short Lang, ushort Length, int TextHash);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Lucene.Net.Tartarus.Snowball;
 using Lucene.Net.Tartarus.Snowball.Ext;
 
 namespace StreamIngest.Embedded.Keywords;
@@ -17,6 +18,15 @@ namespace StreamIngest.Embedded.Keywords;
 /// two-character query word such as 地震 or 大雨 is then a term of every post that contains it, and a longer one is
 /// the conjunction of its bigrams. CJK characters are taken as written (no compatibility decomposition, which would
 /// split Hangul syllables into jamo and strip kana voicing marks).
+/// <para>
+/// Stemming follows the post's language: English and posts of no stated or detected language get the Porter stem,
+/// as above; a language with a Snowball stemmer in Lucene.Net (Spanish, German, French, Portuguese, Italian, Dutch,
+/// Swedish, Russian, Turkish, Catalan and others) gets that stemmer, applied before the diacritics are folded, and
+/// its terms carry the language (<c>es:inund</c>), so one language's stems never meet another's; any other language
+/// (Japanese, Korean, Polish, Arabic…) is not stemmed. A query's language is not known (a few words say too little),
+/// so <see cref="QueryForms"/> looks each query word up in every form: its Porter stem, the word itself, and each
+/// Snowball language's stem.
+/// </para>
 /// </summary>
 public static class KeywordTokens
 {
@@ -39,18 +49,131 @@ public static class KeywordTokens
         return stemmer.Current;
     }
 
-    /// <summary>The indexed form of the text: its <see cref="Words"/>, each stemmed.</summary>
-    public static List<string> Tokenize(string text) => Words(text).ConvertAll(Stem);
+    /// <summary>
+    /// Languages stemmed with their own Snowball stemmer (ISO 639-1 code → stemmer). English is not here: it keeps the
+    /// Porter stem every unlabelled post gets.
+    /// </summary>
+    private static readonly Dictionary<string, Func<SnowballProgram>> Snowball = new(StringComparer.Ordinal)
+    {
+        ["ca"] = () => new CatalanStemmer(), ["da"] = () => new DanishStemmer(), ["de"] = () => new GermanStemmer(),
+        ["es"] = () => new SpanishStemmer(), ["eu"] = () => new BasqueStemmer(), ["fi"] = () => new FinnishStemmer(),
+        ["fr"] = () => new FrenchStemmer(), ["ga"] = () => new IrishStemmer(), ["hu"] = () => new HungarianStemmer(),
+        ["hy"] = () => new ArmenianStemmer(), ["it"] = () => new ItalianStemmer(), ["nl"] = () => new DutchStemmer(),
+        ["no"] = () => new NorwegianStemmer(), ["nb"] = () => new NorwegianStemmer(), ["nn"] = () => new NorwegianStemmer(),
+        ["pt"] = () => new PortugueseStemmer(), ["ro"] = () => new RomanianStemmer(), ["ru"] = () => new RussianStemmer(),
+        ["sv"] = () => new SwedishStemmer(), ["tr"] = () => new TurkishStemmer(),
+    };
 
-    /// <summary>The text's words before stemming (what a stop-word list or an FTS5 query takes).</summary>
-    public static List<string> Words(string text)
+    /// <summary>Language tags that name no language (BCP 47 <c>und</c>, <c>zxx</c>; X's <c>qme</c>, <c>qht</c>… for media, hashtags, cashtags): Porter, as for no tag.</summary>
+    private static readonly HashSet<string> NoLanguage = new(StringComparer.Ordinal) { "", "en", "und", "zxx", "mul", "art", "qam", "qct", "qht", "qme", "qst" };
+
+    [ThreadStatic]
+    private static Dictionary<string, SnowballProgram>? t_snowball;
+
+    /// <summary>How a language's words are stemmed: <c>null</c> Porter (English, none stated), <c>""</c> not at all, else the Snowball language's code.</summary>
+    public static string? SchemeOf(string? lang)
+    {
+        if (lang is null)
+        {
+            return null;
+        }
+
+        var dash = lang.AsSpan().IndexOfAny('-', '_');
+        var code = (dash < 0 ? lang : lang[..dash]).ToLowerInvariant();
+        return NoLanguage.Contains(code) ? null : Snowball.ContainsKey(code) ? code : string.Empty;
+    }
+
+    /// <summary>The indexed form of the text, by the post's language (<see cref="SchemeOf"/>): its <see cref="Words"/>, each stemmed as that language is.</summary>
+    public static List<string> Tokenize(string text, string? lang = null)
+    {
+        switch (SchemeOf(lang))
+        {
+            case null:
+                return Words(text).ConvertAll(Stem);
+            case "":
+                return Words(text);
+            case var code:
+                var words = Words(text, fold: false);
+                for (var i = 0; i < words.Count; i++)
+                {
+                    words[i] = IsCjk(words[i][0]) ? words[i] : code + ":" + Fold(StemAs(code, words[i]));
+                }
+
+                return words;
+        }
+    }
+
+    /// <summary>
+    /// Every term a query word (lower-case, accents kept: <see cref="Words"/> with <c>fold: false</c>) may be indexed
+    /// as: its Porter stem, the word unstemmed, and its stem in each Snowball language.
+    /// </summary>
+    public static IEnumerable<string> QueryForms(string word)
+    {
+        var folded = Fold(word);
+        yield return Stem(folded);
+        yield return folded;
+        if (IsCjk(word[0]))
+        {
+            yield break;
+        }
+
+        foreach (var code in Snowball.Keys)
+        {
+            yield return code + ":" + Fold(StemAs(code, word));
+        }
+    }
+
+    /// <summary>The word with its diacritics removed and compatibility forms folded, as the index keeps words ("café" → "cafe").</summary>
+    public static string Fold(string word)
+    {
+        if (Ascii.IsValid(word))
+        {
+            return word;
+        }
+
+        var sb = new StringBuilder(word.Length);
+        foreach (var c in word.Normalize(NormalizationForm.FormKD))
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark)
+            {
+                sb.Append(char.ToLowerInvariant(c));
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static string StemAs(string code, string word)
+    {
+        if (word.Length < 3)
+        {
+            return word;
+        }
+
+        var stemmers = t_snowball ??= new Dictionary<string, SnowballProgram>(StringComparer.Ordinal);
+        if (!stemmers.TryGetValue(code, out var stemmer))
+        {
+            stemmers[code] = stemmer = Snowball[code]();
+        }
+
+        stemmer.SetCurrent(word);
+        stemmer.Stem();
+        return stemmer.Current;
+    }
+
+    /// <summary>
+    /// The text's words before stemming (what a stop-word list or an FTS5 query takes). <paramref name="fold"/> false
+    /// keeps accented letters as they are written (composed), for a stemmer that reads them.
+    /// </summary>
+    public static List<string> Words(string text, bool fold = true)
     {
         var words = new List<string>();
         var sb = new StringBuilder();
+        var form = fold ? NormalizationForm.FormKD : NormalizationForm.FormKC;
         var hasCjk = text.AsSpan().ContainsAnyInRange('\u3040', '\u9FFF') || text.AsSpan().ContainsAnyInRange('\uAC00', '\uD7AF') || text.AsSpan().ContainsAnyInRange('\uF900', '\uFAFF') || text.AsSpan().ContainsAnyInRange('\uFF66', '\uFF9F');
         if (!hasCjk)
         {
-            var decomposed = text.IsNormalized(NormalizationForm.FormKD) ? text : text.Normalize(NormalizationForm.FormKD);
+            var decomposed = text.IsNormalized(form) ? text : text.Normalize(form);
             foreach (var c in decomposed)
             {
                 Add(c);
@@ -69,7 +192,7 @@ public static class KeywordTokens
                 }
 
                 Bigrams(cjkRun, words);
-                var folded = c < 0x80 ? null : c.ToString().Normalize(NormalizationForm.FormKD);
+                var folded = c < 0x80 ? null : c.ToString().Normalize(form);
                 if (folded is null)
                 {
                     Add(c);

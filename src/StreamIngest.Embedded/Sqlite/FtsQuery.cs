@@ -38,8 +38,16 @@ public static class FtsQuery
         return subject.Count > 0 ? subject : [.. words.Distinct(StringComparer.Ordinal).Take(MaxTerms)];
     }
 
-    /// <summary>The subject words as the in-memory keyword index holds them: stemmed, each once.</summary>
-    public static IReadOnlyList<string> Terms(string text) => [.. Words(text).Select(KeywordTokens.Stem).Distinct(StringComparer.Ordinal)];
+    /// <summary>
+    /// The subject words as the in-memory keyword index may hold them, each form once: the question's language is not
+    /// known, so each word is looked up as every language's stemmer would have indexed it (<see cref="KeywordTokens.QueryForms"/>).
+    /// </summary>
+    public static IReadOnlyList<string> Terms(string text)
+    {
+        var words = KeywordTokens.Words(text, fold: false);
+        var subject = words.Where(w => !StopWords.Contains(KeywordTokens.Fold(w))).Distinct(StringComparer.Ordinal).Take(MaxTerms).ToList();
+        return [.. (subject.Count > 0 ? subject : words.Distinct(StringComparer.Ordinal).Take(MaxTerms)).SelectMany(KeywordTokens.QueryForms).Distinct(StringComparer.Ordinal)];
+    }
 
     /// <summary>The FTS5 MATCH expression for <see cref="Words"/> (FTS5 stems them itself): each a quoted term, OR-ed; null when there are none.</summary>
     public static string? Build(string text)

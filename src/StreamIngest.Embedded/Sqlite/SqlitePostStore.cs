@@ -290,15 +290,16 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
         {
             using var cmd = connection.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = "DELETE FROM posts WHERE id = $id RETURNING text";
+            cmd.CommandText = "DELETE FROM posts WHERE id = $id RETURNING text, lang";
             var pId = cmd.Parameters.Add("$id", SqliteType.Text);
-            var removed = new List<(string, string)>();
+            var removed = new List<(string, string, string?)>();
             foreach (var id in ids)
             {
                 pId.Value = id;
-                if (cmd.ExecuteScalar() is string text)
+                using var reader = cmd.ExecuteReader();
+                if (reader.Read())
                 {
-                    removed.Add((id, text));
+                    removed.Add((id, reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
                 }
             }
 
@@ -309,9 +310,9 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
             index.Remove(id);
         }
 
-        foreach (var (id, text) in deleted)
+        foreach (var (id, text, lang) in deleted)
         {
-            keywords?.Remove(id, text);
+            keywords?.Remove(id, text, lang);
         }
 
         return deleted.Count;
@@ -442,23 +443,23 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
             {
                 using var cmd = connection.CreateCommand();
                 cmd.Transaction = tx;
-                cmd.CommandText = "DELETE FROM posts WHERE rowid IN (SELECT rowid FROM posts WHERE created_at < $cutoff LIMIT $n) RETURNING id, text";
+                cmd.CommandText = "DELETE FROM posts WHERE rowid IN (SELECT rowid FROM posts WHERE created_at < $cutoff LIMIT $n) RETURNING id, text, lang";
                 cmd.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
                 cmd.Parameters.AddWithValue("$n", PurgeChunk);
                 using var reader = cmd.ExecuteReader();
-                var list = new List<(string, string)>();
+                var list = new List<(string, string, string?)>();
                 while (reader.Read())
                 {
-                    list.Add((reader.GetString(0), reader.GetString(1)));
+                    list.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
                 }
 
                 return list;
             }, cancellationToken).ConfigureAwait(false);
 
-            foreach (var (id, text) in ids)
+            foreach (var (id, text, lang) in ids)
             {
                 index.Remove(id);
-                keywords?.Remove(id, text); // with its text, so the words' document counts stay exact
+                keywords?.Remove(id, text, lang); // with its text, so the words' document counts stay exact
             }
 
             total += ids.Count;

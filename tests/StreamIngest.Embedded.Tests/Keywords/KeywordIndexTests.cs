@@ -198,4 +198,56 @@ public class KeywordIndexTests : StoreTestBase
         Assert.Equal(["zh1"], index.Search(FtsQuery.Terms("红色预警"), 10, All).Select(h => h.Key));
         Assert.Empty(index.Search(FtsQuery.Terms("雨天"), 10, All)); // neither post has the bigram 雨天
     }
+
+    [Theory]
+    [InlineData("Überschwemmungen in Köln, Straßen gesperrt", "de", new[] { "de:uberschwemm", "de:in", "de:koln", "de:strass", "de:gesperrt" })]
+    [InlineData("Las inundaciones cortaron la carretera", "es", new[] { "es:las", "es:inund", "es:cort", "es:la", "es:carreter" })]
+    [InlineData("Inondations nationales", "fr", new[] { "fr:inond", "fr:national" })]
+    [InlineData("powodzie w Krakowie", "pl", new[] { "powodzie", "w", "krakowie" })] // no stemmer for Polish: never an English one
+    [InlineData("floods in Köln", "en-GB", new[] { "flood", "in", "koln" })]
+    [InlineData("floods in Köln", "und", new[] { "flood", "in", "koln" })]
+    [InlineData("東京で大雨 Überschwemmung", "de", new[] { "東京", "京で", "で大", "大雨", "de:uberschwemm" })]
+    public void Tokenize_StemsByThePostsLanguage(string text, string lang, string[] expected)
+    {
+        Assert.Equal(expected, KeywordTokens.Tokenize(text, lang));
+    }
+
+    [Theory]
+    [InlineData("Überschwemmung", "de1")] // singular asks, plural was posted: one German stem
+    [InlineData("inundación", "es1")]
+    [InlineData("inondation", "fr1")]
+    [InlineData("powodzie", "pl1")]
+    [InlineData("flooded", "en1")]
+    public void Search_AnotherFormOfAWord_FindsThePostInItsOwnLanguage(string question, string expected)
+    {
+        var index = new KeywordIndex();
+        index.Upsert("de1", 1, 100, "bsky", "de", "Überschwemmungen in Köln, Straßen gesperrt");
+        index.Upsert("es1", 2, 100, "bsky", "es", "Las inundaciones cortaron la carretera");
+        index.Upsert("fr1", 3, 100, "bsky", "fr", "Inondations dans le sud, routes fermées");
+        index.Upsert("pl1", 4, 100, "bsky", "pl", "powodzie w Krakowie");
+        index.Upsert("en1", 5, 100, "bsky", "en", "Floods close the river road");
+
+        Assert.Equal([expected], index.Search(FtsQuery.Terms(question), 10, All).Select(h => h.Key));
+    }
+
+    [Fact]
+    public void Remove_WithTheLanguageItWasIndexedIn_KeepsWordCountsExact()
+    {
+        string[] rest = ["Sonne in Berlin", "Regen in Hamburg", "Wind über Bremen", "Nebel am Rhein", "Schnee bei München"];
+        var index = new KeywordIndex();
+        var fresh = new KeywordIndex(); // what the index holds after the removal, built from scratch
+        index.Upsert("de1", 1, 100, "bsky", "de", "Überschwemmungen und Regen in Köln");
+        for (var i = 0; i < rest.Length; i++)
+        {
+            index.Upsert($"r{i}", 2 + i, 100, "bsky", "de", rest[i]);
+            fresh.Upsert($"r{i}", 2 + i, 100, "bsky", "de", rest[i]);
+        }
+
+        Assert.True(index.Remove("de1", "Überschwemmungen und Regen in Köln", "de"));
+
+        Assert.Equal(
+            fresh.Search(FtsQuery.Terms("Regen"), 10, All).Select(h => (h.Key, Math.Round(h.Score, 9))),
+            index.Search(FtsQuery.Terms("Regen"), 10, All).Select(h => (h.Key, Math.Round(h.Score, 9))));
+        Assert.Empty(index.Search(FtsQuery.Terms("Überschwemmung"), 10, All));
+    }
 }
