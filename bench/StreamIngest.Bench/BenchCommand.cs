@@ -27,7 +27,7 @@ public static class BenchCommand
     {
         if (args.Length == 0 || args[0] is not ("ingest" or "query" or "relevance" or "api" or "mixed" or "watches" or "embeddings-server"))
         {
-            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench ingest --provider openai [--posts N] [--endpoint URL --model M --dimensions D --key K] [--batch 64] [--concurrency 2]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8] [--set Key=Value;...]\n       bench mixed [--rates 150,300,450] [--clients 16] [--quiet 10] [--seconds 20] [--backoff true|false] [--set Key=Value;...]\n       bench watches [--posts 2000]\n       bench embeddings-server [--port 5099]");
+            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench ingest --provider openai [--posts N] [--endpoint URL --model M --dimensions D --key K] [--batch 64] [--concurrency 2]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR] [--only multilingual]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8] [--set Key=Value;...]\n       bench mixed [--rates 150,300,450] [--clients 16] [--quiet 10] [--seconds 20] [--backoff true|false] [--set Key=Value;...]\n       bench watches [--posts 2000]\n       bench embeddings-server [--port 5099]");
             return 2;
         }
 

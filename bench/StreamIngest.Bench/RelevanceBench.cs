@@ -44,13 +44,18 @@ internal static class RelevanceBench
     /// <summary>The grid, and the floor chosen on the tuning half: the most abstention outside with P@10 within 1% of no floor.</summary>
     public sealed record FloorFit(IReadOnlyList<FloorScore> Grid, double Chosen, FloorScore ChosenScore);
 
-    public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models);
+    public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models, IReadOnlyList<MultilingualCheck.LanguageScore> Multilingual);
 
     private sealed record Labelled(string Event, string Category, DateTimeOffset CreatedAt);
 
     public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
     {
         var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(StreamIngest.Training.TrainCommand.RepoRoot(), "..", "shared", "fixtures");
+        if (options.GetValueOrDefault("only") == "multilingual")
+        {
+            return new Result("relevance", 0, [], MultilingualCheck.Run(fixtures));
+        }
+
         var path = Path.Combine(fixtures, "crisisnlp-2013-2015", "tweets.jsonl");
         if (!File.Exists(path))
         {
@@ -205,7 +210,7 @@ internal static class RelevanceBench
             BenchCommand.Progress(JsonSerializer.Serialize(results[^1]));
         }
 
-        return new Result("relevance", questions.Count, results);
+        return new Result("relevance", questions.Count, results, MultilingualCheck.Run(fixtures));
     }
 
     /// <summary>

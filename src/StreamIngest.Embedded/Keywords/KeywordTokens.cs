@@ -109,13 +109,15 @@ public static class KeywordTokens
     /// </summary>
     public static IEnumerable<string> QueryForms(string word)
     {
+        if (IsCjk(word[0]))
+        {
+            yield return word; // a bigram, indexed as written in every language
+            yield break;
+        }
+
         var folded = Fold(word);
         yield return Stem(folded);
         yield return folded;
-        if (IsCjk(word[0]))
-        {
-            yield break;
-        }
 
         foreach (var code in Snowball.Keys)
         {
@@ -192,7 +194,8 @@ public static class KeywordTokens
                 }
 
                 Bigrams(cjkRun, words);
-                var folded = c < 0x80 ? null : c.ToString().Normalize(form);
+                // Half of a surrogate pair (an emoji beside Japanese text) cannot be normalised alone: it separates words.
+                var folded = c < 0x80 || char.IsSurrogate(c) ? null : c.ToString().Normalize(form);
                 if (folded is null)
                 {
                     Add(c);

@@ -164,6 +164,7 @@ public class KeywordIndexTests : StoreTestBase
     [InlineData("Flooding in 武汉 today", new[] { "flood", "in", "武汉", "todai" })]
     [InlineData("서울 홍수 경보", new[] { "서울", "홍수", "경보" })]
     [InlineData("雨", new[] { "雨" })]
+    [InlineData("大雨🌊警報 Café", new[] { "大雨", "警報", "cafe" })] // an emoji among CJK characters once threw (a surrogate normalised alone)
     [InlineData("ガソリン Café", new[] { "ガソ", "ソリ", "リン", "cafe" })]
     public void Tokenize_SplitsFoldsAndStemsAsFts5PorterUnicode61Does(string text, string[] expected)
     {
@@ -175,10 +176,11 @@ public class KeywordIndexTests : StoreTestBase
     [InlineData("東京")]
     [InlineData("大雨")]
     [InlineData("東京 大雨")]
+    [InlineData("서울")] // Hangul: looked up as written (a folded form would split syllables into jamo)
     public void Search_JapaneseWords_FindThePostsThatContainThem(string question)
     {
         var index = new KeywordIndex();
-        index.Upsert("jp1", 1, 100, "bsky", "ja", "東京で大雨が降っています。地震の後で道路が冠水。");
+        index.Upsert("jp1", 1, 100, "bsky", "ja", "東京で大雨が降っています。地震の後で道路が冠水。서울도");
         index.Upsert("jp2", 2, 100, "bsky", "ja", "今日は晴れて暖かい一日でした");
         index.Upsert("en1", 3, 100, "bsky", "en", "heavy rain in Tokyo after the earthquake");
 
