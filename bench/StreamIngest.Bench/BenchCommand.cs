@@ -66,9 +66,11 @@ public static class BenchCommand
     private static Dictionary<string, string> ParseOptions(string[] args)
     {
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i + 1 < args.Length; i += 2)
+        for (var i = 0; i < args.Length; i++)
         {
-            options[args[i].TrimStart('-')] = args[i + 1];
+            // "--key value", or a flag alone ("--fit", "--no-floor") when no value follows.
+            var flag = i + 1 == args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal);
+            options[args[i].TrimStart('-')] = flag ? "true" : args[++i];
         }
 
         return options;

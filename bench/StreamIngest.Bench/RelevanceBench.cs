@@ -32,7 +32,10 @@ internal static class RelevanceBench
         string Model, int Posts, double EmbedSeconds, Dictionary<string, ModeScore> Window, Dictionary<string, ModeScore> NoWindow,
         Dictionary<string, ModeScore> TuningWindow, Dictionary<string, ModeScore> TuningNoWindow,
         Dictionary<string, ModeScore> HeldOutWindow, Dictionary<string, ModeScore> HeldOutNoWindow, Dictionary<string, double> SignBitRecallAt10,
-        FloorFit? Floor = null);
+        FloorFit? Floor = null, CalibrationFit? Calibration = null, CalibrationCheck? Calibrated = null);
+
+    /// <summary>The shipped calibration (<see cref="RelevanceCalibration"/>) on each half: its error, and precision within each band of the estimate.</summary>
+    public sealed record CalibrationCheck(double KeywordWeight, double TuningEce, double HeldOutEce, IReadOnlyList<Band> TuningBands, IReadOnlyList<Band> HeldOutBands);
 
     /// <summary>
     /// The relevance floor at one vector score: hybrid P@10 in the event's window (an abstention scores 0), how often
@@ -43,6 +46,19 @@ internal static class RelevanceBench
 
     /// <summary>The grid, and the floor chosen on the tuning half: the most abstention outside with P@10 within 1% of no floor.</summary>
     public sealed record FloorFit(IReadOnlyList<FloorScore> Grid, double Chosen, FloorScore ChosenScore);
+
+    /// <summary>One band of the calibrated relevance: how many results fell in it, their mean estimate, and how many were relevant.</summary>
+    public sealed record Band(double From, double To, int Results, double MeanRelevance, double Precision);
+
+    /// <summary>
+    /// Per model, fitted on the tuning half only: the keyword weight (P@10 over the grid, window and none averaged) and
+    /// the logistic map from the fused score to P(about the question's incident) over the top 10 of every tuning question,
+    /// asked in its own window, with none, and in another incident's window. Scored on the held-out half: bands and
+    /// expected calibration error.
+    /// </summary>
+    public sealed record CalibrationFit(
+        IReadOnlyDictionary<string, double> KeywordWeightGrid, double KeywordWeight, double Slope, double Intercept,
+        double TuningEce, double HeldOutEce, IReadOnlyList<Band> HeldOutBands, int TuningResults, int HeldOutResults);
 
     public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models, IReadOnlyList<MultilingualCheck.LanguageScore> Multilingual);
 
@@ -144,7 +160,9 @@ internal static class RelevanceBench
                 }
             }
 
-            var defaults = new RankingOptions();
+            // As the host ranks with this model: its fitted keyword weight and relevance estimate (RelevanceCalibration).
+            var fitted = RelevanceCalibration.For(embedder.Model);
+            var defaults = new RankingOptions { KeywordWeight = fitted?.KeywordWeight ?? new RankingOptions().KeywordWeight, Calibration = fitted };
             var rrf = defaults with { Fusion = FusionMethod.Rrf };
             async Task<Dictionary<string, ModeScore>> ModesAsync(bool windowed, Func<RelevanceQuestions.Question, bool> which) => new()
             {
@@ -184,6 +202,72 @@ internal static class RelevanceBench
                 return score;
             }
 
+            // The next incident in time whose window does not overlap this one's: a window that holds none of the question's posts.
+            var incidentsInTime = windows.OrderBy(w => w.Value.Since).Select(w => w.Key).ToList();
+            (DateTimeOffset Since, DateTimeOffset Until) Away(string incident)
+            {
+                var (since, until) = windows[incident];
+                var other = incidentsInTime.Select(i => (Incident: i, Window: windows[i])).FirstOrDefault(w => w.Incident != incident && (w.Window.Since > until || w.Window.Until < since) && w.Window.Since > since);
+                other = other.Incident is null ? incidentsInTime.Select(i => (Incident: i, Window: windows[i])).First(w => w.Incident != incident && (w.Window.Since > until || w.Window.Until < since)) : other;
+                return other.Window;
+            }
+
+            // The top 10's fused scores, each with whether it is relevant: in the question's window, with none, and in another incident's.
+            async Task<List<(double Fused, bool Relevant)>> ScoredAsync(RankingOptions ranking, Func<RelevanceQuestions.Question, bool> which)
+            {
+                var retriever = new SqliteRetriever(store.Db, store.Index, embedder, new HybridRanker(ranking, clock), store.Keywords);
+                var scored = new List<(double, bool)>();
+                foreach (var q in questions.Where(which))
+                {
+                    var incident = RelevanceQuestions.Incident(q.Event);
+                    var (since, until) = windows[incident];
+                    var away = Away(incident);
+                    foreach (var (from, to) in new (DateTimeOffset?, DateTimeOffset)[] { (since, until), (null, until), (away.Since, away.Until) })
+                    {
+                        clock.Now = to;
+                        var result = await retriever.SearchAsync(new SearchQuery { Text = q.Text, K = K, Mode = SearchMode.Hybrid, Since = from, Until = from is null ? null : to }, CancellationToken.None);
+                        // Relevant here: about the question's incident at all (its event, any category), what a reader means by
+                        // "about this" and what abstaining asks; P@10 above keeps the stricter event-and-category match.
+                        scored.AddRange(result.Hits.Select(h => (h.Score.Fused, labels.TryGetValue(h.Post.NativeId, out var l) && RelevanceQuestions.Incident(l.Event) == incident)));
+                    }
+                }
+
+                return scored;
+            }
+
+            CalibrationFit? calibration = null;
+            if (options.ContainsKey("fit"))
+            {
+                var weights = new Dictionary<string, double>(StringComparer.Ordinal);
+                foreach (var w in new[] { 0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.2 })
+                {
+                    var o = new RankingOptions { KeywordWeight = w };
+                    var pAt10 = ((await EvaluateAsync(o, SearchMode.Hybrid, true, RelevanceQuestions.IsTuning)).PAt10 + (await EvaluateAsync(o, SearchMode.Hybrid, false, RelevanceQuestions.IsTuning)).PAt10) / 2;
+                    weights[w.ToString(CultureInfo.InvariantCulture)] = Math.Round(pAt10, 4);
+                    BenchCommand.Progress($"{model} keyword_weight {w}: tuning P@10 {pAt10:F4}");
+                }
+
+                var chosen = weights.OrderByDescending(kv => kv.Value).ThenBy(kv => Math.Abs(double.Parse(kv.Key, CultureInfo.InvariantCulture) - 0.1)).First();
+                var ranking = new RankingOptions { KeywordWeight = double.Parse(chosen.Key, CultureInfo.InvariantCulture) };
+                var tuning = await ScoredAsync(ranking, RelevanceQuestions.IsTuning);
+                var heldOut = await ScoredAsync(ranking, q => !RelevanceQuestions.IsTuning(q));
+                var (slope, intercept) = Calibration.FitLogistic(tuning);
+                calibration = new CalibrationFit(
+                    weights, ranking.KeywordWeight, Math.Round(slope, 4), Math.Round(intercept, 4),
+                    Calibration.Ece(tuning, slope, intercept), Calibration.Ece(heldOut, slope, intercept), Calibration.Bands(heldOut, slope, intercept), tuning.Count, heldOut.Count);
+                BenchCommand.Progress($"{model} calibration: {JsonSerializer.Serialize(calibration)}");
+            }
+
+            CalibrationCheck? calibrated = null;
+            if (fitted is not null)
+            {
+                var tuning = await ScoredAsync(defaults, RelevanceQuestions.IsTuning);
+                var heldOut = await ScoredAsync(defaults, q => !RelevanceQuestions.IsTuning(q));
+                calibrated = new CalibrationCheck(
+                    fitted.KeywordWeight, Calibration.Ece(tuning, fitted.Slope, fitted.Intercept), Calibration.Ece(heldOut, fitted.Slope, fitted.Intercept),
+                    Calibration.Bands(tuning, fitted.Slope, fitted.Intercept), Calibration.Bands(heldOut, fitted.Slope, fitted.Intercept));
+            }
+
             FloorFit? fit = null;
             if (!options.ContainsKey("no-floor"))
             {
@@ -206,7 +290,7 @@ internal static class RelevanceBench
                 await ModesAsync(true, RelevanceQuestions.IsTuning), await ModesAsync(false, RelevanceQuestions.IsTuning),
                 await ModesAsync(true, HeldOut), await ModesAsync(false, HeldOut),
                 await SignBitRecallAsync(store.Db, embedder, questions),
-                fit));
+                fit, calibration, calibrated));
             BenchCommand.Progress(JsonSerializer.Serialize(results[^1]));
         }
 

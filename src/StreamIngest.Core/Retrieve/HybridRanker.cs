@@ -28,6 +28,9 @@ public sealed record RankingOptions
     /// query (a post's BM25 divided by the list's best, times this weight).
     /// </summary>
     public double KeywordWeight { get; init; } = 0.1;
+
+    /// <summary>The embedding model's map from fused score to estimated relevance (<see cref="ScoreParts.Relevance"/>); none: no estimate.</summary>
+    public RelevanceCalibration? Calibration { get; init; }
 }
 
 public enum FusionMethod
@@ -63,7 +66,8 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
         IReadOnlyDictionary<string, Post> posts,
         int k,
         bool collapseDuplicates,
-        IReadOnlyDictionary<string, double>? similarity = null)
+        IReadOnlyDictionary<string, double>? similarity = null,
+        double? minRelevance = null)
     {
         var parts = options.Fusion == FusionMethod.Scores && similarity is not null
             ? ByScores(vector, keyword, similarity)
@@ -71,6 +75,7 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
 
         var now = timeProvider.GetUtcNow();
         var scored = new List<SearchHit>(parts.Count);
+        var bestKeyword = keyword.Count == 0 ? 0 : keyword.Max(c => c.Score);
         foreach (var (id, p) in parts)
         {
             if (!posts.TryGetValue(id, out var post))
@@ -81,7 +86,16 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
             var recency = RecencyFactor(post.CreatedAt, now);
             var engagement = EngagementFactor(post.Metrics);
             var final = Final(p.Fused, recency, engagement);
-            scored.Add(new SearchHit(post, new ScoreParts(p.Vec, p.Kw, recency, engagement, p.Fused, final), 0));
+            // Estimated from the cosine and the keyword bonus (the fused score under score fusion), whatever the fusion.
+            var relevance = options.Calibration is { } c && p.Vec is { } cosine
+                ? Math.Round(c.Estimate(cosine + (p.Kw is { } bm25 ? KeywordBonus(bm25, bestKeyword) : 0)), 4)
+                : (double?)null;
+            if (minRelevance is { } min && relevance < min)
+            {
+                continue;
+            }
+
+            scored.Add(new SearchHit(post, new ScoreParts(p.Vec, p.Kw, recency, engagement, p.Fused, final) { Relevance = relevance }, 0));
         }
 
         scored.Sort(static (a, b) =>

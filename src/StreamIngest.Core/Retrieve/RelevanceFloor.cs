@@ -11,7 +11,7 @@ namespace StreamIngest.Retrieve;
 /// searches (<see cref="SearchMode.Keyword"/>) are literal and pass as they are.
 /// The default for grounding is set per embedding model from <c>bench relevance</c>'s floor grid (docs/decisions/0007).
 /// </summary>
-public sealed class RelevanceFloor(IRetriever inner, double minVectorScore, TimeProvider timeProvider) : IRetriever
+public sealed partial class RelevanceFloor(IRetriever inner, double minVectorScore, TimeProvider timeProvider) : IRetriever
 {
     /// <summary>The floor fitted for a packaged embedding model (docs/decisions/0007); 0 (off) for one not fitted here.</summary>
     public static double DefaultFor(string embeddingModel) => embeddingModel switch
@@ -28,8 +28,10 @@ public sealed class RelevanceFloor(IRetriever inner, double minVectorScore, Time
             return result;
         }
 
+        var names = NamesIn(query.Text);
         var kept = result.Hits.Where(Clears).ToList();
-        if (kept.Count > 0)
+        var missing = Unmentioned(names, kept);
+        if (kept.Count > 0 && missing is null)
         {
             return kept.Count == result.Hits.Count ? result : result with { Hits = kept };
         }
@@ -38,11 +40,47 @@ public sealed class RelevanceFloor(IRetriever inner, double minVectorScore, Time
         if (query.Since is not null || query.Until is not null)
         {
             var wider = await inner.SearchAsync(query with { Since = null, Until = null, K = Math.Max(query.K, 10) }, cancellationToken).ConfigureAwait(false);
-            newest = wider.Hits.Where(Clears).Select(h => (DateTimeOffset?)h.Post.CreatedAt).Max();
+            var clearing = wider.Hits.Where(Clears).ToList();
+            newest = Unmentioned(names, clearing) is null
+                ? clearing.Where(h => names.Count == 0 || names.Any(n => Mentions(h, n))).Select(h => (DateTimeOffset?)h.Post.CreatedAt).Max()
+                : null;
         }
 
-        return result with { Hits = [], Abstention = new Abstention(Describe(newest, query, timeProvider.GetUtcNow()), newest) };
+        return result with { Hits = [], Abstention = new Abstention(Describe(newest, query, timeProvider.GetUtcNow(), kept.Count > 0 ? missing : null), newest) };
     }
+
+    /// <summary>
+    /// The names a question asks about: capitalised words that do not start a sentence ("Nepal", "Hurricane Odile") and
+    /// words in capitals ("MERS", "NVDA"). A sentence embedding weighs them lightly, so an earthquake question about one
+    /// country finds posts about another's; a question is not answered by posts that never mention what it names.
+    /// </summary>
+    public static IReadOnlyList<string> NamesIn(string question)
+    {
+        var names = new List<string>();
+        var sentenceStart = true;
+        foreach (System.Text.RegularExpressions.Match m in Words().Matches(question))
+        {
+            var word = m.Value;
+            var previous = m.Index > 0 ? question[..m.Index].TrimEnd() : string.Empty;
+            sentenceStart = previous.Length == 0 || previous[^1] is '.' or '?' or '!' or ':' or '"' or '\n';
+            var capitals = word.Length >= 2 && word.All(c => !char.IsLetter(c) || char.IsUpper(c)) && word.Any(char.IsLetter);
+            if (capitals || (!sentenceStart && char.IsUpper(word[0]) && word.Length >= 2 && word.Skip(1).Any(char.IsLower)))
+            {
+                names.Add(word);
+            }
+        }
+
+        return names.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\p{L}[\p{L}\p{N}'’-]*")]
+    private static partial System.Text.RegularExpressions.Regex Words();
+
+    /// <summary>The first name no hit mentions, or null when each is mentioned by at least one (or there are none).</summary>
+    private static string? Unmentioned(IReadOnlyList<string> names, List<SearchHit> hits) =>
+        names.FirstOrDefault(n => !hits.Any(h => Mentions(h, n)));
+
+    private static bool Mentions(SearchHit hit, string name) => hit.Post.Text.Contains(name, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Close enough in meaning; or containing the question's words and at least half as close (short questions score
@@ -53,18 +91,19 @@ public sealed class RelevanceFloor(IRetriever inner, double minVectorScore, Time
         ? v >= minVectorScore || (hit.Score.Keyword is > 0 && v >= minVectorScore / 2)
         : hit.Score.Keyword is > 0;
 
-    private static string Describe(DateTimeOffset? newest, SearchQuery query, DateTimeOffset now)
+    private static string Describe(DateTimeOffset? newest, SearchQuery query, DateTimeOffset now, string? unmentioned = null)
     {
         var scope = query.Since is null && query.Until is null ? "No stored post" : "No post in the searched window";
+        var about = unmentioned is null ? "is about this question" : $"mentions {unmentioned}";
         if (newest is not { } at)
         {
-            return $"{scope} is about this question.";
+            return $"{scope} {about}.";
         }
 
         var age = now - at;
         var ago = age.TotalDays >= 2 ? $"{Math.Floor(age.TotalDays).ToString(CultureInfo.InvariantCulture)} days"
             : age.TotalHours >= 2 ? $"{Math.Floor(age.TotalHours).ToString(CultureInfo.InvariantCulture)} hours"
             : $"{Math.Max(1, Math.Floor(age.TotalMinutes)).ToString(CultureInfo.InvariantCulture)} minutes";
-        return $"{scope} is about this question; the newest matching post is {ago} old ({at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}).";
+        return $"{scope} {about}; the newest matching post is {ago} old ({at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}).";
     }
 }

@@ -78,6 +78,9 @@ public sealed record SearchQuery
 
     /// <summary>Signal filters, applied to the candidates of both lists before fusion.</summary>
     public PostFilter Filter { get; init; } = PostFilter.None;
+
+    /// <summary>Leave out results whose estimated relevance (<see cref="ScoreParts.Relevance"/>) is below this; results without an estimate stay.</summary>
+    public double? MinRelevance { get; init; }
 }
 
 /// <summary>
@@ -159,7 +162,15 @@ public sealed record PostFilter
 }
 
 /// <summary>How a result's score was made, so users can see why it ranked where it did.</summary>
-public sealed record ScoreParts(double? Vector, double? Keyword, double Recency, double Engagement, double Fused, double Final);
+public sealed record ScoreParts(double? Vector, double? Keyword, double Recency, double Engagement, double Fused, double Final)
+{
+    /// <summary>
+    /// Estimated probability (0–1) that the result is about the query, calibrated per embedding model
+    /// (<see cref="RelevanceCalibration"/>): one threshold means the same whichever model is configured. Null where
+    /// there is no estimate (keyword mode, no vector, a model not calibrated here).
+    /// </summary>
+    public double? Relevance { get; init; }
+}
 
 public sealed record SearchHit(Post Post, ScoreParts Score, int Duplicates);
 

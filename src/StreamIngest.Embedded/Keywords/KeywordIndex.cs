@@ -60,7 +60,7 @@ public sealed class KeywordIndex
     public void Upsert(string key, long rowId, long createdMs, string source, string? lang, string text, string? previousText = null)
     {
         // Words are found and counted before the write lock is taken: searches wait only for the index's own updates.
-        var words = KeywordTokens.Tokenize(text, lang);
+        var (words, wordCount) = KeywordTokens.Index(text, lang);
         var counts = words.GroupBy(w => w, StringComparer.Ordinal).Select(g => (Word: g.Key, Tf: (byte)Math.Min(g.Count(), byte.MaxValue))).ToArray();
         var hash = RemovedText.HashOf(text, lang);
         // The text held before is taken to be in the same language; if it was not, its word counts are corrected at the next compaction.
@@ -70,7 +70,7 @@ public sealed class KeywordIndex
         {
             var sourceCode = _codes.Add(source);
             var langCode = _codes.Add(lang);
-            if (_docByKey.TryGetValue(key, out var existing) && _docs[existing].TextHash == hash && _docs[existing].Length == Math.Min(words.Count, ushort.MaxValue))
+            if (_docByKey.TryGetValue(key, out var existing) && _docs[existing].TextHash == hash && _docs[existing].Length == Math.Min(wordCount, ushort.MaxValue))
             {
                 ref var same = ref _docs[existing];
                 same = same with { RowId = rowId, CreatedMs = createdMs, Source = sourceCode, Lang = langCode };
@@ -88,7 +88,7 @@ public sealed class KeywordIndex
             }
 
             var doc = _count++;
-            var length = (ushort)Math.Min(words.Count, ushort.MaxValue);
+            var length = (ushort)Math.Min(wordCount, ushort.MaxValue);
             _docs[doc] = new Doc(key, rowId, createdMs, sourceCode, langCode, length, hash);
             _docByKey[key] = doc;
             _live++;
@@ -140,7 +140,16 @@ public sealed class KeywordIndex
     /// The <paramref name="k"/> documents with the highest BM25 for <paramref name="words"/> (OR-ed) that pass the
     /// filter (its source and language codes from <see cref="CodeOf"/>), best first; the score is positive, higher is better.
     /// </summary>
-    public IReadOnlyList<(long RowId, string Key, double Score)> Search(IReadOnlyList<string> words, int k, VectorFilter filter)
+    public IReadOnlyList<(long RowId, string Key, double Score)> Search(IReadOnlyList<string> words, int k, VectorFilter filter) =>
+        Search([.. words.Distinct(StringComparer.Ordinal).Select(w => new[] { w })], k, filter);
+
+    /// <summary>
+    /// As <see cref="Search(IReadOnlyList{string}, int, VectorFilter)"/>, for query words each given in several forms (the
+    /// stems different languages index it as, <see cref="KeywordTokens.QueryForms"/>): a word's forms count as one term,
+    /// whose documents are those of any form and whose BM25 weight comes from all of them together (as a synonym does in
+    /// Lucene), so a rare form found in a few posts of another language does not outweigh the word itself.
+    /// </summary>
+    public IReadOnlyList<(long RowId, string Key, double Score)> Search(IReadOnlyList<IReadOnlyList<string>> words, int k, VectorFilter filter)
     {
         _lock.EnterReadLock();
         try
@@ -151,8 +160,8 @@ public sealed class KeywordIndex
             }
 
             var avgLength = Math.Max(1.0, (double)_liveLength / _live);
-            var terms = words.Distinct(StringComparer.Ordinal)
-                .Select(w => _terms.TryGetValue(w, out var p) && p.Live > 0 ? new Term(p, Idf(_live, p.Live)) : null)
+            var terms = words
+                .Select(TermFor)
                 .OfType<Term>()
                 .OrderBy(t => t.UpperBound) // ascending: the cheapest words are the first to stop driving the scan
                 .ToArray();
@@ -257,6 +266,50 @@ public sealed class KeywordIndex
         }
     }
 
+    /// <summary>One query word's term: the postings of its one indexed form, or of all its forms merged (held under the read lock).</summary>
+    private Term? TermFor(IReadOnlyList<string> forms)
+    {
+        Postings? single = null;
+        List<Postings>? several = null;
+        foreach (var form in forms.Distinct(StringComparer.Ordinal))
+        {
+            if (!_terms.TryGetValue(form, out var p) || p.Live == 0)
+            {
+                continue;
+            }
+
+            if (single is null)
+            {
+                single = p;
+            }
+            else
+            {
+                (several ??= [single]).Add(p);
+            }
+        }
+
+        if (single is null)
+        {
+            return null;
+        }
+
+        if (several is null)
+        {
+            return new Term(single, Idf(_live, single.Live));
+        }
+
+        // n for BM25: the live documents holding any of the forms, each once.
+        var union = Postings.Union(several);
+        var live = 0;
+        for (var i = 0; i < union.Count; i++)
+        {
+            live += _docs[union.Docs[i]].Key is null ? 0 : 1;
+        }
+
+        union.Live = live;
+        return live == 0 ? null : new Term(union, Idf(_live, live));
+    }
+
     /// <summary>FTS5's idf: <c>ln((N − n + 0.5) / (n + 0.5))</c>, and 1e-6 where that is not positive (words in over half the documents).</summary>
     public static double Idf(int documents, int withWord)
     {
@@ -328,7 +381,7 @@ public sealed class KeywordIndex
     {
         public static RemovedText? Of(string? text, string? lang) => text is null
             ? null
-            : new(HashOf(text, lang), [.. KeywordTokens.Tokenize(text, lang).Distinct(StringComparer.Ordinal)]);
+            : new(HashOf(text, lang), [.. KeywordTokens.Index(text, lang).Terms.Distinct(StringComparer.Ordinal)]);
 
         /// <summary>The text's hash with how its language is stemmed: the same text indexed another way holds other words.</summary>
         public static int HashOf(string text, string? lang) => HashCode.Combine(string.GetHashCode(text, StringComparison.Ordinal), KeywordTokens.SchemeOf(lang));
@@ -399,6 +452,45 @@ public sealed class KeywordIndex
             }
 
             return high;
+        }
+
+        /// <summary>The documents of any of the lists, ascending, each once with the most occurrences of one form (two forms of one word are not two occurrences); a new list, for one search.</summary>
+        public static Postings Union(List<Postings> lists)
+        {
+            var merged = new Postings { Docs = new int[lists.Sum(l => l.Count)], Tf = new byte[lists.Sum(l => l.Count)] };
+            var at = new int[lists.Count];
+            while (true)
+            {
+                var doc = int.MaxValue;
+                for (var i = 0; i < lists.Count; i++)
+                {
+                    if (at[i] < lists[i].Count && lists[i].Docs[at[i]] < doc)
+                    {
+                        doc = lists[i].Docs[at[i]];
+                    }
+                }
+
+                if (doc == int.MaxValue)
+                {
+                    break;
+                }
+
+                var tf = 0;
+                for (var i = 0; i < lists.Count; i++)
+                {
+                    if (at[i] < lists[i].Count && lists[i].Docs[at[i]] == doc)
+                    {
+                        tf = Math.Max(tf, lists[i].Tf[at[i]]);
+                        at[i]++;
+                    }
+                }
+
+                merged.Docs[merged.Count] = doc;
+                merged.Tf[merged.Count] = (byte)Math.Min(tf, byte.MaxValue);
+                merged.Count++;
+            }
+
+            return merged;
         }
 
         /// <summary>Keeps the documents <paramref name="map"/> keeps, renumbered; returns how many are left.</summary>

@@ -104,6 +104,38 @@ public static class KeywordTokens
     }
 
     /// <summary>
+    /// What the keyword index holds for a post: each word as its language indexes it (<see cref="Tokenize"/>) and, where
+    /// that is not already it, the word's Porter stem beside it, and the number of words (BM25's document length). The
+    /// second form is a fallback for a language wrongly detected: short English posts are often taken for another
+    /// language (of 24,596 English crisis tweets in <c>bench relevance</c>, 1,626 were detected as Tagalog), and
+    /// without it their words would only be found in the exact form written. A query word's forms count as one term
+    /// (<see cref="KeywordIndex"/>), so a post holding both forms of a word is found once.
+    /// </summary>
+    public static (List<string> Terms, int Words) Index(string text, string? lang)
+    {
+        var scheme = SchemeOf(lang);
+        if (scheme is null)
+        {
+            var porter = Tokenize(text);
+            return (porter, porter.Count);
+        }
+
+        var primary = Tokenize(text, lang);
+        var terms = new List<string>(primary.Count * 2);
+        terms.AddRange(primary);
+        foreach (var word in Words(text))
+        {
+            var stem = Stem(word);
+            if (!IsCjk(word[0]) && (scheme.Length > 0 || !string.Equals(stem, word, StringComparison.Ordinal)))
+            {
+                terms.Add(stem);
+            }
+        }
+
+        return (terms, primary.Count);
+    }
+
+    /// <summary>
     /// Every term a query word (lower-case, accents kept: <see cref="Words"/> with <c>fold: false</c>) may be indexed
     /// as: its Porter stem, the word unstemmed, and its stem in each Snowball language.
     /// </summary>

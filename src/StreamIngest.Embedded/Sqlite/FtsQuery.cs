@@ -39,14 +39,17 @@ public static class FtsQuery
     }
 
     /// <summary>
-    /// The subject words as the in-memory keyword index may hold them, each form once: the question's language is not
-    /// known, so each word is looked up as every language's stemmer would have indexed it (<see cref="KeywordTokens.QueryForms"/>).
+    /// The subject words as the in-memory keyword index may hold them, each word once with all its forms: the question's
+    /// language is not known, so each word is looked up as every language's stemmer would have indexed it
+    /// (<see cref="KeywordTokens.QueryForms"/>), the forms of one word counting as one term.
     /// </summary>
-    public static IReadOnlyList<string> Terms(string text)
+    public static IReadOnlyList<string[]> Terms(string text)
     {
         var words = KeywordTokens.Words(text, fold: false);
         var subject = words.Where(w => !StopWords.Contains(KeywordTokens.Fold(w))).Distinct(StringComparer.Ordinal).Take(MaxTerms).ToList();
-        return [.. (subject.Count > 0 ? subject : words.Distinct(StringComparer.Ordinal).Take(MaxTerms)).SelectMany(KeywordTokens.QueryForms).Distinct(StringComparer.Ordinal)];
+        return [.. (subject.Count > 0 ? subject : words.Distinct(StringComparer.Ordinal).Take(MaxTerms))
+            .Select(w => KeywordTokens.QueryForms(w).Distinct(StringComparer.Ordinal).ToArray())
+            .DistinctBy(forms => forms[0], StringComparer.Ordinal)];
     }
 
     /// <summary>The FTS5 MATCH expression for <see cref="Words"/> (FTS5 stems them itself): each a quoted term, OR-ed; null when there are none.</summary>

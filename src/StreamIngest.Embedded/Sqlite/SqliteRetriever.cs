@@ -136,7 +136,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             keyword = [.. keyword.Where(c => posts.ContainsKey(c.Id))];
         }
 
-        var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates, similarity);
+        var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates, similarity, query.MinRelevance);
         if (documents is not null)
         {
             hits = [.. hits.Select(h => h with { Post = PostJson.Deserialize(documents[h.Post.Id]) })];

@@ -44,7 +44,7 @@ public static class SearchApi
     {
         app.MapGet("/v1/search", SearchAsync).WithName("Search")
             .WithSummary("Hybrid, recency-aware search over stored posts")
-            .WithDescription("Example: GET /v1/search?q=power%20outages&window=PT1H&k=10&mode=hybrid&entity=%23storm");
+            .WithDescription("Example: GET /v1/search?q=power%20outages&window=PT1H&k=10&mode=hybrid&entity=%23storm&min_score=0.5 (min_score: the least estimated relevance, 0-1, a result's score.relevance)");
         app.MapGet("/v1/posts/{id}", GetPostAsync).WithName("GetPost").WithSummary("One stored post by id (source:native id)");
         return app;
     }
@@ -53,12 +53,14 @@ public static class SearchApi
         string? q, string? k, string? mode, string? window, string? since, string? until, string? source, string? lang, string? entity, string? collapse,
         string? sentiment, [FromQuery(Name = "min_sentiment")] string? minSentiment, [FromQuery(Name = "max_sentiment")] string? maxSentiment, string? safety,
         [FromQuery(Name = "min_engagement")] string? minEngagement, string? author, [FromQuery(Name = "exclude_author")] string? excludeAuthor, string? domain,
+        [FromQuery(Name = "min_score")] string? minScore,
         IRetriever retriever, TimeProvider timeProvider, CancellationToken cancellationToken, Auth.UsageMeter? usage = null)
     {
         var errors = new Dictionary<string, string[]>();
         var query = new SearchParameters(q, k, mode, window, since, until, source, lang, entity, collapse)
         {
             Signals = new SignalParameters(sentiment, minSentiment, maxSentiment, safety, minEngagement, author, excludeAuthor, domain),
+            MinScore = minScore,
         }.Validate(timeProvider.GetUtcNow(), errors);
         if (query is null)
         {

@@ -22,6 +22,9 @@ public sealed record SearchParameters(
     /// <summary>The signal filters (<c>sentiment</c>, <c>min_sentiment</c>, <c>max_sentiment</c>, <c>safety</c>, <c>min_engagement</c>, <c>author</c>, <c>exclude_author</c>, <c>domain</c>).</summary>
     public SignalParameters Signals { get; init; } = new();
 
+    /// <summary><c>min_score</c>: the least estimated relevance (0–1, a result's <c>score.relevance</c>) a result may have.</summary>
+    public string? MinScore { get; init; }
+
     public const int MaxQueryChars = 1000;
     public const int MaxK = 100;
     public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(366);
@@ -106,6 +109,19 @@ public sealed record SearchParameters(
             Error("collapse", "'collapse' must be true or false.");
         }
 
+        double? minRelevance = null;
+        if (MinScore is not null)
+        {
+            if (double.TryParse(MinScore, NumberStyles.Float, CultureInfo.InvariantCulture, out var m) && m is >= 0 and <= 1)
+            {
+                minRelevance = m;
+            }
+            else
+            {
+                Error("min_score", "'min_score' must be an estimated relevance from 0 to 1 (a result's score.relevance).");
+            }
+        }
+
         var filter = Signals.Validate(errors);
         return errors.Count > 0
             ? null
@@ -121,6 +137,7 @@ public sealed record SearchParameters(
                 Entity = entity,
                 CollapseDuplicates = collapse,
                 Filter = filter,
+                MinRelevance = minRelevance,
             };
     }
 

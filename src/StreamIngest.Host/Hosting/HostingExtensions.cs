@@ -106,11 +106,14 @@ public static class HostingExtensions
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<SearchOptions>>().Value;
+            // Scores mean something per embedding model: its fitted keyword weight and relevance estimate (none for a remote one).
+            var calibration = RelevanceCalibration.For(sp.GetRequiredService<IEmbedder>().Model);
             return new HybridRanker(
                 new RankingOptions
                 {
                     HalfLife = o.HalfLife, RecencyWeight = o.RecencyWeight, EngagementWeight = o.EngagementWeight, RrfK = o.RrfK,
-                    Fusion = o.Fusion, KeywordWeight = o.KeywordWeight,
+                    Fusion = o.Fusion, KeywordWeight = o.KeywordWeight ?? calibration?.KeywordWeight ?? new RankingOptions().KeywordWeight,
+                    Calibration = calibration,
                 },
                 sp.GetRequiredService<TimeProvider>());
         });

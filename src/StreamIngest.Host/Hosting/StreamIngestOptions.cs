@@ -134,9 +134,12 @@ public sealed class SearchOptions
     [Range(0.0, 1.0)]
     public double? GroundMinRelevance { get; set; }
 
-    /// <summary>What the best keyword match adds to a cosine similarity under <see cref="FusionMethod.Scores"/>.</summary>
+    /// <summary>
+    /// What the best keyword match adds to a cosine similarity under <see cref="FusionMethod.Scores"/>. Unset: the weight
+    /// fitted for the embedding model (<see cref="RelevanceCalibration.For"/>), else 0.1.
+    /// </summary>
     [Range(0.0, 1.0)]
-    public double KeywordWeight { get; set; } = new RankingOptions().KeywordWeight;
+    public double? KeywordWeight { get; set; }
 
     /// <summary>
     /// Embedded store: stories beyond k a search reads after ranking its candidates by the vector index's own figures

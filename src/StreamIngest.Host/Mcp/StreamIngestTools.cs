@@ -34,10 +34,12 @@ public sealed class StreamIngestTools(IServiceProvider services, IOptions<Micros
         [Description("'include' (default: labelled posts returned with their safety labels) or 'exclude' (no post labelled offensive, hate or prompt injection).")] string? safety = null,
         [Description("Only posts by this author handle.")] string? author = null,
         [Description("Only posts linking to this web domain, e.g. 'reuters.com'.")] string? domain = null,
+        [Description("Only posts at least this likely to be about the query: an estimated relevance from 0 to 1 (each result's score.relevance), calibrated per embedding model, e.g. 0.5.")] double? minScore = null,
         CancellationToken cancellationToken = default)
     {
         var result = await SearchApi.SearchAsync(
             query, Text(k), mode, window, null, null, source, lang, entity, null, sentiment, null, null, safety, null, author, null, domain,
+            minScore?.ToString(System.Globalization.CultureInfo.InvariantCulture),
             services.GetRequiredService<IRetriever>(), timeProvider, cancellationToken, services.GetService<Auth.UsageMeter>());
         return Result(result.Result);
     }

@@ -48,6 +48,25 @@ public class HybridRankerTests
     }
 
     [Fact]
+    public void Rank_WithACalibration_EstimatesRelevanceFromTheFusedScore_AndLeavesOutWhatIsBelowTheMinimum()
+    {
+        var posts = new[] { P("a", TimeSpan.Zero), P("b", TimeSpan.Zero), P("c", TimeSpan.Zero) }.ToDictionary(p => p.Id);
+        var calibration = new RelevanceCalibration(KeywordWeight: 0.1, Slope: 10, Intercept: -5); // 0.5 at a fused score of 0.5
+        var ranker = Ranker(new RankingOptions { KeywordWeight = 0.1, RecencyWeight = 0, Calibration = calibration });
+        var similarity = new Dictionary<string, double> { ["test:a"] = 0.60, ["test:b"] = 0.40, ["test:c"] = 0.20 };
+        Candidate[] vector = [new("test:a", 0.60), new("test:b", 0.40), new("test:c", 0.20)];
+        Candidate[] keyword = [new("test:b", 6)];
+
+        var all = ranker.Rank(vector, keyword, posts, 3, false, similarity);
+        var confident = ranker.Rank(vector, keyword, posts, 3, false, similarity, minRelevance: 0.5);
+
+        Assert.Equal(1 / (1 + Math.Exp(-(10 * 0.60 - 5))), all[0].Score.Relevance!.Value, 4);
+        Assert.Equal(0.5, all.Single(h => h.Post.Id == "test:b").Score.Relevance!.Value, 4); // 0.40 + the whole keyword weight
+        Assert.Equal(["test:a", "test:b"], confident.Select(h => h.Post.Id)); // c (0.2 → 0.05) is left out
+        Assert.All(Ranker(new RankingOptions()).Rank(vector, keyword, posts, 3, false, similarity), h => Assert.Null(h.Score.Relevance)); // no calibration, no estimate
+    }
+
+    [Fact]
     public void Rank_RrfFusion_IgnoresSimilarities()
     {
         var posts = new[] { P("a", TimeSpan.Zero), P("b", TimeSpan.Zero) }.ToDictionary(p => p.Id);

@@ -56,6 +56,34 @@ public class RelevanceFloorTests
         Assert.Null(inner.Asked[1].Since); // the second look is without the window
     }
 
+    [Theory]
+    [InlineData("How many people were killed in the 2013 Pakistan earthquake?", new[] { "Pakistan" })]
+    [InlineData("Which roads were damaged by Typhoon Hagupit?", new[] { "Typhoon", "Hagupit" })]
+    [InlineData("What are the symptoms of MERS? Is Ebola worse?", new[] { "MERS", "Ebola" })] // "Is" starts a sentence
+    [InlineData("What caused the train derailment?", new string[0])]
+    [InlineData("what is $NVDA doing after earnings", new[] { "NVDA" })]
+    [InlineData("I think the Fed cut rates", new[] { "Fed" })] // "I" is one letter
+    public void NamesIn_CapitalisedWordsInsideASentence_AndWordsInCapitals(string question, string[] expected)
+    {
+        Assert.Equal(expected, RelevanceFloor.NamesIn(question));
+    }
+
+    [Fact]
+    public async Task NoPostMentionsWhatTheQuestionNames_Abstains_AndSaysWhereTheNewestThatDoesIs()
+    {
+        // Close in meaning (another country's earthquake), but none of the window's posts says "Nepal".
+        var inner = new FixedRetriever(("pakistan-quake-toll", 0.64, 2.0, Now.AddHours(-3)), ("pakistan-aid", 0.55, null, Now.AddHours(-5)), ("nepal-quake-toll", 0.66, 2.0, Now.AddDays(-30)));
+        var floor = new RelevanceFloor(inner, 0.2, new FakeTimeProvider(Now));
+
+        var away = await floor.SearchAsync(new SearchQuery { Text = "How many died in the Nepal earthquake?", Since = Now.AddDays(-7), Until = Now }, CancellationToken.None);
+        var inside = await floor.SearchAsync(new SearchQuery { Text = "How many died in the Nepal earthquake?", Since = Now.AddDays(-31), Until = Now }, CancellationToken.None);
+
+        Assert.Empty(away.Hits);
+        Assert.Equal("No post in the searched window mentions Nepal; the newest matching post is 30 days old (2026-11-07T12:00:00Z).", away.Abstention!.Reason);
+        Assert.Equal(3, inside.Hits.Count); // one post names it: the window answers, with all it found
+        Assert.Null(inside.Abstention);
+    }
+
     [Fact]
     public async Task NothingAnywhere_AbstainsWithoutATime()
     {

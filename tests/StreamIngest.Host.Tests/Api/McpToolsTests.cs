@@ -57,6 +57,27 @@ public sealed class McpToolsTests(KestrelDemoHostFixture host) : IClassFixture<K
     }
 
     [Fact]
+    public async Task SearchPosts_MinScore_KeepsOnlyResultsEstimatedAtLeastThatRelevant()
+    {
+        await using var mcp = await ConnectAsync();
+        var args = new Dictionary<string, object?> { ["query"] = "river flooding downtown", ["k"] = 20, ["window"] = "P30D" };
+
+        var all = Json(await mcp.CallToolAsync("search_posts", args)).GetProperty("results").EnumerateArray().ToList();
+        args["minScore"] = 0.5;
+        var confident = Json(await mcp.CallToolAsync("search_posts", args)).GetProperty("results").EnumerateArray().ToList();
+        using var http = new HttpClient { BaseAddress = host.BaseAddress };
+        var bad = await http.GetAsync("/v1/search?q=flood&min_score=1.5");
+
+        double Relevance(JsonElement r) => r.GetProperty("score").GetProperty("relevance").GetDouble();
+        Assert.All(all, r => Assert.InRange(Relevance(r), 0, 1));
+        Assert.Contains(all, r => Relevance(r) < 0.5); // the filter has something to leave out
+        Assert.NotEmpty(confident);
+        Assert.All(confident, r => Assert.True(Relevance(r) >= 0.5));
+        Assert.Equal(all.Count(r => Relevance(r) >= 0.5), confident.Count);
+        await ProblemAssert.NamesAsync(bad, "min_score");
+    }
+
+    [Fact]
     public async Task ListTools_DescribesEveryToolWithAnInputSchema()
     {
         await using var mcp = await ConnectAsync();
