@@ -60,7 +60,7 @@ internal static class RelevanceBench
         IReadOnlyDictionary<string, double> KeywordWeightGrid, double KeywordWeight, double Slope, double Intercept,
         double TuningEce, double HeldOutEce, IReadOnlyList<Band> HeldOutBands, int TuningResults, int HeldOutResults);
 
-    public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models, IReadOnlyList<MultilingualCheck.LanguageScore> Multilingual);
+    public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models, IReadOnlyList<MultilingualCheck.LanguageScore> Multilingual, IReadOnlyList<MultilingualCheck.HybridScore>? MultilingualHybrid = null);
 
     private sealed record Labelled(string Event, string Category, DateTimeOffset CreatedAt);
 
@@ -69,7 +69,9 @@ internal static class RelevanceBench
         var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(StreamIngest.Training.TrainCommand.RepoRoot(), "..", "shared", "fixtures");
         if (options.GetValueOrDefault("only") == "multilingual")
         {
-            return new Result("relevance", 0, [], MultilingualCheck.Run(fixtures));
+            using var minilm = new OnnxSentenceEmbedder(new EmbeddingOptions());
+            var hybrid = await MultilingualCheck.HybridAsync(fixtures, dir, minilm, RelevanceCalibration.MiniLm, [1, 2, 3, 5]);
+            return new Result("relevance", 0, [], MultilingualCheck.Run(fixtures), hybrid);
         }
 
         var path = Path.Combine(fixtures, "crisisnlp-2013-2015", "tweets.jsonl");
@@ -162,7 +164,8 @@ internal static class RelevanceBench
 
             // As the host ranks with this model: its fitted keyword weight and relevance estimate (RelevanceCalibration).
             var fitted = RelevanceCalibration.For(embedder.Model);
-            var defaults = new RankingOptions { KeywordWeight = fitted?.KeywordWeight ?? new RankingOptions().KeywordWeight, Calibration = fitted };
+            var defaults = new RankingOptions { KeywordWeight = fitted?.KeywordWeight ?? new RankingOptions().KeywordWeight, Calibration = fitted, EnglishOnlyEmbedder = fitted is not null };
+
             var rrf = defaults with { Fusion = FusionMethod.Rrf };
             async Task<Dictionary<string, ModeScore>> ModesAsync(bool windowed, Func<RelevanceQuestions.Question, bool> which) => new()
             {

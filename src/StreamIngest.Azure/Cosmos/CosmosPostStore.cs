@@ -385,8 +385,8 @@ public sealed partial class CosmosPostStore : IPostStore, IRetriever, IPostReade
 
         // The service already fused the lists; its order becomes the fused rank, then recency and engagement apply.
         var hits = query.Mode == SearchMode.Keyword
-            ? _ranker.Rank([], ranked, posts, query.K, query.CollapseDuplicates, minRelevance: query.MinRelevance)
-            : _ranker.Rank(ranked, [], posts, query.K, query.CollapseDuplicates, minRelevance: query.MinRelevance);
+            ? _ranker.Rank([], ranked, posts, query.K, query.CollapseDuplicates, minRelevance: query.MinRelevance, question: query.Text)
+            : _ranker.Rank(ranked, [], posts, query.K, query.CollapseDuplicates, minRelevance: query.MinRelevance, question: query.Text);
         timer.Lap(SearchStages.Rank);
         return new SearchResult(hits, rows.Count, query.Mode, timer.Stages);
     }

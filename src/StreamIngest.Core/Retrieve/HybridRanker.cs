@@ -31,6 +31,16 @@ public sealed record RankingOptions
 
     /// <summary>The embedding model's map from fused score to estimated relevance (<see cref="ScoreParts.Relevance"/>); none: no estimate.</summary>
     public RelevanceCalibration? Calibration { get; init; }
+
+    /// <summary>
+    /// The embedding model reads English only (both packaged models): for a question written in a script it cannot read
+    /// (Japanese, Chinese, Korean, Cyrillic, Arabic…) its cosine says little, so the keyword bonus is multiplied by
+    /// <see cref="OtherScriptKeywordFactor"/>. False (a multilingual remote model): the bonus is the same for every question.
+    /// </summary>
+    public bool EnglishOnlyEmbedder { get; init; }
+
+    /// <summary>How much more the keyword match counts for a question the embedder cannot read (<see cref="EnglishOnlyEmbedder"/>).</summary>
+    public double OtherScriptKeywordFactor { get; init; } = 3;
 }
 
 public enum FusionMethod
@@ -67,10 +77,12 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
         int k,
         bool collapseDuplicates,
         IReadOnlyDictionary<string, double>? similarity = null,
-        double? minRelevance = null)
+        double? minRelevance = null,
+        string? question = null)
     {
+        var keywordFactor = KeywordFactorFor(question);
         var parts = options.Fusion == FusionMethod.Scores && similarity is not null
-            ? ByScores(vector, keyword, similarity)
+            ? ByScores(vector, keyword, similarity, keywordFactor)
             : ByRanks(vector, keyword);
 
         var now = timeProvider.GetUtcNow();
@@ -88,7 +100,7 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
             var final = Final(p.Fused, recency, engagement);
             // Estimated from the cosine and the keyword bonus (the fused score under score fusion), whatever the fusion.
             var relevance = options.Calibration is { } c && p.Vec is { } cosine
-                ? Math.Round(c.Estimate(cosine + (p.Kw is { } bm25 ? KeywordBonus(bm25, bestKeyword) : 0)), 4)
+                ? Math.Round(c.Estimate(cosine + (p.Kw is { } bm25 ? KeywordBonus(bm25, bestKeyword) * keywordFactor : 0)), 4)
                 : (double?)null;
             if (minRelevance is { } min && relevance < min)
             {
@@ -127,7 +139,7 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
     }
 
     private Dictionary<string, (double? Vec, double? Kw, double Fused)> ByScores(
-        IReadOnlyList<Candidate> vector, IReadOnlyList<Candidate> keyword, IReadOnlyDictionary<string, double> similarity)
+        IReadOnlyList<Candidate> vector, IReadOnlyList<Candidate> keyword, IReadOnlyDictionary<string, double> similarity, double keywordFactor)
     {
         var parts = new Dictionary<string, (double? Vec, double? Kw, double Fused)>(vector.Count + keyword.Count, StringComparer.Ordinal);
         var best = keyword.Count == 0 ? 0 : keyword.Max(c => c.Score);
@@ -151,7 +163,7 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
                 continue; // no vector for it (never embedded): nothing to compare it by
             }
 
-            parts[c.Id] = (cosine, c.Score, cosine.Value + KeywordBonus(c.Score, best));
+            parts[c.Id] = (cosine, c.Score, cosine.Value + KeywordBonus(c.Score, best) * keywordFactor);
         }
 
         return parts;
@@ -163,6 +175,24 @@ public sealed class HybridRanker(RankingOptions options, TimeProvider timeProvid
 
     /// <summary>The keyword bonus <see cref="FusionMethod.Scores"/> adds to a candidate's cosine: its BM25 over the list's best, weighted.</summary>
     public double KeywordBonus(double bm25, double best) => best > 0 ? options.KeywordWeight * (bm25 / best) : 0;
+
+    /// <summary>What the keyword bonus is multiplied by for this question: <see cref="RankingOptions.OtherScriptKeywordFactor"/> where an English-only embedder cannot read its script.</summary>
+    public double KeywordFactorFor(string? question) =>
+        options.EnglishOnlyEmbedder && question is not null && HasLettersOutsideLatin(question) ? Math.Max(1, options.OtherScriptKeywordFactor) : 1;
+
+    private static bool HasLettersOutsideLatin(string text)
+    {
+        foreach (var c in text)
+        {
+            // Basic Latin through Latin Extended-B, and Latin Extended Additional: every Latin letter a question uses.
+            if (char.IsLetter(c) && c > '\u024F' && c is not (>= '\u1E00' and <= '\u1EFF'))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>1 for a post written now, 0.5 at one half-life, tending to 0; future-dated posts count as now.</summary>
     public double RecencyFactor(DateTimeOffset createdAt, DateTimeOffset now)

@@ -17,6 +17,8 @@ public sealed partial class RelevanceFloor(IRetriever inner, double minVectorSco
     public static double DefaultFor(string embeddingModel) => embeddingModel switch
     {
         "sentence-transformers/all-MiniLM-L6-v2" => 0.2,
+        // Arctic's cosines sit higher: 0.5 is where its relevance estimate equals MiniLM's at 0.2 (P@10 unchanged, decision 0009).
+        "Snowflake/snowflake-arctic-embed-xs" => 0.5,
         _ => 0,
     };
 

@@ -117,7 +117,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         // Without a vector list the ranker lets BM25 alone decide (posts stored without vectors): nothing to shortlist by.
         if (q is not null && approx.Count > 0 && query.Filter.IsEmpty && ranker.Options.Fusion == FusionMethod.Scores && ShortlistStories > 0)
         {
-            rows = Shortlist(q, approx, approxFacts, keywordHits, query.K + Math.Max(query.K, ShortlistStories));
+            rows = Shortlist(q, approx, approxFacts, keywordHits, query.K + Math.Max(query.K, ShortlistStories), ranker.KeywordFactorFor(query.Text));
         }
 
         var similarity = q is null ? null : new Dictionary<string, double>(rows.Length, StringComparer.Ordinal);
@@ -136,7 +136,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
             keyword = [.. keyword.Where(c => posts.ContainsKey(c.Id))];
         }
 
-        var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates, similarity, query.MinRelevance);
+        var hits = ranker.Rank(vector, keyword, posts, query.K, query.CollapseDuplicates, similarity, query.MinRelevance, query.Text);
         if (documents is not null)
         {
             hits = [.. hits.Select(h => h with { Post = PostJson.Deserialize(documents[h.Post.Id]) })];
@@ -154,7 +154,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
     /// its duplicates are counted as before. bench relevance: the same hits, scores and counts in all 284 searches.
     /// </summary>
     private long[] Shortlist(
-        float[] q, IReadOnlyList<(long RowId, string Key, float Score)> approx, List<RowFacts> approxFacts, IReadOnlyList<(long RowId, Candidate Candidate)> keywordHits, int stories)
+        float[] q, IReadOnlyList<(long RowId, string Key, float Score)> approx, List<RowFacts> approxFacts, IReadOnlyList<(long RowId, Candidate Candidate)> keywordHits, int stories, double keywordFactor)
     {
         // The vector list's facts came with it from the scan; only keyword-only candidates are looked up in the index.
         var count = approx.Count + keywordHits.Count;
@@ -179,7 +179,7 @@ public sealed class SqliteRetriever(SqliteDatabase db, Int8VectorIndex index, IE
         List<(long RowId, string Key, double Bonus)>? keywordOnly = null;
         foreach (var (rowId, candidate) in keywordHits)
         {
-            var b = ranker.KeywordBonus(candidate.Score, best);
+            var b = ranker.KeywordBonus(candidate.Score, best) * keywordFactor;
             if (at.TryGetValue(candidate.Id, out var i))
             {
                 bonus[i] = b;

@@ -114,6 +114,7 @@ public static class HostingExtensions
                     HalfLife = o.HalfLife, RecencyWeight = o.RecencyWeight, EngagementWeight = o.EngagementWeight, RrfK = o.RrfK,
                     Fusion = o.Fusion, KeywordWeight = o.KeywordWeight ?? calibration?.KeywordWeight ?? new RankingOptions().KeywordWeight,
                     Calibration = calibration,
+                    EnglishOnlyEmbedder = calibration is not null, // the packaged models; a remote one is taken to read every language
                 },
                 sp.GetRequiredService<TimeProvider>());
         });

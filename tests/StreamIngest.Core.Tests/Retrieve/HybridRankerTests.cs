@@ -66,6 +66,26 @@ public class HybridRankerTests
         Assert.All(Ranker(new RankingOptions()).Rank(vector, keyword, posts, 3, false, similarity), h => Assert.Null(h.Score.Relevance)); // no calibration, no estimate
     }
 
+    [Theory]
+    [InlineData("東京 大雨", true)]
+    [InlineData("наводнение в Москве", true)]
+    [InlineData("inundaciones en Valencia", false)] // Latin script: the model reads it as well as it can
+    [InlineData("flood in Köln", false)]
+    public void Rank_EnglishOnlyEmbedder_WeighsTheKeywordMatchMoreForAQuestionInAScriptItCannotRead(string question, bool weighed)
+    {
+        var posts = new[] { P("a", TimeSpan.Zero), P("b", TimeSpan.Zero) }.ToDictionary(p => p.Id);
+        var similarity = new Dictionary<string, double> { ["test:a"] = 0.50, ["test:b"] = 0.30 };
+        Candidate[] vector = [new("test:a", 0.50), new("test:b", 0.30)];
+        Candidate[] keyword = [new("test:b", 9), new("test:a", 3)];
+        var ranker = Ranker(new RankingOptions { KeywordWeight = 0.1, RecencyWeight = 0, EnglishOnlyEmbedder = true, OtherScriptKeywordFactor = 3 });
+
+        var hits = ranker.Rank(vector, keyword, posts, 2, false, similarity, question: question);
+
+        // Weighed: b's exact words (0.30 + 3 × 0.1) beat a's closer vector (0.50 + 3 × 0.1 / 3); else a leads (0.50 + 0.033 against 0.40).
+        Assert.Equal(weighed ? ["test:b", "test:a"] : ["test:a", "test:b"], hits.Select(h => h.Post.Id));
+        Assert.Equal(0.30 + (weighed ? 0.3 : 0.1), hits.Single(h => h.Post.Id == "test:b").Score.Fused, 12);
+    }
+
     [Fact]
     public void Rank_RrfFusion_IgnoresSimilarities()
     {
