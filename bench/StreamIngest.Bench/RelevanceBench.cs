@@ -42,7 +42,11 @@ internal static class RelevanceBench
     /// such an answerable question wrongly abstains, and how often a question asked in another incident's window
     /// (which holds none of its event's posts) rightly abstains; per half.
     /// </summary>
-    public sealed record FloorScore(double Floor, double TuningPAt10, double TuningFalseAbstain, double TuningAbstainOutside, double HeldOutPAt10, double HeldOutFalseAbstain, double HeldOutAbstainOutside);
+    public sealed record FloorScore(double Floor, double TuningPAt10, double TuningFalseAbstain, double TuningAbstainOutside, double HeldOutPAt10, double HeldOutFalseAbstain, double HeldOutAbstainOutside)
+    {
+        /// <summary>The least estimated relevance also required (0: none).</summary>
+        public double MinEstimate { get; init; }
+    }
 
     /// <summary>The grid, and the floor chosen on the tuning half: the most abstention outside with P@10 within 1% of no floor.</summary>
     public sealed record FloorFit(IReadOnlyList<FloorScore> Grid, double Chosen, FloorScore ChosenScore);
@@ -174,9 +178,9 @@ internal static class RelevanceBench
                 ["hybrid"] = await EvaluateAsync(defaults, SearchMode.Hybrid, windowed, which),
                 ["hybrid_rrf"] = await EvaluateAsync(rrf, SearchMode.Hybrid, windowed, which),
             };
-            async Task<FloorScore> FloorAsync(double floor)
+            async Task<FloorScore> FloorAsync(double floor, double minEstimate = 0)
             {
-                var retriever = new RelevanceFloor(new SqliteRetriever(store.Db, store.Index, embedder, new HybridRanker(defaults, clock), store.Keywords), floor, clock);
+                var retriever = new RelevanceFloor(new SqliteRetriever(store.Db, store.Index, embedder, new HybridRanker(defaults, clock), store.Keywords), floor, clock) { MinEstimate = minEstimate };
                 var incidents = windows.OrderBy(w => w.Value.Since).Select(w => w.Key).ToList();
                 var inside = new List<(bool Tuning, double P, bool Abstained)>();
                 var outside = new List<(bool Tuning, bool Abstained)>();
@@ -200,8 +204,8 @@ internal static class RelevanceBench
                 double P(bool tuning) => Math.Round(inside.Where(x => x.Tuning == tuning).Average(x => x.P), 4);
                 double False(bool tuning) => Math.Round(inside.Where(x => x.Tuning == tuning).Average(x => x.Abstained ? 1.0 : 0.0), 4);
                 double Out(bool tuning) => Math.Round(outside.Where(x => x.Tuning == tuning).Average(x => x.Abstained ? 1.0 : 0.0), 4);
-                var score = new FloorScore(floor, P(true), False(true), Out(true), P(false), False(false), Out(false));
-                BenchCommand.Progress($"floor {floor}: {score}");
+                var score = new FloorScore(floor, P(true), False(true), Out(true), P(false), False(false), Out(false)) { MinEstimate = minEstimate };
+                BenchCommand.Progress($"floor {floor}, estimate {minEstimate}: {score}");
                 return score;
             }
 
@@ -278,6 +282,13 @@ internal static class RelevanceBench
                 foreach (var f in (options.GetValueOrDefault("floors") ?? "0,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5").Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)))
                 {
                     grid.Add(await FloorAsync(f));
+                }
+
+                // --estimate-floors: the model's grounding floor with a least estimated relevance on top.
+                var modelFloor = RelevanceFloor.DefaultFor(embedder.Model);
+                foreach (var e in (options.GetValueOrDefault("estimate-floors") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)))
+                {
+                    grid.Add(await FloorAsync(modelFloor, e));
                 }
 
                 var none = grid[0];

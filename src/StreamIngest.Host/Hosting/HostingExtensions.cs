@@ -95,8 +95,8 @@ public static class HostingExtensions
     public static IRetriever WithRelevanceFloor(IServiceProvider sp, IRetriever inner) =>
         WithFloor(sp, inner, sp.GetRequiredService<IOptions<SearchOptions>>().Value.MinRelevance);
 
-    private static IRetriever WithFloor(IServiceProvider sp, IRetriever inner, double floor) =>
-        floor > 0 ? new RelevanceFloor(inner, floor, sp.GetRequiredService<TimeProvider>()) : inner;
+    private static IRetriever WithFloor(IServiceProvider sp, IRetriever inner, double floor, double minEstimate = 0) =>
+        floor > 0 || minEstimate > 0 ? new RelevanceFloor(inner, floor, sp.GetRequiredService<TimeProvider>()) { MinEstimate = minEstimate } : inner;
 
     /// <summary>Retrieval ranking and grounded prompts.</summary>
     public static void AddRetrieval(this IHostApplicationBuilder builder)
@@ -121,7 +121,10 @@ public static class HostingExtensions
         builder.Services.AddSingleton<ITokenCounter, TiktokenTokenCounter>();
         // Grounding answers questions: below the floor fitted for the model, "no posts on this" instead of unrelated ones.
         builder.Services.AddSingleton(sp => new GroundedPromptBuilder(
-            WithFloor(sp, sp.GetRequiredService<IRetriever>(), sp.GetRequiredService<IOptions<SearchOptions>>().Value.GroundMinRelevance ?? RelevanceFloor.DefaultFor(sp.GetRequiredService<IEmbedder>().Model)),
+            WithFloor(
+                sp, sp.GetRequiredService<IRetriever>(),
+                sp.GetRequiredService<IOptions<SearchOptions>>().Value.GroundMinRelevance ?? RelevanceFloor.DefaultFor(sp.GetRequiredService<IEmbedder>().Model),
+                sp.GetRequiredService<IOptions<SearchOptions>>().Value.GroundMinScore),
             sp.GetRequiredService<ITokenCounter>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<SafetyOptions>>().Value));
     }
 

@@ -135,6 +135,15 @@ public sealed class SearchOptions
     public double? GroundMinRelevance { get; set; }
 
     /// <summary>
+    /// Grounding also needs this estimated relevance (a result's <c>score.relevance</c>, calibrated per model) where the
+    /// model has an estimate: a post that shares a word with the question but is not about it ("Follow Train" for a
+    /// train derailment, 0.0127) clears a cosine floor, not this one. Default 0.02 (low: vague questions score posts
+    /// about them low too); not applied to questions over 400 characters; 0 turns it off (docs/decisions/0009).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double GroundMinScore { get; set; } = RelevanceFloor.DefaultMinEstimate;
+
+    /// <summary>
     /// What the best keyword match adds to a cosine similarity under <see cref="FusionMethod.Scores"/>. Unset: the weight
     /// fitted for the embedding model (<see cref="RelevanceCalibration.For"/>), else 0.1.
     /// </summary>

@@ -84,6 +84,40 @@ public class RelevanceFloorTests
         Assert.Null(inside.Abstention);
     }
 
+    private sealed class EstimatedRetriever(params (string Id, double Vector, double Relevance)[] hits) : IRetriever
+    {
+        public Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken cancellationToken) =>
+            Task.FromResult(new SearchResult(
+                [.. hits.Select(h => new SearchHit(StandardEnricherTests.NewPost("text " + h.Id, h.Id), new ScoreParts(h.Vector, 2.0, 1, 1, h.Vector, h.Vector) { Relevance = h.Relevance }, 0))],
+                hits.Length, query.Mode));
+    }
+
+    [Fact]
+    public async Task MinEstimate_DropsWhatClearsTheCosineFloorButIsEstimatedNotAboutTheQuestion()
+    {
+        // "Follow Train" against a derailment question: its shared word lifts the cosine, not the estimate.
+        var inner = new EstimatedRetriever(("follow-train", 0.37, 0.0127), ("derailment", 0.58, 0.93));
+        var time = new FakeTimeProvider(Now);
+
+        var plain = await new RelevanceFloor(inner, 0.2, time).SearchAsync(new SearchQuery { Text = "What caused the train derailment?" }, CancellationToken.None);
+        var estimated = await new RelevanceFloor(inner, 0.2, time) { MinEstimate = 0.02 }.SearchAsync(new SearchQuery { Text = "What caused the train derailment?" }, CancellationToken.None);
+
+        Assert.Equal(2, plain.Hits.Count);
+        Assert.Equal(["test:derailment"], estimated.Hits.Select(h => h.Post.Id));
+    }
+
+    [Fact]
+    public async Task MinEstimate_IsNotAppliedToAQuestionLongerThanTheEmbedderReadsWhole()
+    {
+        var inner = new EstimatedRetriever(("flood-post", 0.31, 0.0004));
+        var pasted = string.Concat(Enumerable.Repeat("Background notes from the council meeting. ", 10)) + "Which streets are flooded?";
+
+        var result = await new RelevanceFloor(inner, 0.2, new FakeTimeProvider(Now)) { MinEstimate = 0.02 }.SearchAsync(new SearchQuery { Text = pasted }, CancellationToken.None);
+
+        Assert.True(pasted.Length > RelevanceFloor.MaxEstimatedQuestionChars);
+        Assert.Equal(["test:flood-post"], result.Hits.Select(h => h.Post.Id)); // the cosine floor alone decides
+    }
+
     [Fact]
     public async Task NothingAnywhere_AbstainsWithoutATime()
     {
