@@ -30,7 +30,7 @@ public sealed partial class RelevanceFloor(IRetriever inner, double minVectorSco
 
     /// <summary>
     /// Longer questions (a turn of pasted notes ending in the question) are past what the embedder reads whole, so their
-    /// estimate says little: only the cosine floor applies to them.
+    /// estimate says little, and the names in the notes are not what is asked: only the cosine floor applies to them.
     /// </summary>
     public const int MaxEstimatedQuestionChars = 400;
 
@@ -51,9 +51,10 @@ public sealed partial class RelevanceFloor(IRetriever inner, double minVectorSco
             return result;
         }
 
-        var names = NamesIn(query.Text);
-        var minEstimate = query.Text.Length <= MaxEstimatedQuestionChars ? MinEstimate : 0;
-        bool Clears(SearchHit hit) => this.Clears(hit, minEstimate);
+        var readWhole = query.Text.Length <= MaxEstimatedQuestionChars;
+        var names = readWhole ? NamesIn(query.Text) : [];
+        var minEstimate = readWhole ? MinEstimate : 0;
+        bool Clears(SearchHit hit) => ClearsFloor(hit, minEstimate);
         var kept = result.Hits.Where(Clears).ToList();
         var missing = Unmentioned(names, kept);
         if (kept.Count > 0 && missing is null)
@@ -82,12 +83,16 @@ public sealed partial class RelevanceFloor(IRetriever inner, double minVectorSco
     public static IReadOnlyList<string> NamesIn(string question)
     {
         var names = new List<string>();
-        var sentenceStart = true;
         foreach (System.Text.RegularExpressions.Match m in Words().Matches(question))
         {
             var word = m.Value;
-            var previous = m.Index > 0 ? question[..m.Index].TrimEnd() : string.Empty;
-            sentenceStart = previous.Length == 0 || previous[^1] is '.' or '?' or '!' or ':' or '"' or '\n';
+            var before = m.Index - 1;
+            while (before >= 0 && char.IsWhiteSpace(question[before]) && question[before] != '\n')
+            {
+                before--;
+            }
+
+            var sentenceStart = before < 0 || question[before] is '.' or '?' or '!' or ':' or '"' or '\n';
             var capitals = word.Length >= 2 && word.All(c => !char.IsLetter(c) || char.IsUpper(c)) && word.Any(char.IsLetter);
             if (capitals || (!sentenceStart && char.IsUpper(word[0]) && word.Length >= 2 && word.Skip(1).Any(char.IsLower)))
             {
@@ -112,7 +117,7 @@ public sealed partial class RelevanceFloor(IRetriever inner, double minVectorSco
     /// low cosines even on their own topic, while a post that shares a word by chance, "caused" in a helicopter crash
     /// for a derailment question, stays far below); or, without a vector, found by its words.
     /// </summary>
-    private bool Clears(SearchHit hit, double minEstimate) => hit.Score.Relevance is { } estimate && estimate < minEstimate
+    private bool ClearsFloor(SearchHit hit, double minEstimate) => hit.Score.Relevance is { } estimate && estimate < minEstimate
         ? false
         : hit.Score.Vector is { } v
             ? v >= minVectorScore || (hit.Score.Keyword is > 0 && v >= minVectorScore / 2)
