@@ -26,4 +26,7 @@ public sealed record RelevanceCalibration(double KeywordWeight, double Slope, do
 
     /// <summary>The estimated probability that a result with this fused score is relevant.</summary>
     public double Estimate(double fused) => 1 / (1 + Math.Exp(-(Slope * fused + Intercept)));
+
+    /// <summary>The fused score (a cosine, where no keyword match adds to it) whose estimate is <paramref name="relevance"/>, in (0, 1).</summary>
+    public double ScoreFor(double relevance) => (Math.Log(relevance / (1 - relevance)) - Intercept) / Slope;
 }

@@ -22,19 +22,27 @@ public sealed record WatchBody : FilterBody
     [JsonPropertyName("min_score")]
     public double? MinScore { get; init; }
 
+    /// <summary>
+    /// The least estimated relevance (0–1, as <c>min_score</c> on <c>/v1/search</c> and <c>score.relevance</c>) instead of
+    /// a cosine: turned into the model's cosine for it, so one threshold means the same with either packaged model.
+    /// </summary>
+    [JsonPropertyName("min_relevance")]
+    public double? MinRelevance { get; init; }
+
     /// <summary><c>exclude</c>: no post with a safety label matches; <c>include</c> (default): labelled posts match too.</summary>
     public string? Safety { get; init; }
 
     public WebhookBody? Webhook { get; init; }
 }
 
-/// <summary>A watch as the API shows it: never the webhook secret.</summary>
+/// <summary>A watch as the API shows it: never the webhook secret. <c>MinRelevance</c>: the estimate its cosine stands for, where the model is calibrated.</summary>
 public sealed record WatchDto(
-    string Id, string Query, double MinScore, string? Source, string? Lang, string? Entity, PostFilter Filter, string? WebhookUrl, DateTimeOffset CreatedAt, string Events)
+    string Id, string Query, double MinScore, string? Source, string? Lang, string? Entity, PostFilter Filter, string? WebhookUrl, DateTimeOffset CreatedAt, string Events,
+    double? MinRelevance = null)
 {
-    public static WatchDto From(Watch w) => new(
+    public static WatchDto From(Watch w, RelevanceCalibration? calibration = null) => new(
         w.Id, w.Query, w.MinScore, w.Source, w.Lang, w.Entity is null ? null : $"{w.Entity.Kind}:{w.Entity.Value}".ToLowerInvariant(), w.Filter,
-        w.WebhookUrl?.ToString(), w.CreatedAt, $"/v1/watches/{w.Id}/events");
+        w.WebhookUrl?.ToString(), w.CreatedAt, $"/v1/watches/{w.Id}/events", calibration is null ? null : Math.Round(calibration.Estimate(w.MinScore), 4));
 }
 
 /// <summary>What a watch pushes for each matching post (SSE data and webhook body alike).</summary>
@@ -78,6 +86,23 @@ public static class WatchesApi
             errors["min_score"] = ["'min_score' must be a cosine from -1 to 1."];
         }
 
+        var calibration = RelevanceCalibration.For(embedder.Model);
+        if (body.MinRelevance is { } wanted)
+        {
+            if (body.MinScore is not null)
+            {
+                errors["min_relevance"] = ["Give 'min_relevance' (an estimated relevance) or 'min_score' (a cosine), not both."];
+            }
+            else if (wanted is <= 0 or >= 1)
+            {
+                errors["min_relevance"] = ["'min_relevance' must be an estimated relevance between 0 and 1 (exclusive)."];
+            }
+            else if (calibration is null)
+            {
+                errors["min_relevance"] = [$"'min_relevance' needs an embedding model calibrated here; '{embedder.Model}' is not: give 'min_score' (a cosine)."];
+            }
+        }
+
         var entity = body.Entity is null ? null : EntityFilter.TryParse(body.Entity);
         if (body.Entity is not null && entity is null)
         {
@@ -110,7 +135,7 @@ public static class WatchesApi
             Id = "w_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
             Query = query!,
             Vector = await embedder.EmbedQueryAsync(query!, cancellationToken),
-            MinScore = body.MinScore ?? Watch.DefaultMinScore,
+            MinScore = body.MinRelevance is { } relevance ? Math.Round(calibration!.ScoreFor(relevance), 4) : body.MinScore ?? Watch.DefaultMinScore,
             Source = body.Source,
             Lang = body.Lang?.ToLowerInvariant(),
             Entity = entity,
@@ -121,14 +146,14 @@ public static class WatchesApi
         };
         await store.AddAsync(watch, cancellationToken);
         matcher.Reload();
-        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchDto.From(watch));
+        return TypedResults.Created($"/v1/watches/{watch.Id}", WatchDto.From(watch, calibration));
     }
 
-    public static async Task<Ok<WatchDto[]>> ListAsync(IWatchStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await store.ListAsync(cancellationToken)).Select(WatchDto.From).ToArray());
+    public static async Task<Ok<WatchDto[]>> ListAsync(IWatchStore store, IEmbedder embedder, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await store.ListAsync(cancellationToken)).Select(w => WatchDto.From(w, RelevanceCalibration.For(embedder.Model))).ToArray());
 
-    public static async Task<Results<Ok<WatchDto>, ProblemHttpResult>> GetAsync(string id, IWatchStore store, CancellationToken cancellationToken) =>
-        await FindAsync(store, id, cancellationToken) is { } w ? TypedResults.Ok(WatchDto.From(w)) : NotFound(id);
+    public static async Task<Results<Ok<WatchDto>, ProblemHttpResult>> GetAsync(string id, IWatchStore store, IEmbedder embedder, CancellationToken cancellationToken) =>
+        await FindAsync(store, id, cancellationToken) is { } w ? TypedResults.Ok(WatchDto.From(w, RelevanceCalibration.For(embedder.Model))) : NotFound(id);
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, IWatchStore store, WatchMatcher matcher, CancellationToken cancellationToken)
     {

@@ -123,6 +123,18 @@ public sealed class WatchesTests
             await ProblemAssert.NamesAsync(noSecret, "webhook.secret");
             await ProblemAssert.NamesAsync(noQuery, "query", "min_score");
 
+            using var both = await client.PostAsJsonAsync("/v1/watches", new { query = "flood", min_score = 0.5, min_relevance = 0.5 });
+            using var outOfRange = await client.PostAsJsonAsync("/v1/watches", new { query = "flood", min_relevance = 1.0 });
+            await ProblemAssert.NamesAsync(both, "min_relevance");
+            await ProblemAssert.NamesAsync(outOfRange, "min_relevance");
+
+            // An estimated relevance becomes the model's cosine for it (MiniLM: 0.5 ↔ 0.656), and is shown beside it.
+            using var confident = await client.PostAsJsonAsync("/v1/watches", new { query = "river flooding", min_relevance = 0.5 });
+            var made = await confident.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(StreamIngest.Retrieve.RelevanceCalibration.MiniLm.ScoreFor(0.5), made.GetProperty("min_score").GetDouble(), 4);
+            Assert.InRange(made.GetProperty("min_score").GetDouble(), 0.6, 0.7);
+            Assert.Equal(0.5, made.GetProperty("min_relevance").GetDouble(), 3);
+
             using var created = await client.PostAsJsonAsync("/v1/watches", new { query = "river flooding", entity = "#flood" });
             id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         }
