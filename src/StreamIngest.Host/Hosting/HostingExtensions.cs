@@ -189,7 +189,7 @@ public static class HostingExtensions
                 sp.GetRequiredService<IFeedConsumer>(), sp.GetRequiredService<PostProcessor>(), sp.GetRequiredService<IDeadLetterStore>(),
                 sp.GetRequiredService<PipelineMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProcessWorker>>())
             {
-                Health = options.Transport == TransportKind.EventHubs ? sp.GetRequiredService<FeedHealthRegistry>().For(AzureHostingExtensions.ProcessHealthName) : null,
+                Health = options.Transport == TransportKind.EventHubs ? sp.GetRequiredService<FeedHealthRegistry>().For(StreamIngest.Azure.EventHubs.EventHubsRegistration.ProcessHealthName) : null,
                 RetriedBelow = options.StoreKind == StoreKind.Cosmos ? StreamIngest.Azure.Cosmos.CosmosPostStore.IsThrottled : null,
             });
             builder.Services.AddHostedService(sp =>
