@@ -47,31 +47,19 @@ public static class HostingExtensions
     /// <summary><c>Embedding:Provider</c>: <c>local</c> (default, the packaged sentence models) or <c>openai</c> (Azure OpenAI or any OpenAI-compatible endpoint).</summary>
     public static void AddEmbedder(this IHostApplicationBuilder builder)
     {
-        // The Embedding section (the local model, and which signal heads to load) is read whichever the provider.
-        builder.Services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<EmbeddingOptions>>(new SectionValidator<EmbeddingOptions>(EmbeddingOptions.Section));
         switch ((builder.Configuration["Embedding:Provider"] ?? "local").ToLowerInvariant())
         {
             case "local":
-                builder.AddLocalEmbedder();
+                builder.AddOnnxEmbedder();
                 break;
             case "openai":
+                builder.AddOnnxEmbedder(embedder: false); // its section still says which signal heads to load
                 // A question's embedding tokens count against the key that asked it (/v1/usage).
                 builder.AddOpenAiEmbedder((sp, embedder) => embedder.QueryTokensUsed = sp.GetService<Auth.UsageMeter>() is { } usage ? usage.EmbeddingTokens : null);
                 break;
             case var other:
                 throw new HostStartRefusedException($"Embedding:Provider must be 'local' or 'openai' (got '{other}').");
         }
-    }
-
-    /// <summary>The local sentence model <c>Embedding:Model</c> names, through ONNX Runtime.</summary>
-    public static void AddLocalEmbedder(this IHostApplicationBuilder builder)
-    {
-        // Queries asked again (dashboards, watches, agents) reuse their vector; posts are always embedded.
-        builder.Services.AddSingleton<IEmbedder>(sp => new CachedQueryEmbedder(new OnnxSentenceEmbedder(sp.GetRequiredService<IOptions<EmbeddingOptions>>().Value)
-        {
-            Work = sp.GetRequiredService<StreamIngest.Capacity.WorkMeter>(),
-        }));
     }
 
     /// <summary>The store (with retriever, cursors and dead letters) that <see cref="StreamIngestOptions.StoreKind"/> names.</summary>
