@@ -25,30 +25,30 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
     /// made its vectors; when <paramref name="embedder"/> is another model, every stored post is embedded again
     /// first (vectors of two models cannot be compared), so a model switch never mixes them.
     /// </summary>
-    public static Int8VectorIndex LoadIndex(SqliteDatabase db, IEmbedder embedder, CancellationToken cancellationToken = default) =>
-        LoadIndex(db, embedder, new Int8VectorIndex(embedder.Dimensions), cancellationToken);
+    public static async Task<Int8VectorIndex> LoadIndexAsync(SqliteDatabase db, IEmbedder embedder, CancellationToken cancellationToken = default) =>
+        await LoadIndexAsync(db, embedder, new Int8VectorIndex(embedder.Dimensions), cancellationToken).ConfigureAwait(false);
 
     /// <summary>As above, into <paramref name="index"/> (empty, with its search settings).</summary>
-    public static Int8VectorIndex LoadIndex(SqliteDatabase db, IEmbedder embedder, Int8VectorIndex index, CancellationToken cancellationToken = default)
+    public static async Task<Int8VectorIndex> LoadIndexAsync(SqliteDatabase db, IEmbedder embedder, Int8VectorIndex index, CancellationToken cancellationToken = default)
     {
+        string recorded;
         using (var connection = db.Open())
         {
-            var recorded = ReadMeta(connection, EmbeddingModelKey);
             // Files written before the model was recorded were all made by MiniLM, the only model then.
-            recorded ??= HasPosts(connection) ? "sentence-transformers/all-MiniLM-L6-v2" : embedder.Model;
-            if (!string.Equals(recorded, embedder.Model, StringComparison.Ordinal))
-            {
-                ReEmbed(db, embedder, cancellationToken);
-            }
-
-            WriteMeta(db, EmbeddingModelKey, embedder.Model);
+            recorded = ReadMeta(connection, EmbeddingModelKey) ?? (HasPosts(connection) ? "sentence-transformers/all-MiniLM-L6-v2" : embedder.Model);
         }
 
+        if (!string.Equals(recorded, embedder.Model, StringComparison.Ordinal))
+        {
+            await ReEmbedAsync(db, embedder, cancellationToken).ConfigureAwait(false);
+        }
+
+        await WriteMetaAsync(db, EmbeddingModelKey, embedder.Model, cancellationToken).ConfigureAwait(false);
         return LoadIndex(db, index);
     }
 
     /// <summary>Posts embedded again after a model change, in batches, each batch one write.</summary>
-    public static int ReEmbed(SqliteDatabase db, IEmbedder embedder, CancellationToken cancellationToken)
+    public static async Task<int> ReEmbedAsync(SqliteDatabase db, IEmbedder embedder, CancellationToken cancellationToken)
     {
         const int batch = 256;
         var done = 0;
@@ -75,8 +75,8 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
                 return done;
             }
 
-            var vectors = embedder.EmbedAsync([.. rows.Select(r => r.Text)], cancellationToken).GetAwaiter().GetResult();
-            db.WriteAsync((connection, tx) =>
+            var vectors = await embedder.EmbedAsync([.. rows.Select(r => r.Text)], cancellationToken).ConfigureAwait(false);
+            await db.WriteAsync((connection, tx) =>
             {
                 using var update = connection.CreateCommand();
                 update.Transaction = tx;
@@ -91,7 +91,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
                 }
 
                 return 0;
-            }, cancellationToken).GetAwaiter().GetResult();
+            }, cancellationToken).ConfigureAwait(false);
             done += rows.Count;
             after = rows[^1].RowId;
         }
@@ -112,7 +112,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
         return cmd.ExecuteScalar() as string;
     }
 
-    private static void WriteMeta(SqliteDatabase db, string key, string value) =>
+    private static Task<int> WriteMetaAsync(SqliteDatabase db, string key, string value, CancellationToken cancellationToken) =>
         db.WriteAsync((connection, tx) =>
         {
             using var cmd = connection.CreateCommand();
@@ -121,7 +121,7 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
             cmd.Parameters.AddWithValue("$k", key);
             cmd.Parameters.AddWithValue("$v", value);
             return cmd.ExecuteNonQuery();
-        }, CancellationToken.None).GetAwaiter().GetResult();
+        }, cancellationToken);
 
     /// <summary>Builds the vector index from the embeddings already in the file, whatever model made them.</summary>
     public static Int8VectorIndex LoadIndex(SqliteDatabase db, int dims) => LoadIndex(db, new Int8VectorIndex(dims));
@@ -156,9 +156,11 @@ public sealed class SqlitePostStore(SqliteDatabase db, Int8VectorIndex index, Ke
     }
 
     /// <summary>Builds the keyword index from the posts' text in the file (at start); SQLite stays the record it is rebuilt from.</summary>
-    public static KeywordIndex LoadKeywordIndex(SqliteDatabase db)
+    public static KeywordIndex LoadKeywordIndex(SqliteDatabase db) => LoadKeywordIndex(db, new KeywordIndex());
+
+    /// <summary>As above, into <paramref name="keywords"/> (empty).</summary>
+    public static KeywordIndex LoadKeywordIndex(SqliteDatabase db, KeywordIndex keywords)
     {
-        var keywords = new KeywordIndex();
         using var connection = db.Open();
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT rowid, id, created_at, source, lang, text FROM posts ORDER BY rowid";

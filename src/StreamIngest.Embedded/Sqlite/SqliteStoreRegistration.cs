@@ -27,15 +27,11 @@ public static class SqliteStoreRegistration
         builder.Services.AddOptions<SqliteOptions>().BindConfiguration(SqliteOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SqliteOptions>>(new SectionValidator<SqliteOptions>(SqliteOptions.Section));
         builder.Services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<SqliteOptions>>().Value.DatabasePath));
-        builder.Services.AddSingleton(sp =>
-        {
-            var embedder = sp.GetRequiredService<IEmbedder>();
-            var index = sp.GetRequiredService<IOptions<SqliteOptions>>().Value.NewVectorIndex(embedder.Dimensions);
-            return SqlitePostStore.LoadIndex(sp.GetRequiredService<SqliteDatabase>(), embedder, index);
-        });
-
-        // Keyword search in memory (BM25 with early termination), rebuilt from the posts' text at start.
-        builder.Services.AddSingleton(sp => SqlitePostStore.LoadKeywordIndex(sp.GetRequiredService<SqliteDatabase>()));
+        // The in-memory vector index and keyword index (BM25 with early termination), filled from the file at start
+        // (SqliteStoreStartup, before any worker: re-embedding after a model change first).
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SqliteOptions>>().Value.NewVectorIndex(sp.GetRequiredService<IEmbedder>().Dimensions));
+        builder.Services.AddSingleton<KeywordIndex>();
+        builder.Services.AddHostedService<SqliteStoreStartup>();
         builder.Services.AddSingleton<IPostStore, SqlitePostStore>();
         builder.Services.AddSingleton<IStoreFigures>(sp => new VectorIndexFigures(sp.GetRequiredService<Int8VectorIndex>()));
         builder.Services.AddSingleton<SqliteDeadLetterStore>();

@@ -140,13 +140,13 @@ public class SqlitePostStoreTests : StoreTestBase
     public async Task LoadIndex_WithAnotherEmbeddingModel_EmbedsEveryStoredPostAgainOnce()
     {
         var first = new AxisEmbedder("model-a", axis: 0);
-        SqlitePostStore.LoadIndex(Db, first); // a new file records the model that will write it
+        await SqlitePostStore.LoadIndexAsync(Db, first); // a new file records the model that will write it
         await Store.UpsertAsync([NewPost("1", "a", [1, 0, 0, 0]), NewPost("2", "b", [1, 0, 0, 0])], CancellationToken.None);
         Reopen();
 
         var second = new AxisEmbedder("model-b", axis: 3);
-        var index = SqlitePostStore.LoadIndex(Db, second);
-        var again = SqlitePostStore.LoadIndex(Db, second);
+        var index = await SqlitePostStore.LoadIndexAsync(Db, second);
+        var again = await SqlitePostStore.LoadIndexAsync(Db, second);
 
         Assert.Equal(2, second.Embedded); // both posts once; the second start found the file already on model-b
         Assert.Equal(2, index.Count);
