@@ -79,16 +79,7 @@ public static class BenchCommand
     internal static int Int(this Dictionary<string, string> o, string key, int fallback) =>
         o.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
-    internal static double Percentile(List<double> values, double p)
-    {
-        if (values.Count == 0)
-        {
-            return 0;
-        }
-
-        var sorted = values.Order().ToArray();
-        return sorted[(int)Math.Clamp(Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
-    }
+    internal static double Percentile(List<double> values, double p) => StreamIngest.Pipeline.NearestRank.Of(values, p);
 
     internal static double RssMb() => Math.Round(Process.GetCurrentProcess().WorkingSet64 / 1048576.0, 1);
 

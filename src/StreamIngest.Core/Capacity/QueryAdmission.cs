@@ -205,15 +205,6 @@ public sealed class QueryAdmission
             }
         }
 
-        public double Percentile(double p)
-        {
-            if (_durations.Count == 0)
-            {
-                return 0;
-            }
-
-            var sorted = _durations.Order().ToArray();
-            return sorted[(int)Math.Clamp(Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
-        }
+        public double Percentile(double p) => Pipeline.NearestRank.Of(_durations, p);
     }
 }

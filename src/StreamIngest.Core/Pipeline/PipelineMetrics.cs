@@ -136,8 +136,7 @@ public sealed class PipelineMetrics
         }
 
         Array.Sort(copy);
-        double At(double p) => copy[(int)Math.Clamp(Math.Ceiling(p / 100 * count) - 1, 0, count - 1)];
-        return (At(50), At(99));
+        return (NearestRank.Of(copy.AsSpan(), 50), NearestRank.Of(copy.AsSpan(), 99));
     }
 
     public void RecordStored(DateTimeOffset createdAt, TimeSpan freshness)
@@ -167,8 +166,7 @@ public sealed class PipelineMetrics
 
         var copy = _recent.AsSpan(0, count).ToArray();
         Array.Sort(copy);
-        var index = (int)Math.Clamp(Math.Ceiling(percentile / 100 * count) - 1, 0, count - 1);
-        return copy[index];
+        return NearestRank.Of(copy.AsSpan(), percentile);
     }
 
     /// <summary>Forgets the freshness samples (benchmarks measure one phase at a time).</summary>
