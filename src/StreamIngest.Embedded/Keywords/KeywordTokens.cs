@@ -123,7 +123,7 @@ public static class KeywordTokens
         var primary = Tokenize(text, lang);
         var terms = new List<string>(primary.Count * 2);
         terms.AddRange(primary);
-        foreach (var word in Words(text))
+        foreach (var word in scheme.Length == 0 ? primary : Words(text)) // an unstemmed language's terms are its folded words already
         {
             var stem = Stem(word);
             if (!IsCjk(word[0]) && (scheme.Length > 0 || !string.Equals(stem, word, StringComparison.Ordinal)))

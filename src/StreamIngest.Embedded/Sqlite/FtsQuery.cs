@@ -31,10 +31,12 @@ public static class FtsQuery
     };
 
     /// <summary>The query's subject words (<see cref="KeywordTokens.Words"/>): stop words dropped unless nothing else is left, at most 16.</summary>
-    public static IReadOnlyList<string> Words(string text)
+    public static IReadOnlyList<string> Words(string text) => Subject(KeywordTokens.Words(text), static w => w);
+
+    /// <summary>The words that are not stop words (each compared in its folded form), each once, at most 16; all of them when none is left.</summary>
+    private static List<string> Subject(List<string> words, Func<string, string> folded)
     {
-        var words = KeywordTokens.Words(text);
-        var subject = words.Where(w => !StopWords.Contains(w)).Distinct(StringComparer.Ordinal).Take(MaxTerms).ToList();
+        var subject = words.Where(w => !StopWords.Contains(folded(w))).Distinct(StringComparer.Ordinal).Take(MaxTerms).ToList();
         return subject.Count > 0 ? subject : [.. words.Distinct(StringComparer.Ordinal).Take(MaxTerms)];
     }
 
@@ -45,9 +47,7 @@ public static class FtsQuery
     /// </summary>
     public static IReadOnlyList<string[]> Terms(string text)
     {
-        var words = KeywordTokens.Words(text, fold: false);
-        var subject = words.Where(w => !StopWords.Contains(KeywordTokens.Fold(w))).Distinct(StringComparer.Ordinal).Take(MaxTerms).ToList();
-        return [.. (subject.Count > 0 ? subject : words.Distinct(StringComparer.Ordinal).Take(MaxTerms))
+        return [.. Subject(KeywordTokens.Words(text, fold: false), KeywordTokens.Fold)
             .Select(w => KeywordTokens.QueryForms(w).Distinct(StringComparer.Ordinal).ToArray())
             .DistinctBy(forms => forms[0], StringComparer.Ordinal)];
     }
