@@ -177,7 +177,8 @@ public sealed class Int8VectorIndex
                 return false;
             }
 
-            // The slot is left empty (never matched); retention churn is bounded by the window.
+            // The slot is left empty (its time, long.MinValue, is before every filter's lower bound); retention churn is
+            // bounded by the window.
             var block = _blocks[row / BlockRows];
             block.Keys[row % BlockRows] = null;
             block.CreatedMs[row % BlockRows] = long.MinValue;
@@ -200,6 +201,11 @@ public sealed class Int8VectorIndex
     /// as <see cref="Describe"/> would give them.</param>
     internal IReadOnlyList<(long RowId, string Key, float Score)> Search(ReadOnlySpan<float> query, int n, VectorFilter filter, out int scored, List<RowFacts>? facts = null)
     {
+        if (filter.MinCreatedMs == long.MinValue)
+        {
+            filter = filter with { MinCreatedMs = long.MinValue + 1 }; // long.MinValue marks a removed row's slot
+        }
+
         var prepared = Prepare(query, withBits: true, out var queryInvScale);
         _lock.EnterReadLock();
         try

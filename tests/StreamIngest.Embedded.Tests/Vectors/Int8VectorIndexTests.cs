@@ -166,6 +166,31 @@ public class Int8VectorIndexTests
         Assert.Equal(0, index.Count);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1_000_000)]
+    public void Search_WithNoLowerTimeBound_NeverReturnsARemovedRow(int binaryPrefilterRows)
+    {
+        // A filter whose lower bound is long.MinValue (no window) must not match the slots removed rows leave behind.
+        var rng = new Random(9);
+        var index = new Int8VectorIndex(Dims) { BinaryPrefilterRows = binaryPrefilterRows, MinPrefilter = 1 };
+        var vectors = Enumerable.Range(0, 50).Select(_ => RandomUnit(rng)).ToArray();
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            index.Upsert($"k{i}", i, 1000 + i, "s", null, vectors[i]);
+        }
+
+        for (var i = 0; i < 40; i++)
+        {
+            index.Remove($"k{i}");
+        }
+
+        var hits = index.Search(vectors[0], 20, new VectorFilter(long.MinValue, long.MaxValue));
+
+        Assert.Equal(10, hits.Count);
+        Assert.All(hits, h => Assert.True(h.RowId >= 40, $"removed row {h.RowId} returned"));
+    }
+
     [Fact]
     public void SignBitPrefilter_FindsTheSameTopTenAsTheFullInt8Scan()
     {
