@@ -25,9 +25,9 @@ public static class BenchCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("ingest" or "query" or "relevance" or "api" or "mixed" or "watches" or "embeddings-server"))
+        if (args.Length == 0 || args[0] is not ("ingest" or "query" or "relevance" or "api" or "mixed" or "watches" or "embeddings-server" or "peers"))
         {
-            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench ingest --provider openai [--posts N] [--endpoint URL --model M --dimensions D --key K] [--batch 64] [--concurrency 2]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR] [--only multilingual]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8] [--set Key=Value;...]\n       bench mixed [--rates 150,300,450] [--clients 16] [--quiet 10] [--seconds 20] [--backoff true|false] [--set Key=Value;...]\n       bench watches [--posts 2000]\n       bench embeddings-server [--port 5099]");
+            await Console.Error.WriteLineAsync("usage: bench ingest [--posts N] [--rate R] [--threads T]\n       bench ingest --provider openai [--posts N] [--endpoint URL --model M --dimensions D --key K] [--batch 64] [--concurrency 2]\n       bench query [--posts N] [--queries Q]\n       bench relevance [--models minilm,arctic-xs] [--precision fp32|int8] [--fixtures ../shared/fixtures] [--store DIR] [--only multilingual]\n       bench api [--posts 28000] [--clients 16] [--seconds 20] [--precision fp32|int8] [--set Key=Value;...]\n       bench mixed [--rates 150,300,450] [--clients 16] [--quiet 10] [--seconds 20] [--backoff true|false] [--set Key=Value;...]\n       bench watches [--posts 2000]\n       bench embeddings-server [--port 5099]\n       bench peers [--corpus crisisnlp,synthetic] [--posts 1000000] [--queries 200] [--stream-seconds 20] [--connectivity 16] [--expansion-add 128] [--store DIR] [--fixtures DIR]");
             return 2;
         }
 
@@ -45,6 +45,7 @@ public static class BenchCommand
                 "mixed" => await MixedBench.RunAsync(dir, options),
                 "watches" => await WatchBench.RunAsync(dir, options),
                 "embeddings-server" => await OpenAiIngestBench.ServeAsync(options),
+                "peers" => await Peers.PeersBench.RunAsync(dir, options),
                 _ => await RelevanceBench.RunAsync(dir, options),
             };
             Console.WriteLine(JsonSerializer.Serialize(result, result.GetType(), PostJson.Options));

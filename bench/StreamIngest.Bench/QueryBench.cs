@@ -19,7 +19,7 @@ namespace StreamIngest.Bench;
 /// </summary>
 internal static class QueryBench
 {
-    private const int Dims = 384;
+    private const int Dims = SyntheticCorpus.Dims;
 
     /// <summary>
     /// <see cref="LatencyMs"/>: p50/p99 per list (hybrid, keyword, vector) and window (<c>24h</c>: the last day of the
@@ -39,8 +39,9 @@ internal static class QueryBench
     {
         var n = options.Int("posts", 100_000);
         var queries = options.Int("queries", 200);
-        var clusters = Math.Max(50, n / 500);
-        var centers = Enumerable.Range(0, clusters).Select(c => Normalize(Gaussian(new Random(1_000_000 + c), 1f))).ToArray();
+        var now = DateTimeOffset.UtcNow;
+        var corpus = new SyntheticCorpus(n, now);
+        var clusters = corpus.Clusters;
         var embedder = new GivenEmbedder();
         var db = new SqliteDatabase(Path.Combine(dir, "query.db"));
         // --share: the sign-bit pass's share (default: the store's, SqliteOptions.VectorPrefilterShare), to compare settings.
@@ -52,7 +53,6 @@ internal static class QueryBench
         };
         var keywords = new KeywordIndex();
         var store = new SqlitePostStore(db, index, keywords);
-        var now = DateTimeOffset.UtcNow;
 
         BenchCommand.Progress($"writing {n} posts ({clusters} clusters) through the store");
         var started = Stopwatch.GetTimestamp();
@@ -60,7 +60,7 @@ internal static class QueryBench
         const int batch = 5000;
         for (var i = 0; i < n; i += batch)
         {
-            var posts = Enumerable.Range(i, Math.Min(batch, n - i)).Select(j => MakePost(j, n, centers, now)).ToArray();
+            var posts = Enumerable.Range(i, Math.Min(batch, n - i)).Select(j => MakePost(j, corpus)).ToArray();
             await store.UpsertAsync(posts, CancellationToken.None);
             var held = i + posts.Length;
             if (held is 10_000 or 100_000 or 1_000_000 && held < n)
@@ -86,13 +86,7 @@ internal static class QueryBench
         // Every measured search asks its own question: one asked just before (by another mode or window) would find its
         // int8 rows and documents still in the processor's cache, and a new question is what a user sends.
         var perRound = 1 + windows.Length * modes.Length;
-        (string Text, float[] Vector) Question(int q)
-        {
-            var rng = new Random(7_000_000 + q);
-            var c = rng.Next(clusters);
-            var v = Normalize(Add(centers[c], Gaussian(new Random(5_000_000 + q), 0.05f)));
-            return ($"{Topic(c, 0)} {Topic(c, 1)} {Word(rng.Next(2000))}", v);
-        }
+        (string Text, float[] Vector) Question(int q) => corpus.Question(q);
 
         var qs = Enumerable.Range(0, queries).Select(q => Question(q * perRound)).ToArray();
 
@@ -156,7 +150,7 @@ internal static class QueryBench
 
         BenchCommand.Progress("recall@10 against exact fp32 (streamed)");
         var recallQueries = qs.Take(Math.Min(50, queries)).ToArray();
-        var exact = ExactTop10(recallQueries.Select(q => q.Vector).ToArray(), n, centers);
+        var exact = ExactTop10(recallQueries.Select(q => q.Vector).ToArray(), n, corpus);
         var recall = 0.0;
         for (var q = 0; q < recallQueries.Length; q++)
         {
@@ -195,50 +189,31 @@ internal static class QueryBench
 
     private static double R(double v) => Math.Round(v, 2);
 
-    private static Post MakePost(int i, int n, float[][] centers, DateTimeOffset now)
+    private static Post MakePost(int i, SyntheticCorpus corpus)
     {
-        var c = i % centers.Length;
-        var rng = new Random(i);
-        var words = new List<string> { Topic(c, rng.Next(4)), Topic(c, rng.Next(4)) };
-        for (var w = 0; w < 10; w++)
-        {
-            words.Add(Word((int)(2000 * Math.Pow(rng.NextDouble(), 3)))); // skewed: a few common words
-        }
-
-        var text = string.Join(' ', words);
+        var (text, createdAt) = corpus.TextAndTime(i);
         return new Post
         {
             Id = $"synthetic:{i}",
             Source = "synthetic",
             NativeId = i.ToString(CultureInfo.InvariantCulture),
-            CreatedAt = CreatedAt(i, n, now, rng),
-            ReceivedAt = now,
+            CreatedAt = createdAt,
+            ReceivedAt = corpus.Now,
             Author = new Author($"user{i % 5000}"),
             Text = text,
             Lang = "en",
             ContentHash = i.ToString("x16", CultureInfo.InvariantCulture),
-            Embedding = Vector(i, centers),
-            Provenance = new Provenance("bench", "synthetic", now, string.Empty),
+            Embedding = corpus.Vector(i),
+            Provenance = new Provenance("bench", "synthetic", corpus.Now, string.Empty),
         };
     }
 
-    /// <summary>
-    /// Posts arrive as a stream does: in time order over the 48 h held (post i at its share of the span), each up to
-    /// 10 minutes late or early.
-    /// </summary>
-    private static DateTimeOffset CreatedAt(int i, int n, DateTimeOffset now, Random rng) =>
-        now.AddHours(-47.5).AddSeconds(47 * 3600.0 * i / n + rng.Next(-600, 601));
-
-    /// <summary>Post i's vector: its cluster centre plus seeded noise, so it can be regenerated for ground truth.</summary>
-    private static float[] Vector(int i, float[][] centers) =>
-        Normalize(Add(centers[i % centers.Length], Gaussian(new Random(i), 0.06f)));
-
-    private static List<string>[] ExactTop10(float[][] queries, int n, float[][] centers)
+    private static List<string>[] ExactTop10(float[][] queries, int n, SyntheticCorpus corpus)
     {
         var heaps = queries.Select(_ => new PriorityQueue<int, float>()).ToArray();
         for (var i = 0; i < n; i++)
         {
-            var v = Vector(i, centers);
+            var v = corpus.Vector(i);
             for (var q = 0; q < queries.Length; q++)
             {
                 var s = TensorPrimitives.Dot(queries[q], v);
@@ -254,36 +229,6 @@ internal static class QueryBench
         }
 
         return [.. heaps.Select(h => h.UnorderedItems.Select(x => $"synthetic:{x.Element}").ToList())];
-    }
-
-    private static string Topic(int cluster, int k) => $"topic{cluster}x{k}";
-
-    private static string Word(int k) => $"w{k}";
-
-    private static float[] Gaussian(Random rng, float sigma)
-    {
-        var v = new float[Dims];
-        for (var d = 0; d < Dims; d++)
-        {
-            var u1 = 1.0 - rng.NextDouble();
-            var u2 = rng.NextDouble();
-            v[d] = (float)(Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2)) * sigma;
-        }
-
-        return v;
-    }
-
-    private static float[] Add(float[] a, float[] b)
-    {
-        var r = new float[a.Length];
-        TensorPrimitives.Add(a, b, r);
-        return r;
-    }
-
-    private static float[] Normalize(float[] v)
-    {
-        TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
-        return v;
     }
 
     /// <summary>Returns the vector the benchmark chose for a query text (the query vector is given, not computed).</summary>

@@ -66,26 +66,22 @@ internal static class RelevanceBench
 
     public sealed record Result(string Bench, int Questions, IReadOnlyList<ModelResult> Models, IReadOnlyList<MultilingualCheck.LanguageScore> Multilingual, IReadOnlyList<MultilingualCheck.HybridScore>? MultilingualHybrid = null);
 
-    private sealed record Labelled(string Event, string Category, DateTimeOffset CreatedAt);
+    internal sealed record Labelled(string Event, string Category, DateTimeOffset CreatedAt);
 
-    public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
+    /// <summary>The CrisisNLP tweets' labels by tweet id, the questions asked of them, and each incident's time span.</summary>
+    internal sealed record CrisisNlp(
+        Dictionary<string, Labelled> Labels, List<RelevanceQuestions.Question> Questions, Dictionary<string, (DateTimeOffset Since, DateTimeOffset Until)> Windows);
+
+    /// <summary>Reads the labelled tweets from the fixtures and writes them to <paramref name="replay"/> as a replay file at their original times.</summary>
+    internal static CrisisNlp LoadCrisisNlp(string fixtures, string replay)
     {
-        var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(StreamIngest.Training.TrainCommand.RepoRoot(), "..", "shared", "fixtures");
-        if (options.GetValueOrDefault("only") == "multilingual")
-        {
-            using var minilm = new OnnxSentenceEmbedder(new EmbeddingOptions());
-            var hybrid = await MultilingualCheck.HybridAsync(fixtures, dir, minilm, RelevanceCalibration.MiniLm, [1, 2, 3, 5]);
-            return new Result("relevance", 0, [], MultilingualCheck.Run(fixtures), hybrid);
-        }
-
         var path = Path.Combine(fixtures, "crisisnlp-2013-2015", "tweets.jsonl");
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"bench relevance needs {Path.GetFullPath(path)} (--fixtures DIR)", path);
+            throw new FileNotFoundException($"the bench needs {Path.GetFullPath(path)} (--fixtures DIR)", path);
         }
 
         var labels = new Dictionary<string, Labelled>(StringComparer.Ordinal);
-        var replay = Path.Combine(dir, "crisisnlp.jsonl");
         using (var writer = new StreamWriter(replay))
         {
             foreach (var line in File.ReadLines(path))
@@ -106,6 +102,21 @@ internal static class RelevanceBench
         var questions = RelevanceQuestions.For(labels.Values.Select(l => (l.Event, l.Category)), MinRelevant);
         var windows = labels.Values.GroupBy(l => RelevanceQuestions.Incident(l.Event))
             .ToDictionary(g => g.Key, g => (Since: g.Min(l => l.CreatedAt), Until: g.Max(l => l.CreatedAt)), StringComparer.Ordinal);
+        return new CrisisNlp(labels, questions, windows);
+    }
+
+    public static async Task<Result> RunAsync(string dir, Dictionary<string, string> options)
+    {
+        var fixtures = options.GetValueOrDefault("fixtures") ?? Path.Combine(StreamIngest.Training.TrainCommand.RepoRoot(), "..", "shared", "fixtures");
+        if (options.GetValueOrDefault("only") == "multilingual")
+        {
+            using var minilm = new OnnxSentenceEmbedder(new EmbeddingOptions());
+            var hybrid = await MultilingualCheck.HybridAsync(fixtures, dir, minilm, RelevanceCalibration.MiniLm, [1, 2, 3, 5]);
+            return new Result("relevance", 0, [], MultilingualCheck.Run(fixtures), hybrid);
+        }
+
+        var replay = Path.Combine(dir, "crisisnlp.jsonl");
+        var (labels, questions, windows) = LoadCrisisNlp(fixtures, replay);
         var relevant = questions.ToDictionary(q => q, q => labels.Count(kv => q.IsRelevant(kv.Value.Event, kv.Value.Category)));
 
         var models = (options.GetValueOrDefault("models") ?? SentenceModel.MiniLm.Key).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
