@@ -44,6 +44,9 @@ public sealed class Int8VectorIndex
     private readonly int _dims;
     private readonly int _words;
     private readonly List<Block> _blocks = [];
+
+    /// <summary>Stands in for a block whose rows were all removed: its time span matches no filter, so it is never scanned.</summary>
+    private static readonly Block Emptied = new(0, 0);
     private readonly Dictionary<string, int> _rowByKey = new(StringComparer.Ordinal);
     private readonly NameCodes _codes = new();
     private readonly ReaderWriterLockSlim _lock = new();
@@ -62,6 +65,23 @@ public sealed class Int8VectorIndex
 
     /// <summary>Rows that can be found (added and not removed).</summary>
     public int Count => Volatile.Read(ref _live);
+
+    /// <summary>Blocks of rows holding memory (those whose rows were all removed are released).</summary>
+    internal int BlocksHeld
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try
+            {
+                return _blocks.Count(b => !ReferenceEquals(b, Emptied));
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+        }
+    }
 
     /// <summary>Small integer for a source or language name (-1 = unknown, never stored).</summary>
     public short CodeOf(string? name) => _codes.CodeOf(name);
@@ -177,13 +197,19 @@ public sealed class Int8VectorIndex
                 return false;
             }
 
-            // The slot is left empty (its time, long.MinValue, is before every filter's lower bound); retention churn is
-            // bounded by the window.
+            // The slot is left empty (its time, long.MinValue, is before every filter's lower bound). Once every row
+            // of a full block is gone, as the retention purge leaves the oldest blocks, the block's memory goes back and
+            // no search visits it: a host purging as it ingests holds its window's rows, not its whole history.
             var block = _blocks[row / BlockRows];
             block.Keys[row % BlockRows] = null;
             block.CreatedMs[row % BlockRows] = long.MinValue;
             block.Removed++;
             _live--;
+            if (block.Removed == BlockRows)
+            {
+                _blocks[row / BlockRows] = Emptied;
+            }
+
             return true;
         }
         finally

@@ -192,6 +192,41 @@ public class Int8VectorIndexTests
     }
 
     [Fact]
+    public void RetentionPurge_ReleasesBlocksWhoseRowsAreAllRemoved_AndTheRestStayFound()
+    {
+        // 16,384 rows a block: three blocks' worth, oldest first, then the purge removes the oldest block and a half.
+        const int rows = (3 * 16_384) + 10;
+        var rng = new Random(11);
+        var index = new Int8VectorIndex(Dims);
+        var vectors = new float[rows][];
+        for (var i = 0; i < rows; i++)
+        {
+            vectors[i] = RandomUnit(rng);
+            index.Upsert($"k{i}", i, i, "s", null, vectors[i]);
+        }
+
+        Assert.Equal(4, index.BlocksHeld);
+        var purged = 16_384 + 8_000;
+        for (var i = 0; i < purged; i++)
+        {
+            Assert.True(index.Remove($"k{i}"));
+        }
+
+        Assert.Equal(3, index.BlocksHeld);
+        Assert.Equal(rows - purged, index.Count);
+        foreach (var i in new[] { purged, purged + 5_000, rows - 1 })
+        {
+            Assert.Equal(i, index.Search(vectors[i], 1, new VectorFilter(long.MinValue, long.MaxValue))[0].RowId);
+        }
+
+        Assert.All(index.Search(vectors[0], 50, new VectorFilter(long.MinValue, long.MaxValue)), h => Assert.True(h.RowId >= purged));
+
+        // New rows still land after the released block, and the window still finds them.
+        index.Upsert("new", rows, rows, "s", null, vectors[0]);
+        Assert.Equal(rows, index.Search(vectors[0], 1, new VectorFilter(rows, long.MaxValue))[0].RowId);
+    }
+
+    [Fact]
     public void SignBitPrefilter_FindsTheSameTopTenAsTheFullInt8Scan()
     {
         var rng = new Random(11);
