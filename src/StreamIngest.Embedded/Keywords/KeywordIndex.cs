@@ -185,10 +185,7 @@ public sealed class KeywordIndex
                 var doc = int.MaxValue;
                 for (var i = firstEssential; i < terms.Length; i++)
                 {
-                    if (terms[i].Position < terms[i].Postings.Count)
-                    {
-                        doc = Math.Min(doc, terms[i].Postings.Docs[terms[i].Position]);
-                    }
+                    doc = Math.Min(doc, terms[i].Doc);
                 }
 
                 if (doc == int.MaxValue)
@@ -201,14 +198,14 @@ public sealed class KeywordIndex
                 for (var i = firstEssential; i < terms.Length; i++)
                 {
                     var t = terms[i];
-                    if (t.Position < t.Postings.Count && t.Postings.Docs[t.Position] == doc)
+                    if (t.Doc == doc)
                     {
                         if (passes)
                         {
-                            score += t.Score(t.Postings.Tf[t.Position], _docs[doc].Length, avgLength);
+                            score += t.Score(t.Tf, _docs[doc].Length, avgLength);
                         }
 
-                        t.Position++;
+                        t.Next();
                     }
                 }
 
@@ -221,10 +218,10 @@ public sealed class KeywordIndex
                 for (var i = firstEssential - 1; i >= 0 && score + bound[i] > threshold; i--)
                 {
                     var t = terms[i];
-                    t.Position = t.Postings.Seek(doc, t.Position);
-                    if (t.Position < t.Postings.Count && t.Postings.Docs[t.Position] == doc)
+                    t.SeekTo(doc);
+                    if (t.Doc == doc)
                     {
-                        score += t.Score(t.Postings.Tf[t.Position], _docs[doc].Length, avgLength);
+                        score += t.Score(t.Tf, _docs[doc].Length, avgLength);
                     }
                 }
 
@@ -295,19 +292,29 @@ public sealed class KeywordIndex
 
         if (several is null)
         {
-            return new Term(single, Idf(_live, single.Live));
+            return new Term(single, null, Idf(_live, single.Live));
         }
+
+        // The longest list (a common word's Porter stem) is walked as it is, beside one list of the other forms' documents
+        // (rare: another language's stem, the word unstemmed), so a search never copies a common word's postings.
+        var primary = several.MaxBy(p => p.Count)!;
+        several.Remove(primary);
+        var others = several.Count == 1 ? several[0] : Postings.Union(several);
 
         // n for BM25: the live documents holding any of the forms, each once.
-        var union = Postings.Union(several);
-        var live = 0;
-        for (var i = 0; i < union.Count; i++)
+        var live = primary.Live;
+        var at = 0;
+        for (var i = 0; i < others.Count; i++)
         {
-            live += _docs[union.Docs[i]].Key is null ? 0 : 1;
+            var doc = others.Docs[i];
+            at = primary.Seek(doc, at);
+            if ((at == primary.Count || primary.Docs[at] != doc) && _docs[doc].Key is not null)
+            {
+                live++;
+            }
         }
 
-        union.Live = live;
-        return live == 0 ? null : new Term(union, Idf(_live, live));
+        return live == 0 ? null : new Term(primary, others, Idf(_live, live));
     }
 
     /// <summary>FTS5's idf: <c>ln((N − n + 0.5) / (n + 0.5))</c>, and 1e-6 where that is not positive (words in over half the documents).</summary>
@@ -520,17 +527,94 @@ public sealed class KeywordIndex
         }
     }
 
-    /// <summary>A query word: its postings, cursor and BM25 weight.</summary>
-    private sealed class Term(Postings postings, double idf)
+    /// <summary>
+    /// A query word: a cursor over its documents and its BM25 weight. The documents are those of one postings list, or of
+    /// two walked together (a word's main form and its other forms); a document in both counts its larger occurrence
+    /// count (two forms of one word are not two occurrences).
+    /// </summary>
+    private sealed class Term
     {
-        public Postings Postings { get; } = postings;
+        private readonly Postings _main;
+        private readonly Postings? _other;
+        private readonly double _idf;
+        private int _atMain;
+        private int _atOther;
 
-        public int Position { get; set; }
+        public Term(Postings main, Postings? other, double idf)
+        {
+            _main = main;
+            _other = other;
+            _idf = idf;
+            UpperBound = idf * (K1 + 1);
+            Update();
+        }
+
+        /// <summary>The current document; <see cref="int.MaxValue"/> once every document was read.</summary>
+        public int Doc { get; private set; }
+
+        /// <summary>The word's occurrences in <see cref="Doc"/>.</summary>
+        public byte Tf { get; private set; }
 
         /// <summary>The most one occurrence count can score: tf·(k1+1)/(tf+k1·norm) is below k1+1.</summary>
-        public double UpperBound { get; } = idf * (K1 + 1);
+        public double UpperBound { get; }
 
         public double Score(byte tf, ushort length, double avgLength) =>
-            idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avgLength));
+            _idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avgLength));
+
+        /// <summary>Moves past <see cref="Doc"/>.</summary>
+        public void Next()
+        {
+            var doc = Doc;
+            if (_atMain < _main.Count && _main.Docs[_atMain] == doc)
+            {
+                _atMain++;
+            }
+
+            if (_other is not null && _atOther < _other.Count && _other.Docs[_atOther] == doc)
+            {
+                _atOther++;
+            }
+
+            Update();
+        }
+
+        /// <summary>Moves to the first document at or after <paramref name="doc"/>.</summary>
+        public void SeekTo(int doc)
+        {
+            if (Doc >= doc)
+            {
+                return;
+            }
+
+            _atMain = _main.Seek(doc, _atMain);
+            if (_other is not null)
+            {
+                _atOther = _other.Seek(doc, _atOther);
+            }
+
+            Update();
+        }
+
+        private void Update()
+        {
+            var main = _atMain < _main.Count ? _main.Docs[_atMain] : int.MaxValue;
+            var other = _other is not null && _atOther < _other.Count ? _other.Docs[_atOther] : int.MaxValue;
+            if (main == int.MaxValue && other == int.MaxValue)
+            {
+                (Doc, Tf) = (int.MaxValue, 0);
+            }
+            else if (main < other)
+            {
+                (Doc, Tf) = (main, _main.Tf[_atMain]);
+            }
+            else if (other < main)
+            {
+                (Doc, Tf) = (other, _other!.Tf[_atOther]);
+            }
+            else
+            {
+                (Doc, Tf) = (main, Math.Max(_main.Tf[_atMain], _other!.Tf[_atOther]));
+            }
+        }
     }
 }

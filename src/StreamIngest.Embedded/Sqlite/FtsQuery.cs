@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using StreamIngest.Embedded.Keywords;
 
 namespace StreamIngest.Embedded.Sqlite;
@@ -48,8 +49,33 @@ public static class FtsQuery
     public static IReadOnlyList<string[]> Terms(string text)
     {
         return [.. Subject(KeywordTokens.Words(text, fold: false), KeywordTokens.Fold)
-            .Select(w => KeywordTokens.QueryForms(w).Distinct(StringComparer.Ordinal).ToArray())
+            .Select(FormsOf)
             .DistinctBy(forms => forms[0], StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Most words a process remembers the forms of. Working them out stems the word once per Snowball language (about
+    /// 20 µs a word); questions reuse a small vocabulary, and a full cache is simply emptied.
+    /// </summary>
+    private const int MaxCachedWords = 50_000;
+
+    private static readonly ConcurrentDictionary<string, string[]> Forms = new(StringComparer.Ordinal);
+
+    private static string[] FormsOf(string word)
+    {
+        if (Forms.TryGetValue(word, out var forms))
+        {
+            return forms;
+        }
+
+        if (Forms.Count >= MaxCachedWords)
+        {
+            Forms.Clear();
+        }
+
+        forms = [.. KeywordTokens.QueryForms(word).Distinct(StringComparer.Ordinal)];
+        Forms.TryAdd(word, forms);
+        return forms;
     }
 
     /// <summary>The FTS5 MATCH expression for <see cref="Words"/> (FTS5 stems them itself): each a quoted term, OR-ed; null when there are none.</summary>
