@@ -15,7 +15,7 @@ public sealed class SectionValidator<T>(string section, Func<T, IEnumerable<stri
         var results = new List<ValidationResult>();
         Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
         var errors = results
-            .Select(r => $"{section}:{string.Join(',', r.MemberNames)}: {r.ErrorMessage}")
+            .Select(r => $"{(section.Length == 0 ? string.Empty : section + ":")}{string.Join(',', r.MemberNames)}: {r.ErrorMessage}")
             .Concat(extra?.Invoke(options) ?? [])
             .ToList();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -33,7 +33,7 @@ public static class HostingExtensions
     {
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOptions<StreamIngestOptions>().BindConfiguration(string.Empty).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<StreamIngestOptions>, StreamIngestOptionsValidator>();
+        builder.Services.AddSingleton<IValidateOptions<StreamIngestOptions>>(new SectionValidator<StreamIngestOptions>(string.Empty, o => o.Validate()));
         builder.Services.AddSingleton(sp => new PipelineMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.ConfigureHttpJsonOptions(o => PostJson.Configure(o.SerializerOptions));
         builder.Services.AddOptions<SafetyOptions>().BindConfiguration(SafetyOptions.Section).ValidateOnStart();

@@ -1,12 +1,5 @@
 namespace StreamIngest.Feeds.X;
 
-public sealed class XRule
-{
-    public string Value { get; set; } = string.Empty;
-
-    public string? Tag { get; set; }
-}
-
 public sealed class XOptions
 {
     public const string Section = "Feeds:X";
