@@ -28,7 +28,7 @@ internal static class QueryBench
     public sealed record Result(
         string Bench, bool SyntheticVectors, int Posts, int Queries, double InsertPerS, double ScanP50Ms,
         IReadOnlyDictionary<string, Percentiles> LatencyMs, IReadOnlyDictionary<string, IReadOnlyDictionary<string, Percentiles>> StageMs, Percentiles WarmConcurrentMs, Percentiles WarmSequentialMs, double ConcurrentSpeedupP50, double QueryEmbedP50Ms,
-        [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb, IReadOnlyDictionary<string, double> RssMbHeld);
+        [property: System.Text.Json.Serialization.JsonPropertyName("recall_at_10")] double RecallAt10, double RssMb, IReadOnlyDictionary<string, double> RssMbHeld, double GraphBuildPerS = 0);
 
     /// <param name="GcShare">The share of these queries during which the collector paused the process.</param>
     /// <param name="P99WithoutGc">p99 of the queries without such a pause.</param>
@@ -46,17 +46,19 @@ internal static class QueryBench
         var db = new SqliteDatabase(Path.Combine(dir, "query.db"));
         // --share: the sign-bit pass's share (default: the store's, SqliteOptions.VectorPrefilterShare), to compare settings.
         var defaults = new SqliteOptions();
-        var index = new Int8VectorIndex(Dims)
+        // --graph-from N: posts from which the HNSW graph is used (0: never; default: the store's, SqliteOptions.VectorGraphFromPosts).
+        var index = new SqliteOptions
         {
-            BinaryPrefilterRows = defaults.VectorPrefilterFromPosts,
-            PrefilterFraction = options.TryGetValue("share", out var share) ? double.Parse(share, CultureInfo.InvariantCulture) : defaults.VectorPrefilterShare,
-        };
+            VectorPrefilterShare = options.TryGetValue("share", out var share) ? double.Parse(share, CultureInfo.InvariantCulture) : defaults.VectorPrefilterShare,
+            VectorGraphFromPosts = options.Int("graph-from", defaults.VectorGraphFromPosts),
+        }.NewVectorIndex(Dims);
         var keywords = new KeywordIndex();
         var store = new SqlitePostStore(db, index, keywords);
 
         BenchCommand.Progress($"writing {n} posts ({clusters} clusters) through the store");
         var started = Stopwatch.GetTimestamp();
         var rssHeld = new Dictionary<string, double>(StringComparer.Ordinal);
+        var graphPerS = 0.0;
         const int batch = 5000;
         for (var i = 0; i < n; i += batch)
         {
@@ -76,6 +78,15 @@ internal static class QueryBench
         }
 
         var insertPerS = n / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (index.GraphFromRows > 0 && n >= index.GraphFromRows)
+        {
+            // The host builds the graph in the background as posts arrive; here it catches up before the questions.
+            var graphStarted = Stopwatch.GetTimestamp();
+            index.CatchUpGraph();
+            graphPerS = n / Stopwatch.GetElapsedTime(graphStarted).TotalSeconds;
+            BenchCommand.Progress($"graph: {n} posts at {graphPerS:F0} posts/s");
+        }
+
         rssHeld[n.ToString(CultureInfo.InvariantCulture)] = BenchCommand.RssMb();
         // --shortlist N: stories beyond k a search reads (0 reads every candidate), to compare with the default.
         var shortlist = options.Int("shortlist", new SqliteRetriever(db, index, embedder, new HybridRanker(new RankingOptions(), TimeProvider.System)).ShortlistStories);
@@ -184,7 +195,7 @@ internal static class QueryBench
             new Percentiles(R(BenchCommand.Percentile(warmConcurrent, 50)), R(BenchCommand.Percentile(warmConcurrent, 99))),
             new Percentiles(R(BenchCommand.Percentile(sequential, 50)), R(BenchCommand.Percentile(sequential, 99))),
             Math.Round(BenchCommand.Percentile(sequential, 50) / BenchCommand.Percentile(warmConcurrent, 50), 2),
-            R(BenchCommand.Percentile(embed, 50)), Math.Round(recall / recallQueries.Length, 4), rss, rssHeld);
+            R(BenchCommand.Percentile(embed, 50)), Math.Round(recall / recallQueries.Length, 4), rss, rssHeld, Math.Round(graphPerS));
     }
 
     private static double R(double v) => Math.Round(v, 2);

@@ -4,6 +4,7 @@ using System.Numerics.Tensors;
 using StreamIngest.Embed;
 using StreamIngest.Embedded.Onnx;
 using StreamIngest.Embedded.Sqlite;
+using StreamIngest.Embedded.Vectors;
 using StreamIngest.Feeds.Replay;
 
 namespace StreamIngest.Bench.Peers;

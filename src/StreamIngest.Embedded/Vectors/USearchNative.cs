@@ -1,11 +1,11 @@
 using System.Runtime.InteropServices;
 
-namespace StreamIngest.Bench.Peers;
+namespace StreamIngest.Embedded.Vectors;
 
 /// <summary>
 /// USearch's C API (<c>libusearch_c</c>, shipped in the Cloud.Unum.USearch package), declared as <c>c/usearch.h</c>
 /// gives it. The package's C# class covers add, search and remove but not <c>usearch_filtered_search</c> (a predicate
-/// evaluated during the graph walk), which a time window needs to be fair to HNSW, nor the memory it holds.
+/// evaluated during the graph walk), which a time window needs, nor the memory it holds.
 /// </summary>
 internal static unsafe partial class USearchNative
 {
@@ -67,6 +67,9 @@ internal static unsafe partial class USearchNative
     [LibraryImport(Library, EntryPoint = "usearch_add")]
     public static partial void Add(IntPtr index, ulong key, float* vector, Scalar kind, out IntPtr error);
 
+    [LibraryImport(Library, EntryPoint = "usearch_add")]
+    public static partial void AddI8(IntPtr index, ulong key, sbyte* vector, Scalar kind, out IntPtr error);
+
     [LibraryImport(Library, EntryPoint = "usearch_remove")]
     public static partial nuint Remove(IntPtr index, ulong key, out IntPtr error);
 
@@ -76,6 +79,10 @@ internal static unsafe partial class USearchNative
     [LibraryImport(Library, EntryPoint = "usearch_filtered_search")]
     public static partial nuint FilteredSearch(
         IntPtr index, float* query, Scalar kind, nuint count, delegate* unmanaged<ulong, void*, int> filter, void* state, ulong* keys, float* distances, out IntPtr error);
+
+    [LibraryImport(Library, EntryPoint = "usearch_filtered_search")]
+    public static partial nuint FilteredSearchI8(
+        IntPtr index, sbyte* query, Scalar kind, nuint count, delegate* unmanaged<ulong, void*, int> filter, void* state, ulong* keys, float* distances, out IntPtr error);
 
     [LibraryImport(Library, EntryPoint = "usearch_version")]
     public static partial IntPtr Version();

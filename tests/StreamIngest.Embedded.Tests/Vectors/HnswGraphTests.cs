@@ -1,0 +1,107 @@
+using System.Numerics.Tensors;
+using StreamIngest.Embedded.Vectors;
+
+namespace StreamIngest.Embedded.Tests.Vectors;
+
+/// <summary>The vector index's HNSW path (USearch, through its C library) against its own scan on the same rows.</summary>
+public class HnswGraphTests
+{
+    private const int Dims = 384;
+    private static readonly VectorFilter All = new(long.MinValue + 1, long.MaxValue);
+
+    private static float[] Near(Random rng, float[]? around = null, float noise = 1f)
+    {
+        var v = new float[Dims];
+        for (var i = 0; i < Dims; i++)
+        {
+            v[i] = (around?[i] ?? 0) + (float)(rng.NextDouble() * 2 - 1) * noise;
+        }
+
+        TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
+        return v;
+    }
+
+    /// <summary>Two indexes over the same rows, one with the graph (caught up) and one scanning.</summary>
+    private static (Int8VectorIndex Graph, Int8VectorIndex Scan, float[][] Centers, float[][] Vectors) Pair(int rows, int seed)
+    {
+        var rng = new Random(seed);
+        var centers = Enumerable.Range(0, 40).Select(_ => Near(rng)).ToArray();
+        var vectors = Enumerable.Range(0, rows).Select(i => Near(rng, centers[i % centers.Length], 0.06f)).ToArray();
+        var graph = new Int8VectorIndex(Dims) { GraphFromRows = 1000 };
+        var scan = new Int8VectorIndex(Dims);
+        for (var i = 0; i < rows; i++)
+        {
+            graph.Upsert($"k{i}", i, i, "s", null, vectors[i]);
+            scan.Upsert($"k{i}", i, i, "s", null, vectors[i]);
+        }
+
+        graph.CatchUpGraph();
+        return (graph, scan, centers, vectors);
+    }
+
+    [Fact]
+    public void GraphSearch_FindsTheTopTenTheScanFinds_ScoringFewRows()
+    {
+        var (graph, scan, centers, _) = Pair(6000, 3);
+        using var _ = graph;
+        Assert.Equal(6000, graph.GraphRows);
+        var rng = new Random(4);
+        var overlap = 0.0;
+        foreach (var window in new[] { All, new VectorFilter(3000, long.MaxValue) })
+        {
+            for (var q = 0; q < 20; q++)
+            {
+                var query = Near(rng, centers[q], 0.06f);
+                var viaGraph = graph.Search(query, 40, window, out var scored);
+                var viaScan = scan.Search(query, 40, window).Take(10).Select(h => h.RowId).ToHashSet();
+                overlap += viaGraph.Take(10).Count(h => viaScan.Contains(h.RowId)) / 10.0;
+                Assert.True(scored <= 40, $"the graph path scored {scored} rows, a scan would score {(window == All ? 6000 : 3000)}");
+                Assert.All(viaGraph, h => Assert.True(h.RowId >= window.MinCreatedMs, $"row {h.RowId} is outside the window"));
+            }
+        }
+
+        Assert.True(overlap / 40 >= 0.95, $"top-10 overlap with the scan {overlap / 40}");
+    }
+
+    [Fact]
+    public void RowsTheGraphHasNotReached_AreFoundAtOnce_AndRemovedOrChangedRowsAreNeverStale()
+    {
+        var (graph, _, centers, vectors) = Pair(3000, 5);
+        using var _ = graph;
+        var rng = new Random(6);
+
+        // Newer than the graph: found by the scan of the rows it has not reached.
+        var fresh = Near(rng, centers[0], 0.06f);
+        graph.Upsert("fresh", 5000, 5000, "s", null, fresh);
+        Assert.Equal(3000, graph.GraphRows);
+        Assert.Equal("fresh", graph.Search(fresh, 10, All)[0].Key);
+
+        // Removed: never returned, though the graph held it.
+        Assert.True(graph.Remove("k7"));
+        Assert.DoesNotContain(graph.Search(vectors[7], 40, All), h => h.Key == "k7");
+
+        // Changed: found by its new vector before and after the graph takes it again.
+        var moved = Near(rng, centers[1], 0.06f);
+        graph.Upsert("k8", 8, 8, "s", null, moved);
+        Assert.Equal("k8", graph.Search(moved, 10, All)[0].Key);
+        graph.CatchUpGraph();
+        Assert.Equal(3001, graph.GraphRows);
+        Assert.Equal("k8", graph.Search(moved, 10, All)[0].Key);
+        Assert.Equal("fresh", graph.Search(fresh, 10, All)[0].Key);
+        Assert.DoesNotContain(graph.Search(vectors[8], 40, All), h => h.Key == "k8" && h.Score > 0.99f);
+    }
+
+    [Fact]
+    public void BelowGraphFromRows_NoGraphIsBuilt()
+    {
+        var index = new Int8VectorIndex(Dims) { GraphFromRows = 1000 };
+        var rng = new Random(8);
+        for (var i = 0; i < 999; i++)
+        {
+            index.Upsert($"k{i}", i, i, "s", null, Near(rng));
+        }
+
+        index.CatchUpGraph();
+        Assert.Equal(0, index.GraphRows);
+    }
+}
