@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using StreamIngest.Embedded.Vectors;
 
 namespace StreamIngest.Embedded.Tests.Vectors;
@@ -6,20 +5,10 @@ namespace StreamIngest.Embedded.Tests.Vectors;
 /// <summary>The vector index's HNSW path (USearch, through its C library) against its own scan on the same rows.</summary>
 public class HnswGraphTests
 {
-    private const int Dims = 384;
+    private const int Dims = UnitVectors.Dims;
     private static readonly VectorFilter All = new(long.MinValue + 1, long.MaxValue);
 
-    private static float[] Near(Random rng, float[]? around = null, float noise = 1f)
-    {
-        var v = new float[Dims];
-        for (var i = 0; i < Dims; i++)
-        {
-            v[i] = (around?[i] ?? 0) + (float)(rng.NextDouble() * 2 - 1) * noise;
-        }
-
-        TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
-        return v;
-    }
+    private static float[] Near(Random rng, float[]? around = null, float noise = 1f) => UnitVectors.Near(rng, around, noise);
 
     /// <summary>Two indexes over the same rows, one with the graph (caught up) and one scanning.</summary>
     private static (Int8VectorIndex Graph, Int8VectorIndex Scan, float[][] Centers, float[][] Vectors) Pair(int rows, int seed)

@@ -5,20 +5,10 @@ namespace StreamIngest.Embedded.Tests.Vectors;
 
 public class Int8VectorIndexTests
 {
-    private const int Dims = 384;
+    private const int Dims = UnitVectors.Dims;
     private static readonly VectorFilter All = new(long.MinValue + 1, long.MaxValue);
 
-    private static float[] RandomUnit(Random rng, float[]? around = null, float noise = 1f)
-    {
-        var v = new float[Dims];
-        for (var i = 0; i < Dims; i++)
-        {
-            v[i] = (around?[i] ?? 0) + (float)(rng.NextDouble() * 2 - 1) * noise;
-        }
-
-        TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
-        return v;
-    }
+    private static float[] RandomUnit(Random rng, float[]? around = null, float noise = 1f) => UnitVectors.Near(rng, around, noise);
 
     [Fact]
     public void Int8Dot_EveryPathTheProcessorHas_EqualsTheCodesDotProduct()
