@@ -24,6 +24,9 @@ internal sealed unsafe class HnswGraph : IDisposable
     private static readonly int Contexts = (Environment.ProcessorCount * 4) + 2;
     private readonly SemaphoreSlim _contexts = new(Contexts, Contexts);
     private long _reserved;
+
+    /// <summary>Rows held (added and not removed); a removed row's slot is taken by the next add.</summary>
+    private long _held;
     private bool _disposed;
 
     public HnswGraph(int dims, int expansionSearch)
@@ -52,9 +55,13 @@ internal sealed unsafe class HnswGraph : IDisposable
         }
     }
 
-    /// <summary>Makes room for rows up to <paramref name="rows"/> (exclusive) before they are added, concurrently or not.</summary>
-    public void Reserve(long rows)
+    /// <summary>Slots reserved: the rows held and room for more, never the highest row number (rows are numbered for ever).</summary>
+    internal long Reserved => Volatile.Read(ref _reserved);
+
+    /// <summary>Makes room for <paramref name="adding"/> more rows before they are added, concurrently or not.</summary>
+    public void Reserve(long adding)
     {
+        var rows = Volatile.Read(ref _held) + adding;
         if (rows <= Volatile.Read(ref _reserved))
         {
             return;
@@ -85,7 +92,7 @@ internal sealed unsafe class HnswGraph : IDisposable
     /// <summary>Adds a row's int8 codes under its row number.</summary>
     public void Add(int row, ReadOnlySpan<sbyte> codes)
     {
-        Reserve(row + 1L);
+        Reserve(1);
         _contexts.Wait();
         _grow.EnterReadLock();
         try
@@ -96,6 +103,7 @@ internal sealed unsafe class HnswGraph : IDisposable
             {
                 USearchNative.AddI8(_index, (ulong)row, v, USearchNative.Scalar.I8, out var error);
                 USearchNative.Check(error);
+                Interlocked.Increment(ref _held);
             }
         }
         finally
@@ -111,8 +119,9 @@ internal sealed unsafe class HnswGraph : IDisposable
         _grow.EnterReadLock();
         try
         {
-            USearchNative.Remove(_index, (ulong)row, out var error);
+            var removed = USearchNative.Remove(_index, (ulong)row, out var error);
             USearchNative.Check(error);
+            Interlocked.Add(ref _held, -(long)removed);
         }
         finally
         {

@@ -462,7 +462,7 @@ public sealed class Int8VectorIndex : IDisposable
 
                     // Adds spread over the cores (USearch takes concurrent adds), under the read lock so no write can
                     // remove or change a row between reading its codes and the graph taking them.
-                    graph.Reserve(end);
+                    graph.Reserve(end - start);
                     Parallel.For(start, end, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new sbyte[_dims], (row, _, buffer) =>
                     {
                         if (CodesOf(row, buffer))
@@ -533,6 +533,9 @@ public sealed class Int8VectorIndex : IDisposable
         var built = Volatile.Read(ref _graphRows);
         return built >= GraphFromRows && _count - built <= Math.Max(BlockRows, _count / 20);
     }
+
+    /// <summary>Slots the graph has reserved (0 without one).</summary>
+    internal long GraphReserved => _graph?.Reserved ?? 0;
 
     /// <summary>Rows the graph holds so far (0 until the index reaches <see cref="GraphFromRows"/>).</summary>
     internal int GraphRows => Volatile.Read(ref _graphRows);

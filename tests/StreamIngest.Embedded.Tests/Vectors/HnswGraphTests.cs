@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using StreamIngest.Embedded.Vectors;
 
 namespace StreamIngest.Embedded.Tests.Vectors;
@@ -78,6 +79,49 @@ public class HnswGraphTests
         Assert.Equal("k8", graph.Search(moved, 10, All)[0].Key);
         Assert.Equal("fresh", graph.Search(fresh, 10, All)[0].Key);
         Assert.DoesNotContain(graph.Search(vectors[8], 40, All), h => h.Key == "k8" && h.Score > 0.99f);
+    }
+
+    [Fact]
+    public void RetentionChurn_KeepsTheGraphTheSizeOfTheRowsHeld_NotOfTheRowNumbers()
+    {
+        // Rows are numbered for ever; the graph's slots must follow the rows held, or a host purging as it ingests
+        // would reserve more every day. 20,000 held, then 60,000 more arrive as the oldest are purged.
+        const int dims = 16;
+        var rng = new Random(12);
+        var index = new Int8VectorIndex(dims) { GraphFromRows = 1000 };
+        float[] Next()
+        {
+            var v = Enumerable.Range(0, dims).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+            TensorPrimitives.Divide(v, TensorPrimitives.Norm(v), v);
+            return v;
+        }
+
+        for (var i = 0; i < 20_000; i++)
+        {
+            index.Upsert($"k{i}", i, i, "s", null, Next());
+        }
+
+        index.CatchUpGraph();
+        var reserved = index.GraphReserved;
+        for (var round = 1; round <= 3; round++)
+        {
+            for (var i = (round - 1) * 20_000; i < round * 20_000; i++)
+            {
+                index.Remove($"k{i}");
+                var j = i + 20_000;
+                index.Upsert($"k{j}", j, j, "s", null, Next());
+            }
+
+            index.CatchUpGraph();
+        }
+
+        Assert.Equal(80_000, index.GraphRows);
+        Assert.True(index.GraphReserved <= reserved * 1.25, $"reserved {reserved} slots for 20,000 rows, then {index.GraphReserved} after 60,000 more replaced them");
+        var probe = Next();
+        index.Upsert("probe", 90_000, 90_000, "s", null, probe);
+        index.CatchUpGraph();
+        Assert.Equal("probe", index.Search(probe, 10, All)[0].Key);
+        index.Dispose();
     }
 
     [Fact]
