@@ -94,12 +94,15 @@ internal static class PeersBench
         var capacity = corpus.ByKey.Length;
         var connectivity = options.Int("connectivity", 16);
         var expansionAdd = options.Int("expansion-add", 128);
-        var vectorPeers = new Func<IVectorPeer>[]
+        // --systems: which vector systems to run (default all of them).
+        var systems = (options.GetValueOrDefault("systems") ?? "ours_graph,ours_scan,usearch_f32,usearch_i8").Split(',', StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var vectorPeers = new (string Name, Func<IVectorPeer> Make)[]
         {
-            () => new OursVectorPeer(dims),
-            () => new USearchVectorPeer(USearchNative.Scalar.F32, dims, connectivity, expansionAdd, capacity),
-            () => new USearchVectorPeer(USearchNative.Scalar.I8, dims, connectivity, expansionAdd, capacity),
-        };
+            ("ours_graph", () => new OursVectorPeer(dims, graph: true)),
+            ("ours_scan", () => new OursVectorPeer(dims, graph: false)),
+            ("usearch_f32", () => new USearchVectorPeer(USearchNative.Scalar.F32, dims, connectivity, expansionAdd, capacity)),
+            ("usearch_i8", () => new USearchVectorPeer(USearchNative.Scalar.I8, dims, connectivity, expansionAdd, capacity)),
+        }.Where(p => systems.Contains(p.Name)).Select(p => p.Make).ToArray();
 
         var vector = new List<VectorResult>();
         foreach (var make in vectorPeers)

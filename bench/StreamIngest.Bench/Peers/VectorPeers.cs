@@ -26,18 +26,17 @@ internal interface IVectorPeer : IDisposable
     IReadOnlyList<long> Search(float[] query, int n, long sinceMs, long untilMs);
 }
 
-/// <summary>Ours: the store's int8 index with its defaults (sign-bit cut, block time ranges), as the host builds it.</summary>
-internal sealed class OursVectorPeer(int dims) : IVectorPeer
+/// <summary>
+/// Ours: the store's int8 index with its defaults, as the host builds it (<c>ours_graph</c>: with the HNSW graph from
+/// 200,000 posts, caught up before the first question), or with the graph off (<c>ours_scan</c>).
+/// </summary>
+internal sealed class OursVectorPeer(int dims, bool graph) : IVectorPeer
 {
-    private readonly Int8VectorIndex _index = new(dims)
-    {
-        BinaryPrefilterRows = new SqliteOptions().VectorPrefilterFromPosts,
-        PrefilterFraction = new SqliteOptions().VectorPrefilterShare,
-    };
+    private readonly Int8VectorIndex _index = new SqliteOptions { VectorGraphFromPosts = graph ? new SqliteOptions().VectorGraphFromPosts : 0 }.NewVectorIndex(dims);
 
-    public string Name => "ours_int8";
+    public string Name => graph ? "ours_graph" : "ours_scan";
 
-    public long NativeBytes => 0;
+    public long NativeBytes => _index.GraphBytes;
 
     public void Build(IReadOnlyList<PeerDoc> docs)
     {
@@ -45,6 +44,8 @@ internal sealed class OursVectorPeer(int dims) : IVectorPeer
         {
             Add(d);
         }
+
+        _index.CatchUpGraph();
     }
 
     public void Add(PeerDoc doc) => _index.Upsert(Key(doc.Key), doc.Key, doc.CreatedMs, "x", doc.Lang, doc.Vector);
@@ -54,9 +55,7 @@ internal sealed class OursVectorPeer(int dims) : IVectorPeer
     public IReadOnlyList<long> Search(float[] query, int n, long sinceMs, long untilMs) =>
         [.. _index.Search(query, n, new VectorFilter(sinceMs, untilMs)).Select(h => h.RowId)];
 
-    public void Dispose()
-    {
-    }
+    public void Dispose() => _index.Dispose();
 
     private static string Key(long key) => key.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

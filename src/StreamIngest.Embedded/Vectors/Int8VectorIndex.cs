@@ -534,6 +534,9 @@ public sealed class Int8VectorIndex : IDisposable
         return built >= GraphFromRows && _count - built <= Math.Max(BlockRows, _count / 20);
     }
 
+    /// <summary>Bytes the graph holds (0 without one).</summary>
+    internal long GraphBytes => _graph?.Bytes ?? 0;
+
     /// <summary>Slots the graph has reserved (0 without one).</summary>
     internal long GraphReserved => _graph?.Reserved ?? 0;
 
