@@ -12,4 +12,7 @@ public interface IStoreFigures
     double? RuPerPost { get; }
 
     double? RuPerQuery { get; }
+
+    /// <summary>Posts the store's HNSW graph holds so far (null where it keeps none: below its threshold, or not its design).</summary>
+    int? GraphRows => null;
 }

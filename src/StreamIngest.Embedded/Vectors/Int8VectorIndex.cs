@@ -540,8 +540,8 @@ public sealed class Int8VectorIndex : IDisposable
     /// <summary>Slots the graph has reserved (0 without one).</summary>
     internal long GraphReserved => _graph?.Reserved ?? 0;
 
-    /// <summary>Rows the graph holds so far (0 until the index reaches <see cref="GraphFromRows"/>).</summary>
-    internal int GraphRows => Volatile.Read(ref _graphRows);
+    /// <summary>Rows the graph has been given so far (0 until the index reaches <see cref="GraphFromRows"/>).</summary>
+    public int GraphRows => Volatile.Read(ref _graphRows);
 
     /// <summary>Stops the graph's builder and frees the graph.</summary>
     public void Dispose()

@@ -10,4 +10,6 @@ public sealed class VectorIndexFigures(Int8VectorIndex index) : IStoreFigures
     public double? RuPerPost => null;
 
     public double? RuPerQuery => null;
+
+    public int? GraphRows => index.GraphRows > 0 ? index.GraphRows : null;
 }

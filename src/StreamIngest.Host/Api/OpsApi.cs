@@ -23,7 +23,8 @@ public sealed record StatsResponse(
     double? CosmosRuPerPost,
     double? CosmosRuPerQuery,
     EmbeddingUsage? Embedding = null,
-    StreamIngest.Capacity.CapacitySnapshot? Capacity = null);
+    StreamIngest.Capacity.CapacitySnapshot? Capacity = null,
+    int? GraphRows = null);
 
 /// <summary>A metered embedder's use (remote providers): tokens for posts and queries, estimated cost, retries, cut inputs, posts stored without a vector.</summary>
 public sealed record EmbeddingUsage(string Model, long PostTokens, long QueryTokens, double CostUsd, long Retries, long TruncatedInputs, long StoredWithoutVector, long ReusedOnRedelivery);
@@ -65,7 +66,8 @@ public static class OpsApi
             services.GetService<StreamIngest.Embed.IEmbeddingUsage>() is { } usage
                 ? new EmbeddingUsage(services.GetRequiredService<StreamIngest.Embed.IEmbedder>().Model, usage.PostTokens, usage.QueryTokens, Math.Round(usage.CostUsd, 6), usage.Retries, usage.TruncatedInputs, metrics.EmbedFailed, metrics.VectorsReused)
                 : null,
-            services.GetService<StreamIngest.Capacity.CapacityController>()?.Current));
+            services.GetService<StreamIngest.Capacity.CapacityController>()?.Current,
+            figures.GraphRows));
 
     /// <summary>
     /// What is spiking: bursts computed from the stored posts (entities mentioned unusually often in the window
