@@ -125,6 +125,20 @@ public class HnswGraphTests
     }
 
     [Fact]
+    public void ASelectiveFilter_ThroughTheGraph_FindsEveryMatchingRow()
+    {
+        // Twenty posts of 40,000 carry the entity asked for, none of them near the question.
+        var (graph, _, centers, _) = Pair(40_000, 13);
+        using var _ = graph;
+        var rng = new Random(15);
+        var allowed = Enumerable.Range(0, 20).Select(_ => (long)rng.Next(40_000)).Where(r => r % 40 != 0).ToHashSet();
+
+        var hits = graph.Search(Near(new Random(14), centers[0], 0.06f), 40, All with { AllowedRowIds = allowed });
+
+        Assert.Equal(allowed.Order(), hits.Select(h => h.RowId).Order());
+    }
+
+    [Fact]
     public void BelowGraphFromRows_NoGraphIsBuilt()
     {
         var index = new Int8VectorIndex(Dims) { GraphFromRows = 1000 };
