@@ -61,181 +61,74 @@ internal sealed class OursVectorPeer(int dims, bool graph) : IVectorPeer
 }
 
 /// <summary>
-/// USearch (HNSW, cosine) holding f32 or int8, through its C library: bulk adds spread over the cores as its docs
-/// advise, a window as a predicate during the graph walk (<c>usearch_filtered_search</c>), removals as tombstones.
+/// USearch (HNSW, cosine) holding f32 or quantising to int8 itself, as a user would feed it: through the store's
+/// <see cref="HnswGraph"/> (the same C library calls, growth and thread contexts), bulk adds spread over the cores as
+/// its docs advise, a window as a predicate during the graph walk, removals freeing their slots for later adds.
 /// </summary>
 internal sealed unsafe class USearchVectorPeer : IVectorPeer
 {
-    private readonly IntPtr _index;
-    private readonly long* _created;
-    private readonly long _capacity;
-    private readonly ReaderWriterLockSlim _grow = new(); // growing reallocates: no add or search may run meanwhile
-    private long _reserved;
-    private long _slots;
+    private readonly HnswGraph _graph;
 
-    /// <param name="capacity">Keys run from 0 to this (the window predicate reads each key's time from an array).</param>
+    /// <summary>Each key's time, pinned: the window predicate reads it from native code during the walk.</summary>
+    private readonly long[] _created;
+
+    /// <param name="capacity">Keys run from 0 to this.</param>
     public USearchVectorPeer(USearchNative.Scalar scalar, int dims, int connectivity, int expansionAdd, long capacity)
     {
-        var options = new USearchNative.InitOptions
-        {
-            MetricKind = USearchNative.Metric.Cos,
-            Quantization = scalar,
-            Dimensions = (nuint)dims,
-            Connectivity = (nuint)connectivity,
-            ExpansionAdd = (nuint)expansionAdd,
-            ExpansionSearch = 64,
-        };
-        _index = USearchNative.Init(&options, out var error);
-        USearchNative.Check(error);
-        _capacity = capacity;
-        _created = (long*)NativeMemory.Alloc((nuint)capacity, sizeof(long));
+        _graph = new HnswGraph(dims, expansionSearch: 64, scalar, connectivity, expansionAdd);
+        _created = GC.AllocateArray<long>(checked((int)capacity), pinned: true);
         Name = $"usearch_{(scalar == USearchNative.Scalar.I8 ? "i8" : "f32")}";
-        Connectivity = connectivity;
-        ExpansionAdd = expansionAdd;
     }
 
     public string Name { get; }
 
-    public int Connectivity { get; }
+    public int Connectivity => _graph.Connectivity;
 
-    public int ExpansionAdd { get; }
+    public int ExpansionAdd => _graph.ExpansionAdd;
 
     public int ExpansionSearch
     {
-        get;
-        set
-        {
-            USearchNative.ChangeExpansionSearch(_index, (nuint)value, out var error);
-            USearchNative.Check(error);
-            field = value;
-        }
-    } = 64;
-
-    public long NativeBytes
-    {
-        get
-        {
-            var bytes = USearchNative.MemoryUsage(_index, out var error);
-            USearchNative.Check(error);
-            return (long)bytes;
-        }
+        get => _graph.ExpansionSearch;
+        set => _graph.ExpansionSearch = value;
     }
+
+    public long NativeBytes => _graph.Bytes;
 
     public void Build(IReadOnlyList<PeerDoc> docs)
     {
-        Reserve(docs.Count);
+        _graph.Reserve(docs.Count);
         Parallel.For(0, docs.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => Add(docs[i]));
     }
 
     public void Add(PeerDoc doc)
     {
-        if (doc.Key >= _capacity)
-        {
-            throw new ArgumentOutOfRangeException(nameof(doc), $"key {doc.Key} is beyond the reserved {_capacity}");
-        }
-
-        // A removed vector keeps its slot until the index is rebuilt, so slots are counted by adds, not by size.
-        if (Interlocked.Increment(ref _slots) > Volatile.Read(ref _reserved))
-        {
-            _grow.EnterWriteLock();
-            try
-            {
-                if (_slots > _reserved)
-                {
-                    Reserve(Math.Max(_slots, _reserved + (_reserved / 4) + 1024));
-                }
-            }
-            finally
-            {
-                _grow.ExitWriteLock();
-            }
-        }
-
         _created[doc.Key] = doc.CreatedMs;
-        _grow.EnterReadLock();
-        try
-        {
-            fixed (float* v = doc.Vector)
-            {
-                USearchNative.Add(_index, (ulong)doc.Key, v, USearchNative.Scalar.F32, out var error);
-                USearchNative.Check(error);
-            }
-        }
-        finally
-        {
-            _grow.ExitReadLock();
-        }
+        _graph.Add(checked((int)doc.Key), doc.Vector);
     }
 
-    private void Reserve(long slots)
-    {
-        USearchNative.Reserve(_index, (nuint)slots, out var error);
-        USearchNative.Check(error);
-        // A thread context per concurrent caller: the bulk add's workers, or the writer beside two searches.
-        USearchNative.ChangeThreadsAdd(_index, (nuint)Environment.ProcessorCount + 2, out error);
-        USearchNative.Check(error);
-        USearchNative.ChangeThreadsSearch(_index, (nuint)Environment.ProcessorCount + 2, out error);
-        USearchNative.Check(error);
-        Volatile.Write(ref _reserved, slots);
-    }
-
-    public void Remove(PeerDoc doc)
-    {
-        _grow.EnterReadLock();
-        try
-        {
-            USearchNative.Remove(_index, (ulong)doc.Key, out var error);
-            USearchNative.Check(error);
-        }
-        finally
-        {
-            _grow.ExitReadLock();
-        }
-    }
+    public void Remove(PeerDoc doc) => _graph.Remove(checked((int)doc.Key));
 
     public IReadOnlyList<long> Search(float[] query, int n, long sinceMs, long untilMs)
     {
-        var keys = stackalloc ulong[n];
-        var distances = stackalloc float[n];
-        nuint found;
-        IntPtr error;
-        _grow.EnterReadLock();
-        try
+        var keys = new ulong[n];
+        int found;
+        if (sinceMs == long.MinValue && untilMs == long.MaxValue)
         {
-            fixed (float* q = query)
+            found = _graph.Search(query, keys);
+        }
+        else
+        {
+            fixed (long* created = _created)
             {
-                if (sinceMs == long.MinValue && untilMs == long.MaxValue)
-                {
-                    found = USearchNative.Search(_index, q, USearchNative.Scalar.F32, (nuint)n, keys, distances, out error);
-                }
-                else
-                {
-                    var window = new Window { Created = _created, Since = sinceMs, Until = untilMs };
-                    found = USearchNative.FilteredSearch(_index, q, USearchNative.Scalar.F32, (nuint)n, &InWindow, &window, keys, distances, out error);
-                }
+                var window = new Window { Created = created, Since = sinceMs, Until = untilMs };
+                found = _graph.Search(query, keys, &InWindow, &window);
             }
         }
-        finally
-        {
-            _grow.ExitReadLock();
-        }
 
-        USearchNative.Check(error);
-        var result = new long[(int)found];
-        for (var i = 0; i < result.Length; i++)
-        {
-            result[i] = (long)keys[i];
-        }
-
-        return result;
+        return [.. keys.Take(found).Select(k => (long)k)];
     }
 
-    public void Dispose()
-    {
-        USearchNative.Free(_index, out _);
-        NativeMemory.Free(_created);
-        _grow.Dispose();
-    }
+    public void Dispose() => _graph.Dispose();
 
     [UnmanagedCallersOnly]
     private static int InWindow(ulong key, void* state)

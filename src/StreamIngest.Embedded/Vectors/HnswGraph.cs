@@ -3,17 +3,14 @@ using System.Runtime.InteropServices;
 namespace StreamIngest.Embedded.Vectors;
 
 /// <summary>
-/// USearch's HNSW graph over the vector index's rows (keys are row numbers), holding int8 codes with the cosine metric:
-/// a search walks the graph with a predicate the caller evaluates per row, instead of reading every row in scope.
-/// Settings from <c>bench peers</c> (decision 0011): connectivity 16, expansion 128 when adding, 256 when searching
-/// (recall@10 ≥ 0.99 on 1M posts, with and without a window). Thread-safe: adds, removals and searches run
-/// concurrently; growing the graph waits for them.
+/// USearch's HNSW graph with the cosine metric over numbered rows (the vector index's row numbers; <c>bench peers</c>'
+/// posts), holding int8 (the vector index: its own codes) or f32: a search walks the graph, with a predicate the caller
+/// evaluates per row when it has one, instead of reading every row in scope. Settings from <c>bench peers</c> (decision
+/// 0011): connectivity 16, expansion 128 when adding, 256 when searching (recall@10 ≥ 0.99 on 1M posts, with and
+/// without a window). Thread-safe: adds, removals and searches run concurrently; growing the graph waits for them.
 /// </summary>
 internal sealed unsafe class HnswGraph : IDisposable
 {
-    private const int Connectivity = 16;
-    private const int ExpansionAdd = 128;
-
     private readonly IntPtr _index;
     private readonly ReaderWriterLockSlim _grow = new();
 
@@ -29,19 +26,36 @@ internal sealed unsafe class HnswGraph : IDisposable
     private long _held;
     private bool _disposed;
 
-    public HnswGraph(int dims, int expansionSearch)
+    public HnswGraph(int dims, int expansionSearch, USearchNative.Scalar quantization = USearchNative.Scalar.I8, int connectivity = 16, int expansionAdd = 128)
     {
         var options = new USearchNative.InitOptions
         {
             MetricKind = USearchNative.Metric.Cos,
-            Quantization = USearchNative.Scalar.I8,
+            Quantization = quantization,
             Dimensions = (nuint)dims,
-            Connectivity = Connectivity,
-            ExpansionAdd = ExpansionAdd,
+            Connectivity = (nuint)connectivity,
+            ExpansionAdd = (nuint)expansionAdd,
             ExpansionSearch = (nuint)expansionSearch,
         };
         _index = USearchNative.Init(&options, out var error);
         USearchNative.Check(error);
+        (Connectivity, ExpansionAdd, ExpansionSearch) = (connectivity, expansionAdd, expansionSearch);
+    }
+
+    public int Connectivity { get; }
+
+    public int ExpansionAdd { get; }
+
+    /// <summary>How widely a search looks; changed between searches, not during one.</summary>
+    public int ExpansionSearch
+    {
+        get;
+        set
+        {
+            USearchNative.ChangeExpansionSearch(_index, (nuint)value, out var error);
+            USearchNative.Check(error);
+            field = value;
+        }
     }
 
     /// <summary>Bytes the graph holds (USearch's own count).</summary>
@@ -89,22 +103,35 @@ internal sealed unsafe class HnswGraph : IDisposable
         }
     }
 
-    /// <summary>Adds a row's int8 codes under its row number.</summary>
+    /// <summary>Adds a row's int8 codes under its row number: USearch keeps them as they are (its own quantisation of a
+    /// unit vector, × 127, would leave a 384-d vector a handful of levels per dimension).</summary>
     public void Add(int row, ReadOnlySpan<sbyte> codes)
+    {
+        fixed (sbyte* v = codes)
+        {
+            Add(row, v, USearchNative.Scalar.I8);
+        }
+    }
+
+    /// <summary>Adds a row's vector under its row number, quantised as the graph holds its rows.</summary>
+    public void Add(int row, ReadOnlySpan<float> vector)
+    {
+        fixed (float* v = vector)
+        {
+            Add(row, v, USearchNative.Scalar.F32);
+        }
+    }
+
+    private void Add(int row, void* vector, USearchNative.Scalar kind)
     {
         Reserve(1);
         _contexts.Wait();
         _grow.EnterReadLock();
         try
         {
-            // The index's own codes, given as int8: USearch keeps them as they are (its own quantisation of a unit
-            // vector, × 127, would leave a 384-d vector a handful of levels per dimension).
-            fixed (sbyte* v = codes)
-            {
-                USearchNative.AddI8(_index, (ulong)row, v, USearchNative.Scalar.I8, out var error);
-                USearchNative.Check(error);
-                Interlocked.Increment(ref _held);
-            }
+            USearchNative.Add(_index, (ulong)row, vector, kind, out var error);
+            USearchNative.Check(error);
+            Interlocked.Increment(ref _held);
         }
         finally
         {
@@ -130,18 +157,40 @@ internal sealed unsafe class HnswGraph : IDisposable
         }
     }
 
-    /// <summary>Up to <c>rows.Length</c> rows nearest <paramref name="query"/> (int8 codes, quantised as the rows are) that <paramref name="filter"/> admits; returns how many.</summary>
+    /// <summary>
+    /// Up to <c>rows.Length</c> rows nearest <paramref name="query"/> (int8 codes, quantised as the rows are) that
+    /// <paramref name="filter"/> admits; returns how many.
+    /// </summary>
     public int Search(ReadOnlySpan<sbyte> query, Span<ulong> rows, delegate* unmanaged<ulong, void*, int> filter, void* state)
+    {
+        fixed (sbyte* q = query)
+        {
+            return Search(q, USearchNative.Scalar.I8, rows, filter, state);
+        }
+    }
+
+    /// <summary>Up to <c>rows.Length</c> rows nearest <paramref name="query"/>, all of them or those <paramref name="filter"/> admits when there is one.</summary>
+    public int Search(ReadOnlySpan<float> query, Span<ulong> rows, delegate* unmanaged<ulong, void*, int> filter = null, void* state = null)
+    {
+        fixed (float* q = query)
+        {
+            return Search(q, USearchNative.Scalar.F32, rows, filter, state);
+        }
+    }
+
+    private int Search(void* query, USearchNative.Scalar kind, Span<ulong> rows, delegate* unmanaged<ulong, void*, int> filter, void* state)
     {
         var distances = stackalloc float[rows.Length];
         _contexts.Wait();
         _grow.EnterReadLock();
         try
         {
-            fixed (sbyte* q = query)
             fixed (ulong* keys = rows)
             {
-                var found = USearchNative.FilteredSearchI8(_index, q, USearchNative.Scalar.I8, (nuint)rows.Length, filter, state, keys, distances, out var error);
+                IntPtr error;
+                var found = filter is null
+                    ? USearchNative.Search(_index, query, kind, (nuint)rows.Length, keys, distances, out error)
+                    : USearchNative.FilteredSearch(_index, query, kind, (nuint)rows.Length, filter, state, keys, distances, out error);
                 USearchNative.Check(error);
                 return (int)found;
             }

@@ -49,43 +49,28 @@ internal static unsafe partial class USearchNative
     [LibraryImport(Library, EntryPoint = "usearch_memory_usage")]
     public static partial nuint MemoryUsage(IntPtr index, out IntPtr error);
 
-    [LibraryImport(Library, EntryPoint = "usearch_size")]
-    public static partial nuint Size(IntPtr index, out IntPtr error);
-
     [LibraryImport(Library, EntryPoint = "usearch_change_threads_add")]
     public static partial void ChangeThreadsAdd(IntPtr index, nuint threads, out IntPtr error);
 
     [LibraryImport(Library, EntryPoint = "usearch_change_threads_search")]
     public static partial void ChangeThreadsSearch(IntPtr index, nuint threads, out IntPtr error);
 
-    [LibraryImport(Library, EntryPoint = "usearch_capacity")]
-    public static partial nuint Capacity(IntPtr index, out IntPtr error);
-
     [LibraryImport(Library, EntryPoint = "usearch_change_expansion_search")]
     public static partial void ChangeExpansionSearch(IntPtr index, nuint expansion, out IntPtr error);
 
+    /// <summary>Adds <paramref name="vector"/>, whose scalars are of <paramref name="kind"/>, under <paramref name="key"/>.</summary>
     [LibraryImport(Library, EntryPoint = "usearch_add")]
-    public static partial void Add(IntPtr index, ulong key, float* vector, Scalar kind, out IntPtr error);
-
-    [LibraryImport(Library, EntryPoint = "usearch_add")]
-    public static partial void AddI8(IntPtr index, ulong key, sbyte* vector, Scalar kind, out IntPtr error);
+    public static partial void Add(IntPtr index, ulong key, void* vector, Scalar kind, out IntPtr error);
 
     [LibraryImport(Library, EntryPoint = "usearch_remove")]
     public static partial nuint Remove(IntPtr index, ulong key, out IntPtr error);
 
     [LibraryImport(Library, EntryPoint = "usearch_search")]
-    public static partial nuint Search(IntPtr index, float* query, Scalar kind, nuint count, ulong* keys, float* distances, out IntPtr error);
+    public static partial nuint Search(IntPtr index, void* query, Scalar kind, nuint count, ulong* keys, float* distances, out IntPtr error);
 
     [LibraryImport(Library, EntryPoint = "usearch_filtered_search")]
     public static partial nuint FilteredSearch(
-        IntPtr index, float* query, Scalar kind, nuint count, delegate* unmanaged<ulong, void*, int> filter, void* state, ulong* keys, float* distances, out IntPtr error);
-
-    [LibraryImport(Library, EntryPoint = "usearch_filtered_search")]
-    public static partial nuint FilteredSearchI8(
-        IntPtr index, sbyte* query, Scalar kind, nuint count, delegate* unmanaged<ulong, void*, int> filter, void* state, ulong* keys, float* distances, out IntPtr error);
-
-    [LibraryImport(Library, EntryPoint = "usearch_version")]
-    public static partial IntPtr Version();
+        IntPtr index, void* query, Scalar kind, nuint count, delegate* unmanaged<ulong, void*, int> filter, void* state, ulong* keys, float* distances, out IntPtr error);
 
     /// <summary>Throws when the last call set its error string.</summary>
     public static void Check(IntPtr error)
