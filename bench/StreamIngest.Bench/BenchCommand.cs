@@ -82,7 +82,9 @@ public static class BenchCommand
 
     internal static double Percentile(List<double> values, double p) => StreamIngest.Pipeline.NearestRank.Of(values, p);
 
-    internal static double RssMb() => Math.Round(Process.GetCurrentProcess().WorkingSet64 / 1048576.0, 1);
+    internal static double RssMb() => Mb(Process.GetCurrentProcess().WorkingSet64);
+
+    internal static double Mb(long bytes) => Math.Round(bytes / 1048576.0, 1);
 
     internal static void Progress(string message) => Console.Error.WriteLine($"[bench] {message}");
 

@@ -26,10 +26,8 @@ internal static class PeersBench
     private const double DeleteShare = 0.01;
     private static readonly long Day = (long)TimeSpan.FromDays(1).TotalMilliseconds;
 
-    public sealed record Percentiles(double P50, double P99);
-
     /// <summary>Search latency in ms, one search at a time and two at once (each its own thread).</summary>
-    public sealed record Latency(Percentiles Alone, Percentiles TwoAtOnce);
+    public sealed record Latency(QueryBench.Percentiles Alone, QueryBench.Percentiles TwoAtOnce);
 
     /// <summary>One point of USearch's recall/latency curve: recall@10 and p50 at an expansion_search, on the tuning questions.</summary>
     public sealed record CurvePoint(int ExpansionSearch, double RecallAll, double Recall24h, double P50AllMs, double P5024hMs);
@@ -110,7 +108,7 @@ internal static class PeersBench
             var (peer, buildPerS, managedMb) = Build(make, p => p.Build(corpus.Docs), corpus.Docs.Count);
             using (peer)
             {
-                BenchCommand.Progress($"  {peer.Name}: {buildPerS:F0} posts/s, managed {managedMb} MB, native {Mb(peer.NativeBytes)} MB");
+                BenchCommand.Progress($"  {peer.Name}: {buildPerS:F0} posts/s, managed {managedMb} MB, native {BenchCommand.Mb(peer.NativeBytes)} MB");
                 List<CurvePoint>? curve = null;
                 Dictionary<string, int>? settings = null;
                 if (peer is USearchVectorPeer usearch)
@@ -125,7 +123,7 @@ internal static class PeersBench
                 var latency = windows.ToDictionary(w => w.Name, w => Measure(queries, q => Search(peer, corpus, q.Vector, w.Since, w.Until)), StringComparer.Ordinal);
                 var streaming = Streaming(corpus, (t, _) => ApplyVector(peer, t), windows, queries, (q, w) => Search(peer, corpus, q.Vector, w.Since, w.Until));
                 var recallAfter = windows.ToDictionary(w => w.Name, w => Recall(peer, corpus, recallQueries, exactAfter[w.Name], w.Since, w.Until), StringComparer.Ordinal);
-                vector.Add(new VectorResult(peer.Name, settings, Math.Round(buildPerS), managedMb, Mb(peer.NativeBytes), latency, recall, streaming, recallAfter, curve));
+                vector.Add(new VectorResult(peer.Name, settings, Math.Round(buildPerS), managedMb, BenchCommand.Mb(peer.NativeBytes), latency, recall, streaming, recallAfter, curve));
                 BenchCommand.Progress($"  {peer.Name}: recall {string.Join(", ", recall.Select(r => $"{r.Key} {r.Value}"))}; p99 alone {latency["all"].Alone.P99} ms");
             }
 
@@ -153,8 +151,8 @@ internal static class PeersBench
                     : null;
                 var latency = windows.ToDictionary(w => w.Name, w => Measure(queries, q => peer.Search(q.Text, K, w.Since, w.Until)), StringComparer.Ordinal);
                 var streaming = Streaming(corpus, (t, refresh) => ApplyKeyword(peer, t, refresh), windows, queries, (q, w) => peer.Search(q.Text, K, w.Since, w.Until));
-                keyword.Add(new KeywordResult(peer.Name, Math.Round(buildPerS), managedMb, Mb(peer.DiskBytes), latency, streaming, relevance, asked));
-                BenchCommand.Progress($"  {peer.Name}: {buildPerS:F0} posts/s, managed {managedMb} MB, disk {Mb(peer.DiskBytes)} MB, p99 alone {latency["all"].Alone.P99} ms");
+                keyword.Add(new KeywordResult(peer.Name, Math.Round(buildPerS), managedMb, BenchCommand.Mb(peer.DiskBytes), latency, streaming, relevance, asked));
+                BenchCommand.Progress($"  {peer.Name}: {buildPerS:F0} posts/s, managed {managedMb} MB, disk {BenchCommand.Mb(peer.DiskBytes)} MB, p99 alone {latency["all"].Alone.P99} ms");
             }
         }
 
@@ -175,7 +173,7 @@ internal static class PeersBench
         var peer = make();
         build(peer);
         var perS = posts / Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var managed = Mb(GC.GetTotalMemory(forceFullCollection: true) - before);
+        var managed = BenchCommand.Mb(GC.GetTotalMemory(forceFullCollection: true) - before);
         return (peer, perS, managed);
     }
 
@@ -258,8 +256,8 @@ internal static class PeersBench
 
         List<double> both = [.. two[0], .. two[1]];
         return new Latency(
-            new Percentiles(R(BenchCommand.Percentile(alone, 50)), R(BenchCommand.Percentile(alone, 99))),
-            new Percentiles(R(BenchCommand.Percentile(both, 50)), R(BenchCommand.Percentile(both, 99))));
+            new QueryBench.Percentiles(R(BenchCommand.Percentile(alone, 50)), R(BenchCommand.Percentile(alone, 99))),
+            new QueryBench.Percentiles(R(BenchCommand.Percentile(both, 50)), R(BenchCommand.Percentile(both, 99))));
     }
 
     /// <summary>
@@ -539,8 +537,6 @@ internal static class PeersBench
 
         return new Corpus("crisisnlp", byKey, docs, [.. queryRows.Select(r => (r.Text, r.Vector))], now, plan, Relevance, [.. crisis.Questions.Select(q => (q.Text, Array.Empty<float>()))]);
     }
-
-    private static double Mb(long bytes) => Math.Round(bytes / 1048576.0, 1);
 
     private static double R(double v) => Math.Round(v, 3);
 
